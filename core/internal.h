@@ -1,0 +1,137 @@
+/*
+ * internal.h -- declarations shared by the files of libosq, not exported.
+ * Internal names start with osq__.
+ */
+#ifndef OSQ_INTERNAL_H
+#define OSQ_INTERNAL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "osq/osq.h"
+
+#define OSQ__HIDDEN __attribute__((visibility("hidden")))
+#if defined(__GNUC__)
+#define OSQ__PRINTF(a, b) __attribute__((format(printf, a, b)))
+#define OSQ__LIKELY(x) __builtin_expect(!!(x), 1)
+#define OSQ__UNLIKELY(x) __builtin_expect(!!(x), 0)
+#else
+#define OSQ__PRINTF(a, b)
+#define OSQ__LIKELY(x) (x)
+#define OSQ__UNLIKELY(x) (x)
+#endif
+
+/* Records a message for osq_last_error() and returns status, so that error
+ * paths read `return osq__fail(OSQ_E_CORRUPT, "%s: ...", path);`. */
+int osq__fail(int status, const char *fmt, ...) OSQ__PRINTF(2, 3);
+void osq__clear_error(void);
+
+/* ---- growable byte buffer ------------------------------------------- */
+typedef struct osq__buf {
+  uint8_t *p;
+  size_t n, cap;
+} osq__buf;
+
+int osq__buf_reserve(osq__buf *b, size_t extra);
+int osq__buf_put(osq__buf *b, const void *src, size_t n);
+void osq__buf_free(osq__buf *b);
+static inline int osq__buf_byte(osq__buf *b, uint8_t c) {
+  if (b->n == b->cap && osq__buf_reserve(b, 1)) return OSQ_E_NOMEM;
+  b->p[b->n++] = c;
+  return OSQ_OK;
+}
+int osq__buf_varint(osq__buf *b, uint64_t v);
+int osq__buf_u32(osq__buf *b, uint32_t v);
+int osq__buf_u64(osq__buf *b, uint64_t v);
+int osq__buf_str(osq__buf *b, const char *s, size_t n); /* varint len + bytes */
+
+/* ---- little-endian fixed-width and varint decoding ------------------- */
+static inline uint32_t osq__get_u32(const uint8_t *p) {
+  uint32_t v;
+  memcpy(&v, p, 4);
+  return v; /* little-endian hosts only; checked in CMake */
+}
+static inline uint64_t osq__get_u64(const uint8_t *p) {
+  uint64_t v;
+  memcpy(&v, p, 8);
+  return v;
+}
+static inline void osq__put_u32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
+static inline void osq__put_u64(uint8_t *p, uint64_t v) { memcpy(p, &v, 8); }
+
+/* Checked varint decode: reads from *pp, never past end.  Returns 0 and
+ * advances *pp, or -1 if the varint is truncated or longer than 10 bytes. */
+static inline int osq__varint(const uint8_t **pp, const uint8_t *end,
+                              uint64_t *out) {
+  const uint8_t *p = *pp;
+  uint64_t v = 0;
+  for (int shift = 0; shift < 64; shift += 7) {
+    if (p >= end) return -1;
+    uint8_t c = *p++;
+    v |= (uint64_t)(c & 0x7f) << shift;
+    if (!(c & 0x80)) {
+      *pp = p;
+      *out = v;
+      return 0;
+    }
+  }
+  return -1;
+}
+static inline int osq__varint32(const uint8_t **pp, const uint8_t *end,
+                                uint32_t *out) {
+  uint64_t v;
+  if (osq__varint(pp, end, &v) || v > UINT32_MAX) return -1;
+  *out = (uint32_t)v;
+  return 0;
+}
+
+/* ---- files ----------------------------------------------------------- */
+/* Writes a whole file under a temporary name, fsyncs it and renames it into
+ * place, then fsyncs the directory. */
+int osq__write_file_atomic(const char *dir, const char *name, const void *data,
+                           size_t n);
+int osq__fsync_dir(const char *dir);
+uint32_t osq__crc32(uint32_t crc, const void *p, size_t n);
+
+/* A read-only mapping of a whole file. */
+typedef struct osq__map {
+  const uint8_t *p;
+  size_t n;
+} osq__map;
+int osq__map_file(const char *path, osq__map *m);
+void osq__unmap(osq__map *m);
+
+/* ---- hashing --------------------------------------------------------- */
+static inline uint64_t osq__hash(const void *data, size_t n) {
+  /* FNV-1a over 8-byte words, then a final mix; terms are short. */
+  const uint8_t *p = data;
+  uint64_t h = 0xcbf29ce484222325ull ^ (n * 0x9e3779b97f4a7c15ull);
+  while (n >= 8) {
+    uint64_t w;
+    memcpy(&w, p, 8);
+    h = (h ^ w) * 0x100000001b3ull;
+    h ^= h >> 29;
+    p += 8;
+    n -= 8;
+  }
+  uint64_t w = 0;
+  memcpy(&w, p, n);
+  h = (h ^ w) * 0x9e3779b97f4a7c15ull;
+  h ^= h >> 32;
+  h *= 0xd6e8feb86659fd93ull;
+  h ^= h >> 32;
+  return h;
+}
+
+/* ---- passage cutting (writer.c), exported for tests ------------------- */
+typedef struct osq__cut {
+  uint32_t start, end; /* byte range of the passage in the document text */
+} osq__cut;
+/* Cuts text into passages; *cuts is realloc'd.  Returns count or -1. */
+long osq__cut_passages(const char *text, size_t len, uint32_t min_chars,
+                       uint32_t max_chars, uint32_t overlap_chars,
+                       osq__cut **cuts, size_t *cap);
+
+#endif /* OSQ_INTERNAL_H */

@@ -1,0 +1,1000 @@
+/*
+ * search.c -- opening an index and ranking passages.
+ *
+ * SCORING.  A query is compiled into clauses ("leaves": a run of words or a
+ * phrase) and their tokens, the same n-grams the indexer made.  A passage's
+ * score is
+ *     sum over query terms t present:  qtf(t) * idf(t) * BM25-tf(tf, len)
+ *   + sum over adjacent token pairs (a, b) of a clause that occur adjacently
+ *     in the passage:  W * (idf(a) + idf(b)) / 2
+ * The second part is what ranks the passage holding the whole word 화웨이
+ * above one that shares only the common gram 웨이 (게이트웨이), and lets
+ * 화웨이가 find 화웨이는 through the pair (화웨, 웨이).  Every term has an
+ * upper bound on its contribution (BM25 at the term's highest tf and shortest
+ * passage, plus W * idf for each pair it can take part in), which is what
+ * MaxScore pruning needs: terms whose bounds together cannot lift a passage
+ * into the top k are only looked up for passages the others found, and
+ * passages whose bound falls short are dropped before their positions are
+ * read.  Pruning never changes the results (tests compare with no_prune).
+ *
+ * ONE-CHARACTER WORDS.  Each character of a CJK run is the first character of
+ * exactly one token (a bigram, or the unigram at the run's end), so the
+ * passages containing 국 are the union of the postings of all terms that
+ * start with 국: a contiguous range of the sorted dictionary.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "manifest.h"
+#include "query.h"
+#include "segment.h"
+
+#define BM25_K1 1.2
+#define BM25_B 0.75
+#define PAIR_W 1.0
+
+struct osq_index {
+  char dir[4096];
+  osq__segment *segs;
+  uint32_t nsegs;
+  uint64_t npassages, ndocs, total_tokens, bytes, terms;
+  osq_tokenizer *tk;
+};
+
+/* ---- opening ------------------------------------------------------------ */
+
+OSQ_EXPORT int osq_index_open(const char *dir, osq_index **out) {
+  *out = NULL;
+  osq__clear_error();
+  osq__manifest m;
+  int rc = osq__manifest_read(dir, &m);
+  if (rc) return rc;
+  osq_index *ix = calloc(1, sizeof *ix);
+  if (!ix) {
+    osq__manifest_free(&m);
+    return OSQ_E_NOMEM;
+  }
+  snprintf(ix->dir, sizeof ix->dir, "%s", dir);
+  ix->segs = calloc(m.nsegs ? m.nsegs : 1, sizeof *ix->segs);
+  if (!ix->segs) {
+    rc = OSQ_E_NOMEM;
+    goto fail;
+  }
+  for (uint32_t i = 0; i < m.nsegs; i++) {
+    char name[64], path[4200];
+    osq__segment_name(m.segs[i].number, name, sizeof name);
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    if ((rc = osq__segment_open(path, &ix->segs[i]))) goto fail;
+    ix->nsegs++;
+    osq__segment *s = &ix->segs[i];
+    if (s->npassages != m.segs[i].npassages || s->ndocs != m.segs[i].ndocs ||
+        s->map.n != m.segs[i].bytes) {
+      rc = osq__fail(OSQ_E_CORRUPT, "%s: segment does not match the manifest (sizes or counts differ)", path);
+      goto fail;
+    }
+    ix->npassages += s->npassages;
+    ix->ndocs += s->ndocs;
+    ix->total_tokens += s->total_tokens;
+    ix->bytes += s->map.n;
+    ix->terms += s->nterms;
+  }
+  if ((rc = osq_tokenizer_create(&ix->tk))) goto fail;
+  osq__manifest_free(&m);
+  *out = ix;
+  return OSQ_OK;
+fail:
+  osq__manifest_free(&m);
+  osq_index_close(ix);
+  return rc;
+}
+
+OSQ_EXPORT void osq_index_close(osq_index *ix) {
+  if (!ix) return;
+  for (uint32_t i = 0; i < ix->nsegs; i++) osq__segment_close(&ix->segs[i]);
+  free(ix->segs);
+  osq_tokenizer_close(ix->tk);
+  free(ix);
+}
+
+OSQ_EXPORT void osq_index_get_stats(const osq_index *ix, osq_index_stats *st) {
+  st->segments = ix->nsegs;
+  st->documents = ix->ndocs;
+  st->passages = ix->npassages;
+  st->terms = ix->terms;
+  st->bytes = ix->bytes;
+}
+
+/* ---- the compiled query -------------------------------------------------- */
+
+typedef struct qterm {
+  uint8_t term[OSQ__MAX_TERM + 1];
+  uint32_t len;
+  int prefix;       /* one character: every term starting with it */
+  double qtf;       /* occurrences in scoring clauses */
+  double pair_occ;  /* pair memberships (for the bound) */
+  uint64_t df;
+  double idf;
+} qterm;
+
+typedef struct qleaf {
+  osq__qnode *node;
+  uint32_t n;
+  uint32_t *term; /* index into terms */
+  int32_t *off;   /* position relative to the first token */
+  int exact;      /* must match as a phrase */
+  int scoring;    /* not under NOT */
+} qleaf;
+
+/* A term's postings in one segment: a cursor, or a merged list for prefix
+ * terms. */
+typedef struct tcur {
+  int kind; /* 0 absent, 1 cursor, 2 list */
+  osq__cursor c;
+  uint32_t *pids, *tfs, *poff, *pos;
+  size_t n, i;
+  uint32_t pid;
+  uint32_t max_tf, min_len; /* bound within the segment */
+  uint32_t pos_pid;         /* pid whose positions are in pbuf */
+  uint32_t *pbuf;
+  uint32_t np, pcap;
+} tcur;
+
+typedef struct hit_ref {
+  double score;
+  uint32_t seg, pid;
+} hit_ref;
+
+struct osq_results {
+  osq_index *ix;
+  hit_ref *refs;
+  size_t n;
+  uint64_t matched;
+  /* compiled query, kept for highlighting and explain */
+  osq__qnode *root;
+  qterm *terms;
+  size_t nterms;
+  qleaf *leaves;
+  size_t nleaves;
+  double avglen, N;
+  int explain;
+  /* materialized hits */
+  struct {
+    int ready;
+    char *passage;
+    size_t len;
+    char *docstore;
+    osq__doc_info di;
+    osq_span *spans;
+    size_t nspans;
+    char *explain;
+  } *hits;
+};
+
+static int add_term(osq_results *r, const char *t, uint32_t len, int prefix, uint32_t *idx) {
+  if (len > OSQ__MAX_TERM) len = OSQ__MAX_TERM;
+  for (size_t i = 0; i < r->nterms; i++)
+    if (r->terms[i].len == len && r->terms[i].prefix == prefix && !memcmp(r->terms[i].term, t, len)) {
+      *idx = (uint32_t)i;
+      return OSQ_OK;
+    }
+  qterm *p = realloc(r->terms, (r->nterms + 1) * sizeof *p);
+  if (!p) return OSQ_E_NOMEM;
+  r->terms = p;
+  qterm *q = &r->terms[r->nterms];
+  memset(q, 0, sizeof *q);
+  memcpy(q->term, t, len);
+  q->len = len;
+  q->prefix = prefix;
+  *idx = (uint32_t)r->nterms++;
+  return OSQ_OK;
+}
+
+/* Compiles one leaf: tokenizes its text and drops the unigram that ends a
+ * multi-character run at the end of the clause (in a document the run may go
+ * on, so that unigram need not be there). */
+static int compile_leaf(osq_results *r, osq__qnode *node, int exact, int scoring) {
+  const osq_token *toks;
+  size_t ntoks;
+  int rc = osq_tokenize(r->ix->tk, node->text, strlen(node->text), &toks, &ntoks, NULL);
+  if (rc) return rc;
+  if (ntoks > 1 && toks[ntoks - 1].kind == OSQ_TOKEN_UNI && toks[ntoks - 2].kind == OSQ_TOKEN_GRAM)
+    ntoks--;
+  if (ntoks > 256) ntoks = 256; /* a clause longer than this adds nothing */
+  qleaf *lp = realloc(r->leaves, (r->nleaves + 1) * sizeof *lp);
+  if (!lp) return OSQ_E_NOMEM;
+  r->leaves = lp;
+  qleaf *l = &r->leaves[r->nleaves];
+  memset(l, 0, sizeof *l);
+  l->node = node;
+  l->exact = exact;
+  l->scoring = scoring;
+  if (ntoks == 0) {
+    r->nleaves++;
+    return OSQ_OK;
+  }
+  l->term = malloc(ntoks * sizeof *l->term);
+  l->off = malloc(ntoks * sizeof *l->off);
+  if (!l->term || !l->off) {
+    free(l->term);
+    free(l->off);
+    return OSQ_E_NOMEM;
+  }
+  r->nleaves++;
+  /* copy tokens first: add_term does not tokenize, so toks stay valid */
+  for (size_t i = 0; i < ntoks; i++) {
+    /* A lone character at the end of a clause stands for any term that
+     * starts with it (see the comment at the top). */
+    int prefix = toks[i].kind == OSQ_TOKEN_UNI && i + 1 == ntoks;
+    if ((rc = add_term(r, toks[i].term, toks[i].len, prefix, &l->term[i]))) return rc;
+    l->off[i] = (int32_t)(toks[i].pos - toks[0].pos);
+    l->n++;
+    if (scoring) {
+      r->terms[l->term[i]].qtf += 1;
+      if (ntoks > 1) r->terms[l->term[i]].pair_occ += (i > 0) + (i + 1 < ntoks);
+    }
+  }
+  return OSQ_OK;
+}
+
+static int compile(osq_results *r, osq__qnode *n, int top, int negative) {
+  if (n->kind == OSQ__Q_LEAF) {
+    int exact = n->phrase || !top || n->occur != OSQ__OCC_SHOULD;
+    return compile_leaf(r, n, exact, !negative);
+  }
+  for (size_t i = 0; i < n->nkids; i++) {
+    osq__qnode *k = n->kids[i];
+    int rc = compile(r, k, top && !n->any && n == r->root, negative ^ (k->occur == OSQ__OCC_NOT));
+    if (rc) return rc;
+  }
+  return OSQ_OK;
+}
+
+/* ---- per-segment evaluation ------------------------------------------------ */
+
+typedef struct prefix_ctx {
+  const osq__segment *seg;
+  osq__term_info *infos;
+  size_t n, cap;
+} prefix_ctx;
+
+static int collect_prefix(void *ctx, const uint8_t *term, size_t len, const osq__term_info *ti) {
+  prefix_ctx *pc = ctx;
+  if (pc->n == pc->cap) {
+    size_t cap = pc->cap ? pc->cap * 2 : 64;
+    osq__term_info *p = realloc(pc->infos, cap * sizeof *p);
+    if (!p) return 1;
+    pc->infos = p;
+    pc->cap = cap;
+  }
+  pc->infos[pc->n++] = *ti;
+  return 0;
+}
+
+typedef struct entry {
+  uint32_t pid, tf, off; /* positions at pos[off..off+tf) */
+} entry;
+
+static int cmp_entry(const void *a, const void *b) {
+  const entry *x = a, *y = b;
+  if (x->pid != y->pid) return x->pid < y->pid ? -1 : 1;
+  return x->off < y->off ? -1 : x->off > y->off;
+}
+
+static int cmp_u32(const void *a, const void *b) {
+  uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+/* Merges the postings of every term starting with the prefix into one list. */
+static int open_prefix(tcur *tc, const osq__segment *seg, const qterm *qt) {
+  prefix_ctx pc = {seg, NULL, 0, 0};
+  int rc = osq__segment_prefix(seg, qt->term, qt->len, collect_prefix, &pc);
+  if (rc || pc.n == 0) {
+    free(pc.infos);
+    return rc;
+  }
+  entry *es = NULL;
+  uint32_t *pos = NULL;
+  size_t ne = 0, ce = 0, np = 0, cp = 0;
+  uint32_t tmp[4096];
+  for (size_t t = 0; t < pc.n && !rc; t++) {
+    osq__cursor c;
+    if ((rc = osq__cursor_open(&c, seg, &pc.infos[t]))) break;
+    while (c.pid != UINT32_MAX) {
+      long k = osq__cursor_positions(&c, tmp, 4096);
+      if (k < 0) { rc = osq__fail(OSQ_E_CORRUPT, "%s: corrupt positions", seg->path); break; }
+      if (ne == ce) {
+        ce = ce ? ce * 2 : 1024;
+        entry *p = realloc(es, ce * sizeof *p);
+        if (!p) { rc = OSQ_E_NOMEM; break; }
+        es = p;
+      }
+      if (np + (size_t)k > cp) {
+        cp = (cp + (size_t)k) * 2;
+        uint32_t *p = realloc(pos, cp * sizeof *p);
+        if (!p) { rc = OSQ_E_NOMEM; break; }
+        pos = p;
+      }
+      memcpy(pos + np, tmp, (size_t)k * sizeof *tmp);
+      es[ne].pid = c.pid;
+      es[ne].tf = (uint32_t)k;
+      es[ne].off = (uint32_t)np;
+      ne++;
+      np += (size_t)k;
+      int r2 = osq__cursor_next(&c);
+      if (r2 < 0) { rc = r2; break; }
+    }
+  }
+  free(pc.infos);
+  if (rc) {
+    free(es);
+    free(pos);
+    return rc;
+  }
+  qsort(es, ne, sizeof *es, cmp_entry);
+  /* Merge entries of the same passage; positions become sorted runs. */
+  tc->pids = malloc((ne + 1) * sizeof *tc->pids);
+  tc->tfs = malloc((ne + 1) * sizeof *tc->tfs);
+  tc->poff = malloc((ne + 2) * sizeof *tc->poff);
+  tc->pos = malloc((np + 1) * sizeof *tc->pos);
+  if (!tc->pids || !tc->tfs || !tc->poff || !tc->pos) {
+    free(es);
+    free(pos);
+    return OSQ_E_NOMEM;
+  }
+  size_t n = 0, o = 0;
+  tc->max_tf = 0;
+  tc->min_len = UINT32_MAX;
+  for (size_t i = 0; i < ne;) {
+    size_t j = i;
+    tc->poff[n] = (uint32_t)o;
+    while (j < ne && es[j].pid == es[i].pid) {
+      memcpy(tc->pos + o, pos + es[j].off, es[j].tf * sizeof *pos);
+      o += es[j].tf;
+      j++;
+    }
+    qsort(tc->pos + tc->poff[n], o - tc->poff[n], sizeof *pos, cmp_u32);
+    tc->pids[n] = es[i].pid;
+    tc->tfs[n] = (uint32_t)(o - tc->poff[n]);
+    if (tc->tfs[n] > tc->max_tf) tc->max_tf = tc->tfs[n];
+    uint32_t len = osq__segment_plen(seg, es[i].pid);
+    if (len < tc->min_len) tc->min_len = len;
+    n++;
+    i = j;
+  }
+  tc->poff[n] = (uint32_t)o;
+  free(es);
+  free(pos);
+  tc->n = n;
+  tc->i = 0;
+  tc->kind = 2;
+  tc->pid = n ? tc->pids[0] : UINT32_MAX;
+  return OSQ_OK;
+}
+
+static int tcur_open(tcur *tc, const osq__segment *seg, const qterm *qt) {
+  memset(tc, 0, sizeof *tc);
+  tc->pid = UINT32_MAX;
+  tc->pos_pid = UINT32_MAX;
+  if (qt->prefix) return open_prefix(tc, seg, qt);
+  osq__term_info ti;
+  int rc = osq__segment_lookup(seg, qt->term, qt->len, &ti);
+  if (rc == OSQ_E_NOTFOUND) return OSQ_OK;
+  if (rc) return rc;
+  if ((rc = osq__cursor_open(&tc->c, seg, &ti))) return rc;
+  tc->kind = 1;
+  tc->pid = tc->c.pid;
+  tc->max_tf = ti.max_tf;
+  tc->min_len = ti.min_len;
+  return OSQ_OK;
+}
+
+static void tcur_close(tcur *tc) {
+  free(tc->pids);
+  free(tc->tfs);
+  free(tc->poff);
+  free(tc->pos);
+  free(tc->pbuf);
+  memset(tc, 0, sizeof *tc);
+}
+
+static uint64_t tcur_df(const tcur *tc) {
+  return tc->kind == 1 ? tc->c.ti.df : tc->kind == 2 ? tc->n : 0;
+}
+
+static int tcur_seek(tcur *tc, uint32_t target) {
+  if (tc->pid >= target) return OSQ_OK;
+  if (tc->kind == 1) {
+    int rc = osq__cursor_seek(&tc->c, target);
+    tc->pid = tc->c.pid;
+    return rc < 0 ? rc : OSQ_OK;
+  }
+  if (tc->kind == 2) {
+    size_t lo = tc->i, step = 1, hi = tc->i;
+    while (hi < tc->n && tc->pids[hi] < target) {
+      lo = hi + 1;
+      hi += step;
+      step *= 2;
+    }
+    if (hi > tc->n) hi = tc->n;
+    while (lo < hi) {
+      size_t mid = lo + (hi - lo) / 2;
+      if (tc->pids[mid] < target) lo = mid + 1;
+      else hi = mid;
+    }
+    tc->i = lo;
+    tc->pid = lo < tc->n ? tc->pids[lo] : UINT32_MAX;
+  }
+  return OSQ_OK;
+}
+
+static uint32_t tcur_tf(const tcur *tc) {
+  return tc->kind == 1 ? osq__cursor_tf(&tc->c) : tc->tfs[tc->i];
+}
+
+/* Positions of the current passage, sorted; NULL when corrupt. */
+static const uint32_t *tcur_positions(tcur *tc, uint32_t *n) {
+  if (tc->kind == 2) {
+    *n = tc->tfs[tc->i];
+    return tc->pos + tc->poff[tc->i];
+  }
+  if (tc->pos_pid != tc->pid) {
+    uint32_t tf = tcur_tf(tc);
+    if (tf > tc->pcap) {
+      uint32_t *p = realloc(tc->pbuf, tf * sizeof *p);
+      if (!p) return NULL;
+      tc->pbuf = p;
+      tc->pcap = tf;
+    }
+    long k = osq__cursor_positions(&tc->c, tc->pbuf, tf);
+    if (k < 0) return NULL;
+    tc->np = (uint32_t)k;
+    tc->pos_pid = tc->pid;
+  }
+  *n = tc->np;
+  return tc->pbuf;
+}
+
+static int has_pos(const uint32_t *p, uint32_t n, int64_t want) {
+  if (want < 0) return 0;
+  uint32_t lo = 0, hi = n;
+  while (lo < hi) {
+    uint32_t mid = (lo + hi) / 2;
+    if (p[mid] < want) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < n && p[lo] == want;
+}
+
+typedef struct evalctx {
+  osq_results *r;
+  const osq__segment *seg;
+  tcur *tc;        /* one per query term */
+  int corrupt;
+} evalctx;
+
+static int present(evalctx *e, uint32_t t, uint32_t pid) {
+  tcur *tc = &e->tc[t];
+  if (tc->pid < pid && tcur_seek(tc, pid) < 0) e->corrupt = 1;
+  return tc->pid == pid;
+}
+
+/* Does the leaf's token sequence occur in passage pid, adjacent and in
+ * order? */
+static int leaf_phrase(evalctx *e, const qleaf *l, uint32_t pid) {
+  if (l->n == 0) return 0;
+  for (uint32_t i = 0; i < l->n; i++)
+    if (!present(e, l->term[i], pid)) return 0;
+  if (l->n == 1) return 1;
+  uint32_t n0;
+  const uint32_t *p0 = tcur_positions(&e->tc[l->term[0]], &n0);
+  if (!p0) { e->corrupt = 1; return 0; }
+  for (uint32_t k = 0; k < n0; k++) {
+    uint32_t i;
+    for (i = 1; i < l->n; i++) {
+      uint32_t ni;
+      const uint32_t *pi = tcur_positions(&e->tc[l->term[i]], &ni);
+      if (!pi) { e->corrupt = 1; return 0; }
+      if (!has_pos(pi, ni, (int64_t)p0[k] + l->off[i])) break;
+    }
+    if (i == l->n) return 1;
+  }
+  return 0;
+}
+
+static const qleaf *leaf_of(const osq_results *r, const osq__qnode *n) {
+  for (size_t i = 0; i < r->nleaves; i++)
+    if (r->leaves[i].node == n) return &r->leaves[i];
+  return NULL;
+}
+
+static int node_match(evalctx *e, const osq__qnode *n, uint32_t pid) {
+  if (n->kind == OSQ__Q_LEAF) {
+    const qleaf *l = leaf_of(e->r, n);
+    if (!l || l->n == 0) return 0;
+    if (l->exact) return leaf_phrase(e, l, pid);
+    for (uint32_t i = 0; i < l->n; i++)
+      if (present(e, l->term[i], pid)) return 1;
+    return 0;
+  }
+  if (n->any) {
+    for (size_t i = 0; i < n->nkids; i++)
+      if (n->kids[i]->occur != OSQ__OCC_NOT && node_match(e, n->kids[i], pid)) return 1;
+    return 0;
+  }
+  int must = 0, should = 0;
+  for (size_t i = 0; i < n->nkids; i++) {
+    const osq__qnode *k = n->kids[i];
+    if (k->occur == OSQ__OCC_MUST) {
+      if (!node_match(e, k, pid)) return 0;
+      must = 1;
+    } else if (k->occur == OSQ__OCC_NOT) {
+      if (node_match(e, k, pid)) return 0;
+    } else {
+      should = 1;
+    }
+  }
+  if (must) return 1;
+  if (!should) return 0;
+  for (size_t i = 0; i < n->nkids; i++)
+    if (n->kids[i]->occur == OSQ__OCC_SHOULD && node_match(e, n->kids[i], pid)) return 1;
+  return 0;
+}
+
+static double bm25(const osq_results *r, const qterm *qt, uint32_t tf, uint32_t len) {
+  double norm = BM25_K1 * (1.0 - BM25_B + BM25_B * (double)len / r->avglen);
+  return qt->qtf * qt->idf * (double)tf * (BM25_K1 + 1.0) / ((double)tf + norm);
+}
+
+/* The proximity part of a passage's score; explains into out if given. */
+static double pair_bonus(evalctx *e, uint32_t pid, osq__buf *out) {
+  double bonus = 0;
+  osq_results *r = e->r;
+  for (size_t li = 0; li < r->nleaves; li++) {
+    const qleaf *l = &r->leaves[li];
+    if (!l->scoring || l->n < 2) continue;
+    for (uint32_t i = 0; i + 1 < l->n; i++) {
+      uint32_t a = l->term[i], b = l->term[i + 1];
+      if (!present(e, a, pid) || !present(e, b, pid)) continue;
+      uint32_t na, nb;
+      const uint32_t *pa = tcur_positions(&e->tc[a], &na);
+      if (!pa) { e->corrupt = 1; return 0; }
+      const uint32_t *pb = tcur_positions(&e->tc[b], &nb);
+      if (!pb) { e->corrupt = 1; return 0; }
+      int32_t d = l->off[i + 1] - l->off[i];
+      int hit = 0;
+      /* both sorted: walk them together */
+      uint32_t x = 0, y = 0;
+      while (x < na && y < nb) {
+        int64_t want = (int64_t)pa[x] + d;
+        if (pb[y] == want) { hit = 1; break; }
+        if (pb[y] < want) y++;
+        else x++;
+      }
+      if (!hit) continue;
+      double v = PAIR_W * (r->terms[a].idf + r->terms[b].idf) / 2;
+      bonus += v;
+      if (out) {
+        char line[700];
+        int n = snprintf(line, sizeof line, "  adjacent %.*s+%.*s: +%.3f\n", (int)r->terms[a].len,
+                         r->terms[a].term, (int)r->terms[b].len, r->terms[b].term, v);
+        osq__buf_put(out, line, (size_t)n);
+      }
+    }
+  }
+  return bonus;
+}
+
+/* Min-heap of the best k hits: worst at the top. */
+typedef struct heap {
+  hit_ref *h;
+  size_t n, k;
+} heap;
+
+static int worse(const hit_ref *a, const hit_ref *b) {
+  if (a->score != b->score) return a->score < b->score;
+  if (a->seg != b->seg) return a->seg > b->seg;
+  return a->pid > b->pid;
+}
+
+static void heap_push(heap *hp, hit_ref x) {
+  if (hp->n < hp->k) {
+    size_t i = hp->n++;
+    hp->h[i] = x;
+    while (i > 0) {
+      size_t p = (i - 1) / 2;
+      if (!worse(&hp->h[i], &hp->h[p])) break;
+      hit_ref t = hp->h[i];
+      hp->h[i] = hp->h[p];
+      hp->h[p] = t;
+      i = p;
+    }
+    return;
+  }
+  if (!worse(&hp->h[0], &x)) return;
+  hp->h[0] = x;
+  size_t i = 0;
+  for (;;) {
+    size_t l = 2 * i + 1, rr = l + 1, m = i;
+    if (l < hp->n && worse(&hp->h[l], &hp->h[m])) m = l;
+    if (rr < hp->n && worse(&hp->h[rr], &hp->h[m])) m = rr;
+    if (m == i) break;
+    hit_ref t = hp->h[i];
+    hp->h[i] = hp->h[m];
+    hp->h[m] = t;
+    i = m;
+  }
+}
+
+static double threshold(const heap *hp) { return hp->n < hp->k ? -1.0 : hp->h[0].score; }
+
+typedef struct sterm {
+  uint32_t t;
+  double ub;
+} sterm;
+
+static int cmp_sterm(const void *a, const void *b) {
+  double x = ((const sterm *)a)->ub, y = ((const sterm *)b)->ub;
+  return x < y ? -1 : x > y;
+}
+
+static int search_segment(osq_results *r, uint32_t si, heap *hp, int no_prune) {
+  const osq__segment *seg = &r->ix->segs[si];
+  evalctx e = {r, seg, NULL, 0};
+  int rc = OSQ_OK;
+  e.tc = calloc(r->nterms ? r->nterms : 1, sizeof *e.tc);
+  sterm *st = calloc(r->nterms ? r->nterms : 1, sizeof *st);
+  double *cum = calloc(r->nterms + 1, sizeof *cum);
+  if (!e.tc || !st || !cum) {
+    rc = OSQ_E_NOMEM;
+    goto done;
+  }
+  for (size_t t = 0; t < r->nterms; t++)
+    if ((rc = tcur_open(&e.tc[t], seg, &r->terms[t]))) goto done;
+  /* Scoring terms present here, by increasing bound. */
+  size_t ns = 0;
+  for (size_t t = 0; t < r->nterms; t++) {
+    const qterm *qt = &r->terms[t];
+    if (qt->qtf == 0 || e.tc[t].kind == 0 || e.tc[t].pid == UINT32_MAX) continue;
+    st[ns].t = (uint32_t)t;
+    st[ns].ub = bm25(r, qt, e.tc[t].max_tf, e.tc[t].min_len) + PAIR_W * qt->idf * qt->pair_occ / 2 + 1e-9;
+    ns++;
+  }
+  qsort(st, ns, sizeof *st, cmp_sterm);
+  for (size_t i = 0; i < ns; i++) cum[i + 1] = cum[i] + st[i].ub;
+  size_t ess = 0; /* st[ess..ns) are essential */
+  for (;;) {
+    double theta = no_prune ? -1.0 : threshold(hp);
+    while (ess < ns && cum[ess + 1] <= theta) ess++;
+    if (ess >= ns) break;
+    uint32_t pid = UINT32_MAX;
+    for (size_t i = ess; i < ns; i++)
+      if (e.tc[st[i].t].pid < pid) pid = e.tc[st[i].t].pid;
+    if (pid == UINT32_MAX) break;
+    uint32_t len = osq__segment_plen(seg, pid);
+    double score = 0, bound = 0;
+    for (size_t i = ess; i < ns; i++) {
+      tcur *tc = &e.tc[st[i].t];
+      if (tc->pid != pid) continue;
+      const qterm *qt = &r->terms[st[i].t];
+      score += bm25(r, qt, tcur_tf(tc), len);
+      bound += PAIR_W * qt->idf * qt->pair_occ / 2;
+    }
+    int pruned = 0;
+    for (size_t i = ess; i-- > 0;) {
+      if (score + bound + cum[i + 1] <= theta) { pruned = 1; break; }
+      tcur *tc = &e.tc[st[i].t];
+      if (tcur_seek(tc, pid) < 0) e.corrupt = 1;
+      if (tc->pid != pid) continue;
+      const qterm *qt = &r->terms[st[i].t];
+      score += bm25(r, qt, tcur_tf(tc), len);
+      bound += PAIR_W * qt->idf * qt->pair_occ / 2;
+    }
+    if (!pruned && score + bound + 1e-9 > theta) {
+      if (node_match(&e, r->root, pid)) {
+        r->matched++;
+        score += pair_bonus(&e, pid, NULL);
+        if (score > theta || no_prune) heap_push(hp, (hit_ref){score, si, pid});
+      }
+    }
+    if (e.corrupt) {
+      rc = osq__fail(OSQ_E_CORRUPT, "%s: corrupt postings", seg->path);
+      goto done;
+    }
+    /* advance the essential cursors past pid */
+    for (size_t i = ess; i < ns; i++) {
+      tcur *tc = &e.tc[st[i].t];
+      if (tc->pid == pid && tcur_seek(tc, pid + 1) < 0) {
+        rc = osq__fail(OSQ_E_CORRUPT, "%s: corrupt postings", seg->path);
+        goto done;
+      }
+    }
+  }
+done:
+  if (e.tc)
+    for (size_t t = 0; t < r->nterms; t++) tcur_close(&e.tc[t]);
+  free(e.tc);
+  free(st);
+  free(cum);
+  return rc;
+}
+
+static int cmp_hit_desc(const void *a, const void *b) {
+  const hit_ref *x = a, *y = b;
+  if (worse(x, y)) return 1;
+  if (worse(y, x)) return -1;
+  return 0;
+}
+
+/* Global document frequencies: the sum over segments. */
+static int compute_stats(osq_results *r) {
+  osq_index *ix = r->ix;
+  r->N = (double)ix->npassages;
+  r->avglen = ix->npassages ? (double)ix->total_tokens / (double)ix->npassages : 1.0;
+  if (r->avglen <= 0) r->avglen = 1.0;
+  for (size_t t = 0; t < r->nterms; t++) {
+    qterm *qt = &r->terms[t];
+    qt->df = 0;
+    for (uint32_t s = 0; s < ix->nsegs; s++) {
+      if (qt->prefix) {
+        tcur tc;
+        int rc = open_prefix(&tc, &ix->segs[s], qt);
+        if (rc) return rc;
+        qt->df += tcur_df(&tc);
+        tcur_close(&tc);
+      } else {
+        osq__term_info ti;
+        int rc = osq__segment_lookup(&ix->segs[s], qt->term, qt->len, &ti);
+        if (rc == OSQ_OK) qt->df += ti.df;
+        else if (rc != OSQ_E_NOTFOUND) return rc;
+      }
+    }
+    double df = (double)qt->df;
+    qt->idf = log(1.0 + (r->N - df + 0.5) / (df + 0.5));
+  }
+  return OSQ_OK;
+}
+
+/* Offset of the first byte that is not valid UTF-8, or n. */
+static size_t utf8_bad_offset(const char *s, size_t n) {
+  const uint8_t *p = (const uint8_t *)s;
+  size_t i = 0;
+  while (i < n) {
+    uint8_t c = p[i];
+    if (c < 0x80) { i++; continue; }
+    size_t k = c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+    if (!k || i + k > n) return i;
+    for (size_t j = 1; j < k; j++)
+      if ((p[i + j] & 0xC0) != 0x80) return i;
+    if (k == 3) {
+      uint32_t v = ((c & 0x0Fu) << 12) | ((p[i + 1] & 0x3Fu) << 6);
+      if (v < 0x800 || (v >= 0xD800 && v <= 0xDFFF)) return i;
+    }
+    if (k == 4) {
+      uint32_t v = ((c & 0x07u) << 18) | ((p[i + 1] & 0x3Fu) << 12);
+      if (v < 0x10000 || v > 0x10FFFF) return i;
+    }
+    i += k;
+  }
+  return n;
+}
+
+OSQ_EXPORT int osq_search(osq_index *ix, const char *query, size_t len,
+                          const osq_search_options *opts, osq_results **out) {
+  *out = NULL;
+  osq__clear_error();
+  size_t bad = utf8_bad_offset(query, len);
+  if (bad < len) return osq__fail(OSQ_E_UTF8, "query is not valid UTF-8 (bad byte 0x%02x at offset %zu)", (unsigned)(uint8_t)query[bad], bad);
+  osq_results *r = calloc(1, sizeof *r);
+  if (!r) return OSQ_E_NOMEM;
+  r->ix = ix;
+  r->explain = opts && opts->explain;
+  uint32_t k = opts && opts->k ? opts->k : 10;
+  int fallback;
+  int rc = osq__query_parse(query, len, &r->root, &fallback);
+  if (rc) goto fail;
+  if ((rc = compile(r, r->root, 1, 0))) goto fail;
+  if ((rc = compute_stats(r))) goto fail;
+  heap hp = {NULL, 0, k};
+  hp.h = malloc(k * sizeof *hp.h);
+  if (!hp.h) { rc = OSQ_E_NOMEM; goto fail; }
+  for (uint32_t s = 0; s < ix->nsegs && !rc; s++)
+    rc = search_segment(r, s, &hp, opts && opts->no_prune);
+  if (rc) { free(hp.h); goto fail; }
+  qsort(hp.h, hp.n, sizeof *hp.h, cmp_hit_desc);
+  r->refs = hp.h;
+  r->n = hp.n;
+  r->hits = calloc(r->n ? r->n : 1, sizeof *r->hits);
+  if (!r->hits) { rc = OSQ_E_NOMEM; goto fail; }
+  *out = r;
+  return OSQ_OK;
+fail:
+  osq_results_free(r);
+  return rc;
+}
+
+OSQ_EXPORT size_t osq_results_count(const osq_results *r) { return r->n; }
+OSQ_EXPORT uint64_t osq_results_matched(const osq_results *r) { return r->matched; }
+
+/* ---- materializing hits: text, highlights, explanation ------------------------ */
+
+static int cmp_span(const void *a, const void *b) {
+  const osq_span *x = a, *y = b;
+  return x->start < y->start ? -1 : x->start > y->start ? 1 : (x->end < y->end ? -1 : x->end > y->end);
+}
+
+static int tok_matches(const qterm *qt, const osq_token *tk) {
+  if (qt->prefix) return tk->kind != OSQ_TOKEN_WORD && tk->len >= qt->len && !memcmp(tk->term, qt->term, qt->len);
+  return tk->len == qt->len && !memcmp(tk->term, qt->term, qt->len);
+}
+
+static int add_span(osq__buf *b, uint32_t s, uint32_t e) {
+  osq_span sp = {s, e};
+  if (e <= s) return OSQ_OK;
+  return osq__buf_put(b, &sp, sizeof sp);
+}
+
+/* The byte range to mark for a token: a prefix term marks its first char. */
+static void token_range(const qterm *qt, const osq_token *toks, size_t ntoks, size_t i, uint32_t *s, uint32_t *e) {
+  *s = toks[i].start;
+  *e = toks[i].end;
+  if (qt->prefix && toks[i].kind == OSQ_TOKEN_GRAM) {
+    for (size_t j = i + 1; j < ntoks; j++)
+      if (toks[j].pos == toks[i].pos + 1 && toks[j].kind != OSQ_TOKEN_WORD) {
+        *e = toks[j].start;
+        break;
+      }
+  }
+}
+
+/* Spans end at the last non-space byte (a gram may bridge a space). */
+static uint32_t trim_end(const char *text, uint32_t s, uint32_t e) {
+  while (e > s && (text[e - 1] == ' ' || text[e - 1] == '\t')) e--;
+  return e;
+}
+
+static int highlight(osq_results *r, const char *text, size_t len, osq_span **spans, size_t *nspans) {
+  const osq_token *toks;
+  size_t ntoks;
+  int rc = osq_tokenize(r->ix->tk, text, len, &toks, &ntoks, NULL);
+  if (rc) return rc;
+  osq__buf b = {0};
+  for (size_t li = 0; li < r->nleaves; li++) {
+    const qleaf *l = &r->leaves[li];
+    if (!l->scoring || l->n == 0) continue;
+    size_t before = b.n;
+    for (uint32_t i = 0; i + 1 < l->n; i++) {
+      const qterm *qa = &r->terms[l->term[i]], *qb = &r->terms[l->term[i + 1]];
+      int32_t d = l->off[i + 1] - l->off[i];
+      for (size_t x = 0; x < ntoks; x++) {
+        if (!tok_matches(qa, &toks[x])) continue;
+        for (size_t y = x + 1; y < ntoks && toks[y].pos <= toks[x].pos + (uint32_t)d; y++) {
+          if (toks[y].pos != toks[x].pos + (uint32_t)d || !tok_matches(qb, &toks[y])) continue;
+          uint32_t s, e;
+          token_range(qa, toks, ntoks, x, &s, &e);
+          add_span(&b, s, trim_end(text, s, e));
+          token_range(qb, toks, ntoks, y, &s, &e);
+          add_span(&b, s, trim_end(text, s, e));
+        }
+      }
+    }
+    if (b.n == before) {
+      /* no adjacent pair (or a one-token clause): mark single matches */
+      for (uint32_t i = 0; i < l->n; i++) {
+        const qterm *qt = &r->terms[l->term[i]];
+        for (size_t x = 0; x < ntoks; x++) {
+          if (!tok_matches(qt, &toks[x])) continue;
+          uint32_t s, e;
+          token_range(qt, toks, ntoks, x, &s, &e);
+          add_span(&b, s, trim_end(text, s, e));
+        }
+      }
+    }
+  }
+  size_t n = b.n / sizeof(osq_span);
+  osq_span *sp = (osq_span *)b.p;
+  if (n) qsort(sp, n, sizeof *sp, cmp_span);
+  size_t m = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (m && sp[i].start <= sp[m - 1].end) {
+      if (sp[i].end > sp[m - 1].end) sp[m - 1].end = sp[i].end;
+    } else {
+      sp[m++] = sp[i];
+    }
+  }
+  *spans = sp;
+  *nspans = m;
+  return OSQ_OK;
+}
+
+static int explain_hit(osq_results *r, const hit_ref *h, char **out) {
+  const osq__segment *seg = &r->ix->segs[h->seg];
+  evalctx e = {r, seg, NULL, 0};
+  osq__buf b = {0};
+  int rc = OSQ_OK;
+  e.tc = calloc(r->nterms ? r->nterms : 1, sizeof *e.tc);
+  if (!e.tc) return OSQ_E_NOMEM;
+  for (size_t t = 0; t < r->nterms && !rc; t++) rc = tcur_open(&e.tc[t], seg, &r->terms[t]);
+  if (!rc) {
+    uint32_t len = osq__segment_plen(seg, h->pid);
+    char line[800];
+    int n = snprintf(line, sizeof line, "score %.4f = BM25 over n-grams + adjacency (passage length %u, average %.1f)\n",
+                     h->score, len, r->avglen);
+    osq__buf_put(&b, line, (size_t)n);
+    double total = 0;
+    for (size_t t = 0; t < r->nterms; t++) {
+      const qterm *qt = &r->terms[t];
+      if (qt->qtf == 0 || !present(&e, (uint32_t)t, h->pid)) continue;
+      uint32_t tf = tcur_tf(&e.tc[t]);
+      double v = bm25(r, qt, tf, len);
+      total += v;
+      n = snprintf(line, sizeof line, "  term %.*s%s: tf %u, df %llu, idf %.3f -> %.3f\n", (int)qt->len, qt->term,
+                   qt->prefix ? "*" : "", tf, (unsigned long long)qt->df, qt->idf, v);
+      osq__buf_put(&b, line, (size_t)n);
+    }
+    double bonus = pair_bonus(&e, h->pid, &b);
+    n = snprintf(line, sizeof line, "  = %.3f (BM25) + %.3f (adjacency)", total, bonus);
+    osq__buf_put(&b, line, (size_t)n);
+    osq__buf_byte(&b, 0);
+  }
+  for (size_t t = 0; t < r->nterms; t++) tcur_close(&e.tc[t]);
+  free(e.tc);
+  if (rc) {
+    osq__buf_free(&b);
+    return rc;
+  }
+  *out = (char *)b.p;
+  return OSQ_OK;
+}
+
+OSQ_EXPORT int osq_results_get(osq_results *r, size_t i, osq_hit *hit) {
+  if (i >= r->n) return OSQ_E_INVAL;
+  const hit_ref *h = &r->refs[i];
+  const osq__segment *seg = &r->ix->segs[h->seg];
+  if (!r->hits[i].ready) {
+    osq__passage_info pi;
+    int rc = osq__segment_passage(seg, h->pid, &pi);
+    if (rc) return rc;
+    if ((rc = osq__segment_passage_text(seg, h->pid, &r->hits[i].passage, &r->hits[i].len))) return rc;
+    if ((rc = osq__segment_doc(seg, pi.doc, &r->hits[i].di, &r->hits[i].docstore))) return rc;
+    if ((rc = highlight(r, r->hits[i].passage, r->hits[i].len, &r->hits[i].spans, &r->hits[i].nspans))) return rc;
+    if (r->explain && (rc = explain_hit(r, h, &r->hits[i].explain))) return rc;
+    r->hits[i].ready = 1;
+  }
+  memset(hit, 0, sizeof *hit);
+  hit->score = h->score;
+  hit->doc_id = r->hits[i].di.id;
+  hit->title = r->hits[i].di.title;
+  hit->source = r->hits[i].di.source;
+  hit->url = r->hits[i].di.url;
+  hit->date = r->hits[i].di.date;
+  hit->passage = r->hits[i].passage;
+  hit->passage_len = r->hits[i].len;
+  hit->spans = r->hits[i].spans;
+  hit->nspans = r->hits[i].nspans;
+  hit->explain = r->hits[i].explain;
+  hit->passage_no = h->pid - r->hits[i].di.first_passage;
+  return OSQ_OK;
+}
+
+OSQ_EXPORT void osq_results_free(osq_results *r) {
+  if (!r) return;
+  if (r->hits)
+    for (size_t i = 0; i < r->n; i++) {
+      free(r->hits[i].passage);
+      free(r->hits[i].docstore);
+      free(r->hits[i].spans);
+      free(r->hits[i].explain);
+    }
+  free(r->hits);
+  free(r->refs);
+  for (size_t i = 0; i < r->nleaves; i++) {
+    free(r->leaves[i].term);
+    free(r->leaves[i].off);
+  }
+  free(r->leaves);
+  free(r->terms);
+  osq__query_free(r->root);
+  free(r);
+}

@@ -1,0 +1,155 @@
+/*
+ * segment.h -- the segment file: constants shared by the writer
+ * (segment_write.c, where the format is described in prose) and the reader
+ * (segment_read.c).
+ */
+#ifndef OSQ_SEGMENT_H
+#define OSQ_SEGMENT_H
+
+#include "codec.h"
+#include "internal.h"
+
+#define OSQ__SEG_MAGIC "OSQSEG\x01\x00"
+#define OSQ__SEG_FOOTER_MAGIC "OSQSEGND"
+#define OSQ__SEG_HEADER_BYTES 64
+#define OSQ__SEG_NSECTIONS 7
+#define OSQ__SEG_SECTION_BYTES 24
+#define OSQ__SEG_FOOTER_BYTES 16
+#define OSQ__DICT_BLOCK 32       /* terms per front-coded dictionary block */
+#define OSQ__SKIP_BYTES 20       /* bytes per skip entry */
+#define OSQ__PASSAGE_BYTES 20    /* bytes per passage table entry */
+#define OSQ__STORE_BLOCK 8192    /* uncompressed bytes per store block */
+#define OSQ__MAX_TERM 255
+
+enum {
+  OSQ__SEC_DICT_INDEX = 0,
+  OSQ__SEC_DICT = 1,
+  OSQ__SEC_POSTINGS = 2,
+  OSQ__SEC_POSITIONS = 3,
+  OSQ__SEC_PASSAGES = 4,
+  OSQ__SEC_DOCS = 5,
+  OSQ__SEC_STORE = 6
+};
+
+/* ---- what the writer hands to segment_write ----------------------------- */
+typedef struct osq__wterm {
+  const uint8_t *term;
+  uint32_t len;
+  uint32_t df;
+  osq__buf raw; /* per posting: varint pid gap, varint tf, tf varint pos gaps */
+} osq__wterm;
+
+typedef struct osq__wpassage {
+  uint32_t doc, block, offset, length, ntokens;
+} osq__wpassage;
+
+typedef struct osq__wsegment {
+  osq__wterm **terms;  /* sorted by term bytes */
+  size_t nterms;
+  osq__wpassage *passages;
+  uint32_t npassages;
+  osq__buf docs;       /* the DOCS section records (see segment_write.c) */
+  uint32_t *doc_offsets;
+  uint32_t ndocs;
+  osq__buf store;      /* concatenated compressed store blocks */
+  uint64_t *store_offsets; /* nblocks + 1 offsets into store */
+  uint32_t store_blocks;
+  uint64_t total_tokens;
+} osq__wsegment;
+
+/* Writes seg to dir/name (temporary name, fsync, rename).  *bytes receives
+ * the file size. */
+int osq__segment_write(const char *dir, const char *name,
+                       const osq__wsegment *seg, uint64_t *bytes);
+
+/* ---- reading ------------------------------------------------------------ */
+typedef struct osq__segment {
+  char path[4096];
+  osq__map map;
+  uint32_t npassages, ndocs, nterms;
+  uint64_t total_tokens;
+  struct { const uint8_t *p; uint64_t n; uint32_t crc; } sec[OSQ__SEG_NSECTIONS];
+  uint32_t dict_blocks;
+  uint32_t store_blocks;
+} osq__segment;
+
+/* A dictionary entry. */
+typedef struct osq__term_info {
+  uint32_t df;
+  uint32_t max_tf;
+  uint32_t min_len;
+  uint64_t post_off, post_len;
+  uint64_t pos_off;
+} osq__term_info;
+
+int osq__segment_open(const char *path, osq__segment *seg);
+void osq__segment_close(osq__segment *seg);
+/* Verifies the CRC of every section and of the whole file. */
+int osq__segment_verify(const osq__segment *seg);
+/* Looks up term.  Returns OSQ_OK, OSQ_E_NOTFOUND or OSQ_E_CORRUPT. */
+int osq__segment_lookup(const osq__segment *seg, const uint8_t *term,
+                        size_t len, osq__term_info *ti);
+/* Calls fn for each term that starts with prefix, in order; fn returns
+ * non-zero to stop.  Returns OSQ_OK or OSQ_E_CORRUPT. */
+int osq__segment_prefix(const osq__segment *seg, const uint8_t *prefix,
+                        size_t len,
+                        int (*fn)(void *ctx, const uint8_t *term, size_t len,
+                                  const osq__term_info *ti),
+                        void *ctx);
+
+/* Passage metadata. */
+typedef struct osq__passage_info {
+  uint32_t doc, block, offset, length, ntokens;
+} osq__passage_info;
+int osq__segment_passage(const osq__segment *seg, uint32_t pid,
+                         osq__passage_info *pi);
+/* ntokens of passage pid without checks beyond bounds (hot path). */
+static inline uint32_t osq__segment_plen(const osq__segment *seg, uint32_t pid) {
+  return osq__get_u32(seg->sec[OSQ__SEC_PASSAGES].p +
+                      (size_t)pid * OSQ__PASSAGE_BYTES + 16);
+}
+/* Copies the passage text into out (NUL-terminated, malloc'd). */
+int osq__segment_passage_text(const osq__segment *seg, uint32_t pid,
+                              char **out, size_t *len);
+typedef struct osq__doc_info {
+  const char *id, *title, *source, *url, *date; /* NUL-terminated copies */
+  uint32_t first_passage, npassages;
+} osq__doc_info;
+/* Reads document doc's record; strings are malloc'd into *storage (free it). */
+int osq__segment_doc(const osq__segment *seg, uint32_t doc, osq__doc_info *di,
+                     char **storage);
+
+/* ---- posting cursor ------------------------------------------------------ */
+typedef struct osq__cursor {
+  const osq__segment *seg;
+  osq__term_info ti;
+  const uint8_t *post, *post_end; /* this term's postings bytes */
+  const uint8_t *pos_base, *pos_end;
+  const uint8_t *blocks;          /* first block (after the skip table) */
+  uint32_t nblocks, block;        /* current block index */
+  uint32_t n, i;                  /* entries in block, index in block */
+  uint32_t pids[OSQ__BLOCK], tfs[OSQ__BLOCK];
+  uint32_t pid;                   /* current pid, UINT32_MAX at end */
+  /* positions: decoded lazily */
+  const uint8_t *pos_block;       /* positions of the current block */
+  const uint8_t *pos_cur;         /* position bytes of entry pos_i */
+  uint32_t pos_i;
+  int corrupt;
+} osq__cursor;
+
+int osq__cursor_open(osq__cursor *c, const osq__segment *seg,
+                     const osq__term_info *ti);
+/* Moves to the first pid >= target.  Returns OSQ_OK, OSQ_DONE or
+ * OSQ_E_CORRUPT. */
+int osq__cursor_seek(osq__cursor *c, uint32_t target);
+int osq__cursor_next(osq__cursor *c);
+static inline uint32_t osq__cursor_tf(const osq__cursor *c) { return c->tfs[c->i]; }
+/* Decodes the positions of the current entry into out (at most cap; returns
+ * how many, or -1 if corrupt). */
+long osq__cursor_positions(osq__cursor *c, uint32_t *out, uint32_t cap);
+/* Upper bound of tf / lowest passage length in the block holding the
+ * current entry (for block-max pruning). */
+void osq__cursor_block_bound(const osq__cursor *c, uint32_t *max_tf,
+                             uint32_t *min_len, uint32_t *last_pid);
+
+#endif

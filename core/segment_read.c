@@ -1,0 +1,460 @@
+/*
+ * segment_read.c -- reads a segment file through mmap (format in
+ * segment_write.c).  Nothing read from the file is trusted: every offset and
+ * length is checked against the bytes that hold it.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <zlib.h>
+
+#include "segment.h"
+
+#define CORRUPT(seg, ...) corrupt_at((seg)->path, __VA_ARGS__)
+
+static int corrupt_at(const char *path, const char *fmt, ...) OSQ__PRINTF(2, 3);
+static int corrupt_at(const char *path, const char *fmt, ...) {
+  char msg[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  return osq__fail(OSQ_E_CORRUPT, "%s: corrupt segment: %s", path, msg);
+}
+
+int osq__segment_open(const char *path, osq__segment *seg) {
+  memset(seg, 0, sizeof *seg);
+  snprintf(seg->path, sizeof seg->path, "%s", path);
+  int rc = osq__map_file(path, &seg->map);
+  if (rc) return rc == OSQ_E_NOTFOUND ? osq__fail(OSQ_E_CORRUPT, "%s: segment file is missing", path) : rc;
+  const uint8_t *p = seg->map.p;
+  size_t n = seg->map.n;
+  size_t table = OSQ__SEG_HEADER_BYTES + OSQ__SEG_NSECTIONS * OSQ__SEG_SECTION_BYTES;
+  if (n < table + OSQ__SEG_FOOTER_BYTES) { rc = CORRUPT(seg, "file too short (%zu bytes)", n); goto fail; }
+  if (memcmp(p, OSQ__SEG_MAGIC, 8) != 0) { rc = CORRUPT(seg, "bad magic number"); goto fail; }
+  if (osq__get_u32(p + 44) != osq__crc32(0, p, 40)) { rc = CORRUPT(seg, "header checksum mismatch"); goto fail; }
+  if (osq__get_u32(p + 8) != OSQ_FORMAT_VERSION) {
+    rc = osq__fail(OSQ_E_VERSION, "%s: segment format version %u, this osq reads version %u",
+                   path, osq__get_u32(p + 8), OSQ_FORMAT_VERSION);
+    goto fail;
+  }
+  if (osq__get_u32(p + 28) != OSQ__SEG_NSECTIONS) { rc = CORRUPT(seg, "bad section count"); goto fail; }
+  if (osq__get_u32(p + 40) != osq__crc32(0, p + OSQ__SEG_HEADER_BYTES, table - OSQ__SEG_HEADER_BYTES)) {
+    rc = CORRUPT(seg, "section table checksum mismatch");
+    goto fail;
+  }
+  if (memcmp(p + n - 8, OSQ__SEG_FOOTER_MAGIC, 8) != 0) { rc = CORRUPT(seg, "bad footer (truncated file?)"); goto fail; }
+  seg->npassages = osq__get_u32(p + 16);
+  seg->ndocs = osq__get_u32(p + 20);
+  seg->nterms = osq__get_u32(p + 24);
+  seg->total_tokens = osq__get_u64(p + 32);
+  uint64_t limit = n - OSQ__SEG_FOOTER_BYTES;
+  for (int s = 0; s < OSQ__SEG_NSECTIONS; s++) {
+    const uint8_t *e = p + OSQ__SEG_HEADER_BYTES + s * OSQ__SEG_SECTION_BYTES;
+    uint64_t off = osq__get_u64(e), len = osq__get_u64(e + 8);
+    if (off < table || off > limit || len > limit - off) {
+      rc = CORRUPT(seg, "section %d out of bounds", s);
+      goto fail;
+    }
+    seg->sec[s].p = p + off;
+    seg->sec[s].n = len;
+    seg->sec[s].crc = osq__get_u32(e + 16);
+  }
+  /* Fixed-size tables must match the counts. */
+  if (seg->sec[OSQ__SEC_DICT_INDEX].n < 4) { rc = CORRUPT(seg, "dictionary index too short"); goto fail; }
+  seg->dict_blocks = osq__get_u32(seg->sec[OSQ__SEC_DICT_INDEX].p);
+  if ((uint64_t)seg->dict_blocks * 4 + 4 != seg->sec[OSQ__SEC_DICT_INDEX].n ||
+      seg->dict_blocks != (seg->nterms + OSQ__DICT_BLOCK - 1) / OSQ__DICT_BLOCK) {
+    rc = CORRUPT(seg, "dictionary index size");
+    goto fail;
+  }
+  if ((uint64_t)seg->npassages * OSQ__PASSAGE_BYTES != seg->sec[OSQ__SEC_PASSAGES].n) {
+    rc = CORRUPT(seg, "passage table size");
+    goto fail;
+  }
+  if ((uint64_t)seg->ndocs * 4 > seg->sec[OSQ__SEC_DOCS].n) { rc = CORRUPT(seg, "document table size"); goto fail; }
+  if (seg->sec[OSQ__SEC_STORE].n < 4) { rc = CORRUPT(seg, "store too short"); goto fail; }
+  seg->store_blocks = osq__get_u32(seg->sec[OSQ__SEC_STORE].p);
+  if (((uint64_t)seg->store_blocks + 1) * 8 + 4 > seg->sec[OSQ__SEC_STORE].n) {
+    rc = CORRUPT(seg, "store table size");
+    goto fail;
+  }
+  return OSQ_OK;
+fail:
+  osq__unmap(&seg->map);
+  return rc;
+}
+
+void osq__segment_close(osq__segment *seg) {
+  if (seg) osq__unmap(&seg->map);
+}
+
+int osq__segment_verify(const osq__segment *seg) {
+  const uint8_t *p = seg->map.p;
+  size_t n = seg->map.n;
+  for (int s = 0; s < OSQ__SEG_NSECTIONS; s++)
+    if (osq__crc32(0, seg->sec[s].p, seg->sec[s].n) != seg->sec[s].crc)
+      return CORRUPT(seg, "checksum mismatch in section %d", s);
+  if (osq__get_u32(p + n - OSQ__SEG_FOOTER_BYTES) != osq__crc32(0, p, n - OSQ__SEG_FOOTER_BYTES))
+    return CORRUPT(seg, "file checksum mismatch");
+  return OSQ_OK;
+}
+
+/* ---- dictionary ----------------------------------------------------------- */
+
+typedef struct {
+  const uint8_t *p, *end;
+  uint8_t term[OSQ__MAX_TERM + 1];
+  uint32_t len;
+} dict_iter;
+
+static int dict_block_start(const osq__segment *seg, uint32_t b, dict_iter *it) {
+  const uint8_t *idx = seg->sec[OSQ__SEC_DICT_INDEX].p + 4;
+  uint32_t off = osq__get_u32(idx + (size_t)b * 4);
+  uint64_t dn = seg->sec[OSQ__SEC_DICT].n;
+  uint64_t next = b + 1 < seg->dict_blocks ? osq__get_u32(idx + (size_t)(b + 1) * 4) : dn;
+  if (off > next || next > dn) return CORRUPT(seg, "dictionary block %u out of bounds", b);
+  it->p = seg->sec[OSQ__SEC_DICT].p + off;
+  it->end = seg->sec[OSQ__SEC_DICT].p + next;
+  it->len = 0;
+  return OSQ_OK;
+}
+
+/* Reads the next entry of a block.  Returns OSQ_OK, OSQ_DONE or corrupt. */
+static int dict_next(const osq__segment *seg, dict_iter *it, osq__term_info *ti) {
+  if (it->p >= it->end) return OSQ_DONE;
+  uint32_t shared, suffix;
+  if (osq__varint32(&it->p, it->end, &shared) || osq__varint32(&it->p, it->end, &suffix) ||
+      shared > it->len || suffix > OSQ__MAX_TERM - shared || suffix > (size_t)(it->end - it->p))
+    return CORRUPT(seg, "dictionary entry");
+  memcpy(it->term + shared, it->p, suffix);
+  it->p += suffix;
+  it->len = shared + suffix;
+  uint64_t v[6];
+  for (int i = 0; i < 6; i++)
+    if (osq__varint(&it->p, it->end, &v[i])) return CORRUPT(seg, "dictionary entry");
+  if (v[0] == 0 || v[0] > seg->npassages || v[1] == 0 || v[1] > UINT32_MAX || v[2] > UINT32_MAX ||
+      v[3] > seg->sec[OSQ__SEC_POSTINGS].n || v[4] > seg->sec[OSQ__SEC_POSTINGS].n - v[3] ||
+      v[5] > seg->sec[OSQ__SEC_POSITIONS].n)
+    return CORRUPT(seg, "dictionary entry values");
+  ti->df = (uint32_t)v[0];
+  ti->max_tf = (uint32_t)v[1];
+  ti->min_len = (uint32_t)v[2];
+  ti->post_off = v[3];
+  ti->post_len = v[4];
+  ti->pos_off = v[5];
+  return OSQ_OK;
+}
+
+static int term_cmp(const uint8_t *a, size_t an, const uint8_t *b, size_t bn) {
+  int c = memcmp(a, b, an < bn ? an : bn);
+  if (c) return c;
+  return an < bn ? -1 : an > bn;
+}
+
+/* Finds the last block whose first term is <= key (or 0). */
+static int dict_find_block(const osq__segment *seg, const uint8_t *key, size_t len,
+                           uint32_t *block) {
+  uint32_t lo = 0, hi = seg->dict_blocks; /* invariant: answer in [lo, hi) */
+  while (hi - lo > 1) {
+    uint32_t mid = lo + (hi - lo) / 2;
+    dict_iter it;
+    osq__term_info ti;
+    int rc = dict_block_start(seg, mid, &it);
+    if (rc) return rc;
+    rc = dict_next(seg, &it, &ti);
+    if (rc) return rc == OSQ_DONE ? CORRUPT(seg, "empty dictionary block") : rc;
+    if (term_cmp(it.term, it.len, key, len) <= 0)
+      lo = mid;
+    else
+      hi = mid;
+  }
+  *block = lo;
+  return OSQ_OK;
+}
+
+int osq__segment_lookup(const osq__segment *seg, const uint8_t *term, size_t len,
+                        osq__term_info *ti) {
+  if (seg->dict_blocks == 0 || len > OSQ__MAX_TERM) return OSQ_E_NOTFOUND;
+  uint32_t b;
+  int rc = dict_find_block(seg, term, len, &b);
+  if (rc) return rc;
+  dict_iter it;
+  if ((rc = dict_block_start(seg, b, &it))) return rc;
+  while ((rc = dict_next(seg, &it, ti)) == OSQ_OK) {
+    int c = term_cmp(it.term, it.len, term, len);
+    if (c == 0) return OSQ_OK;
+    if (c > 0) return OSQ_E_NOTFOUND;
+  }
+  return rc == OSQ_DONE ? OSQ_E_NOTFOUND : rc;
+}
+
+int osq__segment_prefix(const osq__segment *seg, const uint8_t *prefix, size_t len,
+                        int (*fn)(void *, const uint8_t *, size_t, const osq__term_info *),
+                        void *ctx) {
+  if (seg->dict_blocks == 0 || len > OSQ__MAX_TERM) return OSQ_OK;
+  uint32_t b;
+  int rc = dict_find_block(seg, prefix, len, &b);
+  if (rc) return rc;
+  for (; b < seg->dict_blocks; b++) {
+    dict_iter it;
+    osq__term_info ti;
+    if ((rc = dict_block_start(seg, b, &it))) return rc;
+    while ((rc = dict_next(seg, &it, &ti)) == OSQ_OK) {
+      int c = memcmp(it.term, prefix, it.len < len ? it.len : len);
+      if (c < 0 || (c == 0 && it.len < len)) continue;
+      if (c > 0) return OSQ_OK;
+      if (fn(ctx, it.term, it.len, &ti)) return OSQ_OK;
+    }
+    if (rc != OSQ_DONE) return rc;
+  }
+  return OSQ_OK;
+}
+
+/* ---- passages, documents, store ------------------------------------------ */
+
+int osq__segment_passage(const osq__segment *seg, uint32_t pid, osq__passage_info *pi) {
+  if (pid >= seg->npassages) return CORRUPT(seg, "passage %u out of range", pid);
+  const uint8_t *e = seg->sec[OSQ__SEC_PASSAGES].p + (size_t)pid * OSQ__PASSAGE_BYTES;
+  pi->doc = osq__get_u32(e);
+  pi->block = osq__get_u32(e + 4);
+  pi->offset = osq__get_u32(e + 8);
+  pi->length = osq__get_u32(e + 12);
+  pi->ntokens = osq__get_u32(e + 16);
+  if (pi->doc >= seg->ndocs || pi->block >= seg->store_blocks)
+    return CORRUPT(seg, "passage %u refers outside the segment", pid);
+  return OSQ_OK;
+}
+
+int osq__segment_passage_text(const osq__segment *seg, uint32_t pid, char **out, size_t *len) {
+  osq__passage_info pi = {0, 0, 0, 0, 0};
+  int rc = osq__segment_passage(seg, pid, &pi);
+  if (rc) return rc;
+  const uint8_t *st = seg->sec[OSQ__SEC_STORE].p;
+  uint64_t stn = seg->sec[OSQ__SEC_STORE].n;
+  uint64_t base = 4 + ((uint64_t)seg->store_blocks + 1) * 8;
+  uint64_t a = osq__get_u64(st + 4 + (uint64_t)pi.block * 8);
+  uint64_t b = osq__get_u64(st + 4 + (uint64_t)(pi.block + 1) * 8);
+  if (a > b || b > stn - base) return CORRUPT(seg, "store block %u out of bounds", pi.block);
+  if (pi.length > 64u << 20 || pi.offset > 64u << 20) return CORRUPT(seg, "passage %u too long", pid);
+  /* Inflate only as far as the passage ends. */
+  size_t want = (size_t)pi.offset + pi.length;
+  uint8_t *buf = malloc(want + 1);
+  if (!buf) return OSQ_E_NOMEM;
+  z_stream z;
+  memset(&z, 0, sizeof z);
+  if (inflateInit(&z) != Z_OK) {
+    free(buf);
+    return OSQ_E_NOMEM;
+  }
+  z.next_in = (Bytef *)(st + base + a);
+  z.avail_in = (uInt)(b - a);
+  z.next_out = buf;
+  z.avail_out = (uInt)want;
+  int zr = Z_OK;
+  while (z.avail_out > 0 && zr == Z_OK) zr = inflate(&z, Z_SYNC_FLUSH);
+  inflateEnd(&z);
+  if (z.avail_out != 0) {
+    free(buf);
+    return CORRUPT(seg, "store block %u does not inflate (%s)", pi.block, zr == Z_STREAM_END ? "too short" : "bad data");
+  }
+  memmove(buf, buf + pi.offset, pi.length);
+  buf[pi.length] = 0;
+  *out = (char *)buf;
+  *len = pi.length;
+  return OSQ_OK;
+}
+
+int osq__segment_doc(const osq__segment *seg, uint32_t doc, osq__doc_info *di, char **storage) {
+  if (doc >= seg->ndocs) return CORRUPT(seg, "document %u out of range", doc);
+  const uint8_t *base = seg->sec[OSQ__SEC_DOCS].p + (size_t)seg->ndocs * 4;
+  const uint8_t *end = seg->sec[OSQ__SEC_DOCS].p + seg->sec[OSQ__SEC_DOCS].n;
+  uint32_t off = osq__get_u32(seg->sec[OSQ__SEC_DOCS].p + (size_t)doc * 4);
+  if (off > (size_t)(end - base)) return CORRUPT(seg, "document %u record out of bounds", doc);
+  const uint8_t *p = base + off;
+  const uint8_t *str[5];
+  uint32_t lens[5];
+  size_t total = 0;
+  for (int i = 0; i < 5; i++) {
+    if (osq__varint32(&p, end, &lens[i]) || lens[i] > (size_t)(end - p))
+      return CORRUPT(seg, "document %u record", doc);
+    str[i] = p;
+    p += lens[i];
+    total += lens[i] + 1;
+  }
+  if (osq__varint32(&p, end, &di->first_passage) || osq__varint32(&p, end, &di->npassages))
+    return CORRUPT(seg, "document %u record", doc);
+  char *s = malloc(total);
+  if (!s) return OSQ_E_NOMEM;
+  char *o = s;
+  const char **dst[5] = {&di->id, &di->title, &di->source, &di->url, &di->date};
+  for (int i = 0; i < 5; i++) {
+    memcpy(o, str[i], lens[i]);
+    o[lens[i]] = 0;
+    *dst[i] = o;
+    o += lens[i] + 1;
+  }
+  *storage = s;
+  return OSQ_OK;
+}
+
+/* ---- posting cursor ------------------------------------------------------- */
+
+static int load_block(osq__cursor *c, uint32_t blk) {
+  const osq__segment *seg = c->seg;
+  uint32_t n = blk + 1 < c->nblocks ? OSQ__BLOCK : c->ti.df - blk * OSQ__BLOCK;
+  const uint8_t *bp;
+  uint64_t pos_rel;
+  int64_t prev;
+  if (c->nblocks > 1) {
+    const uint8_t *s = c->post + (size_t)blk * OSQ__SKIP_BYTES;
+    uint32_t boff = osq__get_u32(s + 4);
+    pos_rel = osq__get_u32(s + 8);
+    if (boff > (size_t)(c->post_end - c->blocks)) return CORRUPT(seg, "skip entry out of bounds");
+    bp = c->blocks + boff;
+    prev = blk ? (int64_t)osq__get_u32(s - OSQ__SKIP_BYTES) : -1;
+  } else {
+    bp = c->blocks;
+    pos_rel = 0;
+    prev = -1;
+  }
+  size_t avail = (size_t)(c->post_end - bp);
+  if (avail < 2) return CORRUPT(seg, "posting block truncated");
+  int wd = bp[0], wt = bp[1];
+  if (wd > 32 || wt > 32) return CORRUPT(seg, "posting block bit width");
+  size_t nd = osq__bp_bytes(n, wd);
+  if (nd > avail - 2 || osq__bp_unpack(bp + 2, avail - 2, n, wd, c->pids) ||
+      osq__bp_unpack(bp + 2 + nd, avail - 2 - nd, n, wt, c->tfs))
+    return CORRUPT(seg, "posting block truncated");
+  for (uint32_t i = 0; i < n; i++) {
+    int64_t pid = prev + 1 + (int64_t)c->pids[i];
+    if (pid >= c->seg->npassages) return CORRUPT(seg, "posting refers to passage %lld of %u", (long long)pid, c->seg->npassages);
+    c->pids[i] = (uint32_t)pid;
+    c->tfs[i] += 1;
+    prev = pid;
+  }
+  if (pos_rel > (uint64_t)(c->pos_end - c->pos_base)) return CORRUPT(seg, "positions out of bounds");
+  c->block = blk;
+  c->n = n;
+  c->i = 0;
+  c->pid = c->pids[0];
+  c->pos_block = c->pos_base + pos_rel;
+  c->pos_cur = c->pos_block;
+  c->pos_i = 0;
+  return OSQ_OK;
+}
+
+int osq__cursor_open(osq__cursor *c, const osq__segment *seg, const osq__term_info *ti) {
+  c->seg = seg;
+  c->ti = *ti;
+  c->corrupt = 0;
+  c->post = seg->sec[OSQ__SEC_POSTINGS].p + ti->post_off;
+  c->post_end = c->post + ti->post_len;
+  c->pos_base = seg->sec[OSQ__SEC_POSITIONS].p + ti->pos_off;
+  c->pos_end = seg->sec[OSQ__SEC_POSITIONS].p + seg->sec[OSQ__SEC_POSITIONS].n;
+  c->nblocks = (ti->df + OSQ__BLOCK - 1) / OSQ__BLOCK;
+  size_t skip = c->nblocks > 1 ? (size_t)c->nblocks * OSQ__SKIP_BYTES : 0;
+  if (skip > ti->post_len) return CORRUPT(seg, "skip table out of bounds");
+  c->blocks = c->post + skip;
+  int rc = load_block(c, 0);
+  if (rc) c->pid = UINT32_MAX;
+  return rc;
+}
+
+int osq__cursor_next(osq__cursor *c) {
+  if (c->pid == UINT32_MAX) return OSQ_DONE;
+  if (++c->i < c->n) {
+    c->pid = c->pids[c->i];
+    return OSQ_OK;
+  }
+  if (c->block + 1 >= c->nblocks) {
+    c->pid = UINT32_MAX;
+    return OSQ_DONE;
+  }
+  int rc = load_block(c, c->block + 1);
+  if (rc) c->pid = UINT32_MAX;
+  return rc;
+}
+
+int osq__cursor_seek(osq__cursor *c, uint32_t target) {
+  if (c->pid >= target) return c->pid == UINT32_MAX ? OSQ_DONE : OSQ_OK;
+  /* Within the current block? */
+  if (c->pids[c->n - 1] < target) {
+    /* Skip whole blocks with the skip table (galloping, then binary). */
+    uint32_t blk = c->block + 1;
+    if (blk >= c->nblocks) {
+      c->pid = UINT32_MAX;
+      return OSQ_DONE;
+    }
+    uint32_t lo = blk, step = 1, hi = blk;
+    while (hi < c->nblocks && osq__get_u32(c->post + (size_t)hi * OSQ__SKIP_BYTES) < target) {
+      lo = hi + 1;
+      hi += step;
+      step *= 2;
+    }
+    if (hi > c->nblocks) hi = c->nblocks;
+    while (lo < hi) {
+      uint32_t mid = lo + (hi - lo) / 2;
+      if (osq__get_u32(c->post + (size_t)mid * OSQ__SKIP_BYTES) < target)
+        lo = mid + 1;
+      else
+        hi = mid;
+    }
+    if (lo >= c->nblocks) {
+      c->pid = UINT32_MAX;
+      return OSQ_DONE;
+    }
+    int rc = load_block(c, lo);
+    if (rc) {
+      c->pid = UINT32_MAX;
+      return rc;
+    }
+  }
+  while (c->pids[c->i] < target) c->i++;
+  c->pid = c->pids[c->i];
+  return OSQ_OK;
+}
+
+long osq__cursor_positions(osq__cursor *c, uint32_t *out, uint32_t cap) {
+  /* Skip the positions of the entries before the current one. */
+  const uint8_t *p = c->pos_cur;
+  if (c->pos_i > c->i) {
+    p = c->pos_block;
+    c->pos_i = 0;
+  }
+  while (c->pos_i < c->i) {
+    uint32_t tf;
+    if (osq__varint32(&p, c->pos_end, &tf)) return -1;
+    for (uint32_t k = 0; k < tf; k++) {
+      uint64_t d;
+      if (osq__varint(&p, c->pos_end, &d)) return -1;
+    }
+    c->pos_i++;
+  }
+  c->pos_cur = p;
+  uint32_t tf;
+  if (osq__varint32(&p, c->pos_end, &tf) || tf != c->tfs[c->i]) return -1;
+  uint64_t pos = 0;
+  uint32_t n = 0;
+  for (uint32_t k = 0; k < tf; k++) {
+    uint64_t d;
+    if (osq__varint(&p, c->pos_end, &d)) return -1;
+    pos = k ? pos + d : d;
+    if (pos > UINT32_MAX) return -1;
+    if (n < cap) out[n++] = (uint32_t)pos;
+  }
+  return n;
+}
+
+void osq__cursor_block_bound(const osq__cursor *c, uint32_t *max_tf, uint32_t *min_len,
+                             uint32_t *last_pid) {
+  if (c->nblocks > 1) {
+    const uint8_t *s = c->post + (size_t)c->block * OSQ__SKIP_BYTES;
+    *last_pid = osq__get_u32(s);
+    *max_tf = osq__get_u32(s + 12);
+    *min_len = osq__get_u32(s + 16);
+  } else {
+    *last_pid = c->pids[c->n - 1];
+    *max_tf = c->ti.max_tf;
+    *min_len = c->ti.min_len;
+  }
+}

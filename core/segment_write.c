@@ -1,0 +1,281 @@
+/*
+ * segment_write.c -- writes one immutable segment file.
+ *
+ * THE SEGMENT FILE FORMAT (version 1)
+ *
+ * An index directory holds segment files named seg-NNNNNNNN.osq and a
+ * MANIFEST that names the live ones (manifest.c).  A segment is written once,
+ * under a temporary name, fsynced and renamed into place; it never changes
+ * afterwards.  All integers are little-endian; "varint" is LEB128 (7 bits a
+ * byte, high bit set on all but the last byte).  Passages are numbered 0..P-1
+ * within the segment ("pid"); documents 0..D-1.
+ *
+ * Header, 64 bytes:
+ *     0  8 bytes  magic "OSQSEG\x01\x00"
+ *     8  u32      format version (OSQ_FORMAT_VERSION)
+ *    12  u32      flags, 0
+ *    16  u32      passages P
+ *    20  u32      documents D
+ *    24  u32      terms T
+ *    28  u32      number of sections (7)
+ *    32  u64      total tokens of all passages (average passage length)
+ *    40  u32      CRC32 of the section table (read and checked on open)
+ *    44  u32      CRC32 of header bytes 0..39
+ *    48  16 bytes zero
+ * Section table, 7 entries of 24 bytes: u64 offset from file start, u64
+ * length, u32 CRC32 of the section's bytes, u32 zero.  Sections, in order:
+ *
+ *   0 DICT_INDEX  u32 B, then B u32 offsets into DICT, one per block.
+ *   1 DICT        the term dictionary, sorted by term bytes, in blocks of 32
+ *                 terms.  Each entry: varint shared prefix length with the
+ *                 previous term of the block (0 for the block's first term,
+ *                 which binary search reads whole), varint suffix length,
+ *                 suffix bytes, varint df, varint max tf, varint min passage
+ *                 length (the two make the term's score bound), varint
+ *                 postings offset (into POSTINGS), varint postings length,
+ *                 varint positions offset (into POSITIONS).
+ *   2 POSTINGS    per term, if it has more than one block of 128 postings, a
+ *                 skip table of one 20-byte entry per block: u32 last pid of
+ *                 the block, u32 offset of the block from the end of the skip
+ *                 table, u32 offset of the block's positions from the term's
+ *                 positions offset, u32 max tf in the block, u32 min passage
+ *                 length in the block.  Then the blocks: u8 bit width of pid
+ *                 gaps, u8 bit width of tf-1, then n pid gaps (pid minus the
+ *                 previous pid minus 1; the previous pid of the first posting
+ *                 is -1) bit-packed, then n values tf-1 bit-packed.  n is 128
+ *                 but for the last block (df mod 128).
+ *   3 POSITIONS   per term, per posting in pid order: tf varints, the first
+ *                 position then the gaps between positions.  Read only for
+ *                 phrases, proximity and highlighting.
+ *   4 PASSAGES    P entries of 20 bytes: u32 document, u32 store block, u32
+ *                 byte offset in the uncompressed block, u32 byte length, u32
+ *                 number of token positions (the BM25 length).
+ *   5 DOCS        u32 offsets (D of them) from the start of the records; then
+ *                 per document: varint-length-prefixed strings id, title,
+ *                 source, url, date, then varint first pid, varint passages.
+ *   6 STORE       u32 S blocks, then S+1 u64 offsets relative to the end of
+ *                 the offset table, then S zlib streams, each the text of
+ *                 consecutive passages (about 8 KiB uncompressed).
+ *
+ * Footer, 16 bytes: u32 CRC32 of every byte before the footer, u32 zero,
+ * 8 bytes magic "OSQSEGND".
+ *
+ * Readers map the file and trust nothing in it: every offset and length is
+ * checked against the section that holds it, and an impossible value is
+ * OSQ_E_CORRUPT naming the file.  Opening checks the header, the section table
+ * and the footer magic, not the whole-file CRC, so that a query does not read
+ * a whole index; `osindex check` verifies every CRC.
+ *
+ * Room to grow: deletions, merges and new segments are described by the
+ * manifest, not by segments, so they need no change here.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "segment.h"
+
+typedef struct {
+  uint32_t pids[OSQ__BLOCK], tfs[OSQ__BLOCK];
+  uint32_t n;
+} block_buf;
+
+/* Encodes one term's raw postings into POSTINGS and POSITIONS. */
+static int encode_term(const osq__wsegment *seg, osq__wterm *t, osq__buf *dict,
+                       osq__buf *post, osq__buf *pos, const uint8_t *prev,
+                       uint32_t prev_len, int first_in_block) {
+  const uint8_t *p = t->raw.p, *end = t->raw.p + t->raw.n;
+  uint32_t nblocks = (t->df + OSQ__BLOCK - 1) / OSQ__BLOCK;
+  uint64_t post_off = post->n, pos_off = pos->n;
+  size_t skip_at = post->n;
+  if (nblocks > 1) {
+    if (osq__buf_reserve(post, (size_t)nblocks * OSQ__SKIP_BYTES)) return OSQ_E_NOMEM;
+    memset(post->p + post->n, 0, (size_t)nblocks * OSQ__SKIP_BYTES);
+    post->n += (size_t)nblocks * OSQ__SKIP_BYTES;
+  }
+  size_t blocks_at = post->n;
+  uint32_t max_tf_all = 0, min_len_all = UINT32_MAX;
+  int64_t last = -1;
+  uint32_t done = 0;
+  block_buf b;
+  for (uint32_t blk = 0; blk < nblocks; blk++) {
+    uint32_t n = t->df - done < OSQ__BLOCK ? t->df - done : OSQ__BLOCK;
+    uint32_t max_tf = 0, min_len = UINT32_MAX;
+    uint64_t block_pos = pos->n - pos_off;
+    size_t block_at = post->n - blocks_at;
+    for (uint32_t i = 0; i < n; i++) {
+      uint64_t gap, tf;
+      if (osq__varint(&p, end, &gap) || osq__varint(&p, end, &tf) || tf == 0)
+        return osq__fail(OSQ_E_CORRUPT, "internal: bad raw postings");
+      int64_t pid = last + 1 + (int64_t)gap;
+      b.pids[i] = (uint32_t)(pid - last - 1);
+      b.tfs[i] = (uint32_t)tf - 1;
+      last = pid;
+      if (tf > max_tf) max_tf = (uint32_t)tf;
+      uint32_t len = seg->passages[pid].ntokens;
+      if (len < min_len) min_len = len;
+      if (osq__buf_varint(pos, tf)) return OSQ_E_NOMEM;
+      for (uint64_t k = 0; k < tf; k++) {
+        uint64_t d;
+        if (osq__varint(&p, end, &d)) return osq__fail(OSQ_E_CORRUPT, "internal: bad raw positions");
+        if (osq__buf_varint(pos, d)) return OSQ_E_NOMEM;
+      }
+    }
+    int wd = osq__bp_width(b.pids, n), wt = osq__bp_width(b.tfs, n);
+    size_t need = 2 + osq__bp_bytes(n, wd) + osq__bp_bytes(n, wt);
+    if (osq__buf_reserve(post, need)) return OSQ_E_NOMEM;
+    uint8_t *o = post->p + post->n;
+    o[0] = (uint8_t)wd;
+    o[1] = (uint8_t)wt;
+    osq__bp_pack(b.pids, n, wd, o + 2);
+    osq__bp_pack(b.tfs, n, wt, o + 2 + osq__bp_bytes(n, wd));
+    post->n += need;
+    if (nblocks > 1) {
+      uint8_t *s = post->p + skip_at + (size_t)blk * OSQ__SKIP_BYTES;
+      osq__put_u32(s, (uint32_t)last);
+      osq__put_u32(s + 4, (uint32_t)block_at);
+      osq__put_u32(s + 8, (uint32_t)block_pos);
+      osq__put_u32(s + 12, max_tf);
+      osq__put_u32(s + 16, min_len);
+    }
+    if (max_tf > max_tf_all) max_tf_all = max_tf;
+    if (min_len < min_len_all) min_len_all = min_len;
+    done += n;
+  }
+  /* The dictionary entry. */
+  uint32_t shared = 0;
+  if (!first_in_block)
+    while (shared < prev_len && shared < t->len && prev[shared] == t->term[shared]) shared++;
+  if (osq__buf_varint(dict, shared) || osq__buf_varint(dict, t->len - shared) ||
+      osq__buf_put(dict, t->term + shared, t->len - shared) ||
+      osq__buf_varint(dict, t->df) || osq__buf_varint(dict, max_tf_all) ||
+      osq__buf_varint(dict, min_len_all) || osq__buf_varint(dict, post_off) ||
+      osq__buf_varint(dict, post->n - post_off) || osq__buf_varint(dict, pos_off))
+    return OSQ_E_NOMEM;
+  return OSQ_OK;
+}
+
+static int write_all(int fd, const void *data, size_t n, uint32_t *crc) {
+  const uint8_t *p = data;
+  if (crc) *crc = osq__crc32(*crc, p, n);
+  while (n > 0) {
+    ssize_t w = write(fd, p, n > (1u << 30) ? (1u << 30) : n);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      return -1;
+    }
+    p += w;
+    n -= (size_t)w;
+  }
+  return 0;
+}
+
+int osq__segment_write(const char *dir, const char *name,
+                       const osq__wsegment *seg, uint64_t *bytes) {
+  osq__buf sec[OSQ__SEG_NSECTIONS];
+  memset(sec, 0, sizeof sec);
+  int rc = OSQ_OK;
+  char tmp[4096] = "", dst[4096];
+  int fd = -1;
+
+  /* DICT, DICT_INDEX, POSTINGS, POSITIONS */
+  uint32_t nblocks = (uint32_t)((seg->nterms + OSQ__DICT_BLOCK - 1) / OSQ__DICT_BLOCK);
+  if ((rc = osq__buf_u32(&sec[OSQ__SEC_DICT_INDEX], nblocks))) goto done;
+  for (size_t i = 0; i < seg->nterms; i++) {
+    int first = (i % OSQ__DICT_BLOCK) == 0;
+    if (first && (rc = osq__buf_u32(&sec[OSQ__SEC_DICT_INDEX], (uint32_t)sec[OSQ__SEC_DICT].n)))
+      goto done;
+    const osq__wterm *prev = i ? seg->terms[i - 1] : NULL;
+    rc = encode_term(seg, seg->terms[i], &sec[OSQ__SEC_DICT], &sec[OSQ__SEC_POSTINGS],
+                     &sec[OSQ__SEC_POSITIONS], prev ? prev->term : NULL,
+                     prev ? prev->len : 0, first);
+    if (rc) goto done;
+  }
+  /* PASSAGES */
+  if ((rc = osq__buf_reserve(&sec[OSQ__SEC_PASSAGES], (size_t)seg->npassages * OSQ__PASSAGE_BYTES)))
+    goto done;
+  for (uint32_t i = 0; i < seg->npassages; i++) {
+    const osq__wpassage *ps = &seg->passages[i];
+    osq__buf_u32(&sec[OSQ__SEC_PASSAGES], ps->doc);
+    osq__buf_u32(&sec[OSQ__SEC_PASSAGES], ps->block);
+    osq__buf_u32(&sec[OSQ__SEC_PASSAGES], ps->offset);
+    osq__buf_u32(&sec[OSQ__SEC_PASSAGES], ps->length);
+    osq__buf_u32(&sec[OSQ__SEC_PASSAGES], ps->ntokens);
+  }
+  /* DOCS */
+  for (uint32_t i = 0; i < seg->ndocs; i++)
+    if ((rc = osq__buf_u32(&sec[OSQ__SEC_DOCS], seg->doc_offsets[i]))) goto done;
+  if ((rc = osq__buf_put(&sec[OSQ__SEC_DOCS], seg->docs.p, seg->docs.n))) goto done;
+  /* STORE */
+  if ((rc = osq__buf_u32(&sec[OSQ__SEC_STORE], seg->store_blocks))) goto done;
+  for (uint32_t i = 0; i <= seg->store_blocks; i++)
+    if ((rc = osq__buf_u64(&sec[OSQ__SEC_STORE], seg->store_offsets[i]))) goto done;
+  if ((rc = osq__buf_put(&sec[OSQ__SEC_STORE], seg->store.p, seg->store.n))) goto done;
+
+  /* Header and section table. */
+  uint8_t hdr[OSQ__SEG_HEADER_BYTES + OSQ__SEG_NSECTIONS * OSQ__SEG_SECTION_BYTES];
+  memset(hdr, 0, sizeof hdr);
+  memcpy(hdr, OSQ__SEG_MAGIC, 8);
+  osq__put_u32(hdr + 8, OSQ_FORMAT_VERSION);
+  osq__put_u32(hdr + 16, seg->npassages);
+  osq__put_u32(hdr + 20, seg->ndocs);
+  osq__put_u32(hdr + 24, (uint32_t)seg->nterms);
+  osq__put_u32(hdr + 28, OSQ__SEG_NSECTIONS);
+  osq__put_u64(hdr + 32, seg->total_tokens);
+  uint64_t off = sizeof hdr;
+  for (int s = 0; s < OSQ__SEG_NSECTIONS; s++) {
+    uint8_t *e = hdr + OSQ__SEG_HEADER_BYTES + s * OSQ__SEG_SECTION_BYTES;
+    osq__put_u64(e, off);
+    osq__put_u64(e + 8, sec[s].n);
+    osq__put_u32(e + 16, osq__crc32(0, sec[s].p, sec[s].n));
+    off += sec[s].n;
+  }
+  osq__put_u32(hdr + 40, osq__crc32(0, hdr + OSQ__SEG_HEADER_BYTES,
+                                    OSQ__SEG_NSECTIONS * OSQ__SEG_SECTION_BYTES));
+  osq__put_u32(hdr + 44, osq__crc32(0, hdr, 40));
+
+  snprintf(tmp, sizeof tmp, "%s/%s.tmp", dir, name);
+  snprintf(dst, sizeof dst, "%s/%s", dir, name);
+  fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    rc = osq__fail(OSQ_E_IO, "%s: %s", tmp, strerror(errno));
+    goto done;
+  }
+  uint32_t crc = 0;
+  int bad = write_all(fd, hdr, sizeof hdr, &crc);
+  for (int s = 0; s < OSQ__SEG_NSECTIONS && !bad; s++)
+    bad = write_all(fd, sec[s].p, sec[s].n, &crc);
+  uint8_t foot[OSQ__SEG_FOOTER_BYTES];
+  memset(foot, 0, sizeof foot);
+  osq__put_u32(foot, crc);
+  memcpy(foot + 8, OSQ__SEG_FOOTER_MAGIC, 8);
+  if (!bad) bad = write_all(fd, foot, sizeof foot, NULL);
+  if (!bad) bad = fsync(fd);
+  if (bad) {
+    rc = osq__fail(OSQ_E_IO, "%s: write: %s", tmp, strerror(errno));
+    goto done;
+  }
+  if (close(fd) != 0) {
+    fd = -1;
+    rc = osq__fail(OSQ_E_IO, "%s: close: %s", tmp, strerror(errno));
+    goto done;
+  }
+  fd = -1;
+  if (rename(tmp, dst) != 0) {
+    rc = osq__fail(OSQ_E_IO, "%s: rename: %s", dst, strerror(errno));
+    goto done;
+  }
+  *bytes = off + OSQ__SEG_FOOTER_BYTES;
+  rc = osq__fsync_dir(dir);
+done:
+  if (fd >= 0) {
+    close(fd);
+    unlink(tmp);
+  } else if (rc && tmp[0]) {
+    unlink(tmp);
+  }
+  for (int s = 0; s < OSQ__SEG_NSECTIONS; s++) osq__buf_free(&sec[s]);
+  return rc;
+}

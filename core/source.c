@@ -1,0 +1,1192 @@
+/*
+ * source.c -- reading input documents (.txt, .jsonl, .jsonl.gz) from files
+ * and directory trees for osindex and osbench.
+ *
+ * Design:
+ *   - osq_source_open walks every path once and records the input files it
+ *     will read, in order, with their on-disk sizes.  One walk gives both the
+ *     progress total and the reading order, so the two cannot disagree, and
+ *     problems found by the walk (missing path, unreadable directory, symlink
+ *     loop) are stored as entries and reported when reading reaches them.
+ *   - JSON Lines are read in large chunks into one growable buffer and cut
+ *     at newlines with memchr, so a line is parsed where it lies; the buffer
+ *     grows only as far as the longest line needs.
+ *   - JSON is parsed by jansson.  A document's strings point into the json_t
+ *     of its line (jansson made its own copies), which is kept until the next
+ *     call, so even a 50 MB text is not copied again.
+ *   - jansson parses at about 60 MB/s, which alone would eat most of the
+ *     indexer's time budget.  So reading and parsing run ahead in a worker
+ *     thread while the caller indexes the previous documents: the producer
+ *     (produce()) makes items -- a document, or the end -- each carrying the
+ *     warnings met before it and a snapshot of the statistics, and
+ *     osq_source_next hands them out in order.  Warnings are therefore
+ *     delivered on the caller's thread, inside osq_source_next, exactly as
+ *     when reading synchronously (the fallback if no thread can be started,
+ *     or if OSQ_SOURCE_READAHEAD=0 is set in the environment).
+ */
+#include "osq/source.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <zlib.h>
+
+/* Read size: large enough that syscalls and gzread calls are a small cost
+ * next to parsing. */
+#define SRC_CHUNK ((size_t)1 << 20)
+/* zlib's input buffer: fewer, larger reads of the compressed file. */
+#define SRC_GZ_BUFFER (256u * 1024u)
+/* A line buffer grown past this for one huge line is freed when its file
+ * ends, rather than kept at the worst line's size for the rest of the run. */
+#define SRC_KEEP_BUFFER ((size_t)8 << 20)
+/* Directories nested deeper than this are skipped: a guard against runaway
+ * trees and stack use, far beyond any real corpus. */
+#define SRC_MAX_DEPTH 256
+/* A file that is broken line after line (say, another format under a .jsonl
+ * name) should not flood the log; the rest are counted and summarised when
+ * the file ends. */
+#define SRC_MAX_LINE_WARNINGS 100
+/* Read-ahead limits: enough documents to keep the caller busy while the
+ * worker parses, few enough to bound memory (one document larger than the
+ * byte limit still passes, alone). */
+#define SRC_QUEUE_ITEMS 64
+#define SRC_QUEUE_BYTES ((size_t)64 << 20)
+
+enum src_kind {
+  SRC_TXT,
+  SRC_JSONL,
+  SRC_JSONL_GZ,
+  /* Entries that only carry a problem found by the walk. */
+  SRC_ERRNO,     /* a path that could not be stat'ed or listed: err */
+  SRC_LOOP,      /* a directory that is its own ancestor (symlink loop) */
+  SRC_DEPTH,     /* a directory nested deeper than SRC_MAX_DEPTH */
+  SRC_NOT_INPUT  /* a file named explicitly that is not .txt/.jsonl[.gz] */
+};
+
+typedef struct src_entry {
+  char *path;     /* as given, or joined by the walk: also the .txt id */
+  uint64_t size;  /* on-disk size found by the walk */
+  int kind;       /* enum src_kind */
+  int err;        /* errno for SRC_ERRNO */
+} src_entry;
+
+/* (dev, ino) of the directories being walked, to spot symlink loops. */
+typedef struct src_dirid {
+  dev_t dev;
+  ino_t ino;
+} src_dirid;
+
+/* Field slots, for numbers turned into strings. */
+enum { F_ID, F_TITLE, F_SOURCE, F_URL, F_DATE, F_COUNT };
+static const char *const field_names[F_COUNT] = {"id", "title", "source",
+                                                  "url", "date"};
+
+typedef struct src_warning {
+  struct src_warning *next;
+  const char *path; /* an entry's path: lives as long as the source */
+  uint64_t line;
+  char msg[];
+} src_warning;
+
+/* What the producer hands to osq_source_next: a document (status OSQ_OK) or
+ * the end (OSQ_DONE, OSQ_E_NOMEM), with the warnings that came before it. */
+typedef struct src_item {
+  struct src_item *next;
+  src_warning *warnings;
+  int status;
+  osq_doc doc;
+  json_t *json;          /* a JSON document's strings live here */
+  char *owned;           /* a .txt document's bytes */
+  size_t bytes;          /* size of the document, for the queue limit */
+  osq_source_stats st;   /* statistics once this item is consumed */
+  char num[F_COUNT][40]; /* numeric fields printed as strings */
+} src_item;
+
+struct osq_source {
+  src_entry *entries;
+  size_t nentries, entries_cap;
+  osq_source_warn_fn warn;
+  void *warn_ctx;
+
+  /* ---- Consumer side (the caller's thread). */
+  osq_source_stats st;   /* as of the last item handed out */
+  src_item *current;     /* the document handed out last */
+  int final_status;      /* once nonzero: OSQ_DONE or the error, for good */
+
+  /* ---- Producer side (the worker, or the caller when synchronous). */
+  size_t next_entry;
+  osq_source_stats pst;  /* counted as produced */
+  uint64_t done_base;    /* on-disk bytes of the files already finished */
+  src_warning *pend_head, *pend_tail; /* warnings for the next item */
+  const src_entry *cur;  /* the file being read, or NULL */
+  int fd;
+  gzFile gz;
+  int eof;               /* no more data from fd/gz */
+  int failed;            /* counted in files_failed already */
+  int first_fill;        /* the next fill is the file's first */
+  uint64_t lineno;       /* lines cut so far */
+  uint64_t raw_pos;      /* on-disk bytes consumed of the current file */
+  unsigned line_warnings;
+  uint64_t suppressed;
+  /* Line buffer: data in buf[beg, end); no newline in buf[beg, scan). */
+  char *buf;
+  size_t cap, beg, end, scan;
+
+  /* ---- Read-ahead queue, guarded by mu. */
+  int threaded;
+  pthread_t thread;
+  pthread_mutex_t mu;
+  pthread_cond_t not_empty, not_full;
+  src_item *head, *tail;
+  size_t queued, queued_bytes;
+  atomic_int stop;       /* close() asks the worker to quit */
+
+  /* ---- Walk state, used only during open. */
+  src_dirid *dirs;
+  size_t ndirs, dirs_cap;
+};
+
+/* ------------------------------------------------------------------------
+ * Warnings (producer side)
+ * ---------------------------------------------------------------------- */
+
+static void warn_v(osq_source *s, const char *path, uint64_t line,
+                   const char *fmt, va_list ap) {
+  char msg[512];
+  size_t n;
+  src_warning *w;
+  if (!s->warn) return;
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  if (!s->threaded) {
+    s->warn(s->warn_ctx, path, line, msg);
+    return;
+  }
+  /* Held for the caller's thread.  Without memory for it the warning is
+   * lost; the allocation failures that follow will surface as OSQ_E_NOMEM. */
+  n = strlen(msg) + 1;
+  w = malloc(sizeof *w + n);
+  if (!w) return;
+  w->next = NULL;
+  w->path = path;
+  w->line = line;
+  memcpy(w->msg, msg, n);
+  if (s->pend_tail)
+    s->pend_tail->next = w;
+  else
+    s->pend_head = w;
+  s->pend_tail = w;
+}
+
+/* A problem with the file as a whole: always reported. */
+static void warn_file(osq_source *s, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void warn_file(osq_source *s, const char *path, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  warn_v(s, path, 0, fmt, ap);
+  va_end(ap);
+}
+
+/* A problem with one line of the current file: capped per file. */
+static void warn_line(osq_source *s, uint64_t line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void warn_line(osq_source *s, uint64_t line, const char *fmt, ...) {
+  va_list ap;
+  if (s->line_warnings >= SRC_MAX_LINE_WARNINGS) {
+    s->suppressed++;
+    return;
+  }
+  s->line_warnings++;
+  va_start(ap, fmt);
+  warn_v(s, s->cur->path, line, fmt, ap);
+  va_end(ap);
+}
+
+static void free_warnings(src_warning *w) {
+  while (w) {
+    src_warning *next = w->next;
+    free(w);
+    w = next;
+  }
+}
+
+static void file_failed(osq_source *s) {
+  if (!s->failed) {
+    s->failed = 1;
+    s->pst.files_failed++;
+  }
+}
+
+/* ------------------------------------------------------------------------
+ * UTF-8
+ * ---------------------------------------------------------------------- */
+
+/* Length of the valid UTF-8 sequence at p[0..n), or 0 if the bytes there are
+ * not one.  The rules are those of Unicode table 3-7 (no overlongs, no
+ * surrogates, nothing above U+10FFFF), the ones jansson applies, so a line
+ * repaired here parses. */
+static size_t utf8_seq(const unsigned char *p, size_t n) {
+  unsigned c = p[0];
+  if (c < 0x80) return 1;
+  if (c < 0xC2) return 0;
+  if (c < 0xE0) return n >= 2 && (p[1] & 0xC0) == 0x80 ? 2 : 0;
+  if (c < 0xF0) {
+    unsigned lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
+    return n >= 3 && p[1] >= lo && p[1] <= hi && (p[2] & 0xC0) == 0x80 ? 3
+                                                                         : 0;
+  }
+  if (c < 0xF5) {
+    unsigned lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
+    return n >= 4 && p[1] >= lo && p[1] <= hi && (p[2] & 0xC0) == 0x80 &&
+                   (p[3] & 0xC0) == 0x80
+               ? 4
+               : 0;
+  }
+  return 0;
+}
+
+/* Offset of the first invalid byte in p[0..n), or n if all is valid. */
+static size_t utf8_first_bad(const char *p, size_t n) {
+  const unsigned char *u = (const unsigned char *)p;
+  size_t i = 0;
+  while (i < n) {
+    size_t k;
+    if (u[i] < 0x80) {
+      i++;
+      continue;
+    }
+    k = utf8_seq(u + i, n - i);
+    if (!k) return i;
+    i += k;
+  }
+  return n;
+}
+
+/* Copies p[0..n) into a new NUL-terminated buffer *out, replacing each
+ * invalid byte by U+FFFD (one per byte, as the tokenizer does).  Returns
+ * OSQ_OK or OSQ_E_NOMEM; *out_len and *bad receive the new length and the
+ * number of bytes replaced.  Rare, so no buffer is kept for it. */
+static int utf8_repair(const char *p, size_t n, char **out, size_t *out_len,
+                       size_t *bad) {
+  const unsigned char *u = (const unsigned char *)p;
+  size_t i = 0, o = 0, nbad = 0;
+  char *d;
+  /* Worst case every byte becomes three; +1 for the NUL. */
+  if (n > (SIZE_MAX - 1) / 3) return OSQ_E_NOMEM;
+  d = malloc(3 * n + 1);
+  if (!d) return OSQ_E_NOMEM;
+  while (i < n) {
+    size_t k = u[i] < 0x80 ? 1 : utf8_seq(u + i, n - i);
+    if (k) {
+      memcpy(d + o, p + i, k);
+      o += k;
+      i += k;
+    } else {
+      memcpy(d + o, "\xEF\xBF\xBD", 3);
+      o += 3;
+      i++;
+      nbad++;
+    }
+  }
+  d[o] = '\0';
+  *out = d;
+  *out_len = o;
+  *bad = nbad;
+  return OSQ_OK;
+}
+
+/* ------------------------------------------------------------------------
+ * Walking the paths (at open)
+ * ---------------------------------------------------------------------- */
+
+static int ends_with(const char *s, size_t n, const char *suffix) {
+  size_t k = strlen(suffix);
+  return n >= k && strcasecmp(s + n - k, suffix) == 0;
+}
+
+/* The input kind for a file name, or -1 if it is not an input file. */
+static int kind_of(const char *name) {
+  size_t n = strlen(name);
+  if (ends_with(name, n, ".txt")) return SRC_TXT;
+  if (ends_with(name, n, ".jsonl")) return SRC_JSONL;
+  if (ends_with(name, n, ".jsonl.gz")) return SRC_JSONL_GZ;
+  return -1;
+}
+
+/* Appends an entry; takes ownership of path (freed on failure too). */
+static int add_entry(osq_source *s, char *path, uint64_t size, int kind,
+                     int err) {
+  src_entry *e;
+  if (!path) return OSQ_E_NOMEM;
+  if (s->nentries == s->entries_cap) {
+    size_t cap = s->entries_cap ? 2 * s->entries_cap : 64;
+    e = realloc(s->entries, cap * sizeof *e);
+    if (!e) {
+      free(path);
+      return OSQ_E_NOMEM;
+    }
+    s->entries = e;
+    s->entries_cap = cap;
+  }
+  e = &s->entries[s->nentries++];
+  e->path = path;
+  e->size = size;
+  e->kind = kind;
+  e->err = err;
+  s->pst.total_bytes += size;
+  return OSQ_OK;
+}
+
+static char *join_path(const char *dir, const char *name) {
+  size_t dn = strlen(dir), nn = strlen(name);
+  int slash = dn > 0 && dir[dn - 1] != '/';
+  char *p = malloc(dn + slash + nn + 1);
+  if (!p) return NULL;
+  memcpy(p, dir, dn);
+  if (slash) p[dn] = '/';
+  memcpy(p + dn + slash, name, nn + 1);
+  return p;
+}
+
+typedef struct dir_name {
+  char *name;
+  unsigned char type; /* d_type: DT_UNKNOWN when the file system is mute */
+} dir_name;
+
+static int cmp_names(const void *a, const void *b) {
+  return strcmp(((const dir_name *)a)->name, ((const dir_name *)b)->name);
+}
+
+static int walk_dir(osq_source *s, const char *path, const struct stat *st,
+                    int depth);
+
+/* Adds what lies at path: a file (if named explicitly or of an input kind)
+ * or a directory tree. */
+static int walk_path(osq_source *s, const char *path, int explicit_path,
+                     unsigned char d_type, int depth) {
+  struct stat st;
+  int kind = -1;
+  if (!explicit_path) {
+    /* Most directory entries are plain files; deciding those by name saves
+     * a stat for every file that would be skipped anyway. */
+    kind = kind_of(path);
+    if (kind < 0 && d_type == DT_REG) return OSQ_OK;
+  }
+  if (stat(path, &st) != 0) {
+    /* A dangling link with an unrelated name in a directory is not worth a
+     * warning; anything else the user will want to hear about. */
+    if (!explicit_path && kind < 0) return OSQ_OK;
+    return add_entry(s, strdup(path), 0, SRC_ERRNO, errno);
+  }
+  if (S_ISDIR(st.st_mode)) return walk_dir(s, path, &st, depth);
+  if (explicit_path) {
+    kind = kind_of(path);
+    if (kind < 0) return add_entry(s, strdup(path), 0, SRC_NOT_INPUT, 0);
+  }
+  if (kind < 0) return OSQ_OK;
+  /* In a directory only regular files count (no FIFOs or devices); a path
+   * named on purpose is read whatever it is. */
+  if (!explicit_path && !S_ISREG(st.st_mode)) return OSQ_OK;
+  return add_entry(s, strdup(path),
+                   S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0, kind, 0);
+}
+
+static int walk_dir(osq_source *s, const char *path, const struct stat *st,
+                    int depth) {
+  DIR *d;
+  struct dirent *de;
+  dir_name *names = NULL;
+  size_t n = 0, cap = 0, i;
+  int rc = OSQ_OK;
+
+  if (depth > SRC_MAX_DEPTH) return add_entry(s, strdup(path), 0, SRC_DEPTH, 0);
+  for (i = 0; i < s->ndirs; i++)
+    if (s->dirs[i].dev == st->st_dev && s->dirs[i].ino == st->st_ino)
+      return add_entry(s, strdup(path), 0, SRC_LOOP, 0);
+
+  d = opendir(path);
+  if (!d) return add_entry(s, strdup(path), 0, SRC_ERRNO, errno);
+  errno = 0;
+  while ((de = readdir(d)) != NULL) {
+    if (de->d_name[0] == '.' &&
+        (de->d_name[1] == '\0' ||
+         (de->d_name[1] == '.' && de->d_name[2] == '\0')))
+      continue;
+    if (n == cap) {
+      size_t ncap = cap ? 2 * cap : 32;
+      dir_name *nn = realloc(names, ncap * sizeof *nn);
+      if (!nn) {
+        rc = OSQ_E_NOMEM;
+        break;
+      }
+      names = nn;
+      cap = ncap;
+    }
+    names[n].name = strdup(de->d_name);
+    names[n].type = de->d_type;
+    if (!names[n].name) {
+      rc = OSQ_E_NOMEM;
+      break;
+    }
+    n++;
+    errno = 0;
+  }
+  if (rc == OSQ_OK && errno != 0) {
+    /* The listing broke off: read what was listed, and say so. */
+    rc = add_entry(s, strdup(path), 0, SRC_ERRNO, errno);
+  }
+  closedir(d);
+  if (rc != OSQ_OK) goto out;
+
+  if (s->ndirs == s->dirs_cap) {
+    size_t ncap = s->dirs_cap ? 2 * s->dirs_cap : 16;
+    src_dirid *nd = realloc(s->dirs, ncap * sizeof *nd);
+    if (!nd) {
+      rc = OSQ_E_NOMEM;
+      goto out;
+    }
+    s->dirs = nd;
+    s->dirs_cap = ncap;
+  }
+  s->dirs[s->ndirs].dev = st->st_dev;
+  s->dirs[s->ndirs].ino = st->st_ino;
+  s->ndirs++;
+
+  qsort(names, n, sizeof *names, cmp_names);
+  for (i = 0; i < n && rc == OSQ_OK; i++) {
+    char *child = join_path(path, names[i].name);
+    if (!child) {
+      rc = OSQ_E_NOMEM;
+      break;
+    }
+    rc = walk_path(s, child, 0, names[i].type, depth + 1);
+    free(child);
+  }
+  s->ndirs--;
+
+out:
+  for (i = 0; i < n; i++) free(names[i].name);
+  free(names);
+  return rc;
+}
+
+/* ------------------------------------------------------------------------
+ * Reading lines (producer side)
+ * ---------------------------------------------------------------------- */
+
+/* Makes room for at least SRC_CHUNK more bytes after buf[end], first by
+ * dropping consumed bytes, then by growing. */
+static int make_room(osq_source *s) {
+  if (s->beg > 0) {
+    memmove(s->buf, s->buf + s->beg, s->end - s->beg);
+    s->end -= s->beg;
+    s->scan -= s->beg;
+    s->beg = 0;
+  }
+  if (s->cap - s->end < SRC_CHUNK) {
+    size_t ncap = s->cap ? s->cap : SRC_CHUNK;
+    char *nb;
+    while (ncap - s->end < SRC_CHUNK) {
+      if (ncap > SIZE_MAX / 2) return OSQ_E_NOMEM;
+      ncap *= 2;
+    }
+    nb = realloc(s->buf, ncap);
+    if (!nb) return OSQ_E_NOMEM;
+    s->buf = nb;
+    s->cap = ncap;
+  }
+  return OSQ_OK;
+}
+
+/* Reads the next chunk of the current file into the line buffer.  Problems
+ * become warnings and end the file (s->eof).  Returns OSQ_OK or
+ * OSQ_E_NOMEM. */
+static int fill(osq_source *s) {
+  size_t want;
+  ssize_t n;
+  int rc;
+  if (s->beg == s->end) s->beg = s->end = s->scan = 0;
+  if (s->cap - s->end < SRC_CHUNK) {
+    rc = make_room(s);
+    if (rc != OSQ_OK) return rc;
+  }
+  want = s->cap - s->end;
+  if (want > (size_t)1 << 30) want = (size_t)1 << 30; /* gzread takes int */
+  if (s->gz) {
+    int errnum = Z_OK;
+    int got = gzread(s->gz, s->buf + s->end, (unsigned)want);
+    z_off_t off = gzoffset(s->gz);
+    if (off > 0) s->raw_pos = (uint64_t)off;
+    n = got;
+    if (got <= 0) {
+      const char *msg = gzerror(s->gz, &errnum);
+      s->eof = 1;
+      if (errnum == Z_MEM_ERROR) return OSQ_E_NOMEM;
+      if (errnum == Z_ERRNO) {
+        warn_line(s, s->lineno + 1, "read error: %s", strerror(errno));
+        file_failed(s);
+      } else if (errnum != Z_OK) {
+        /* Z_BUF_ERROR: the stream ends early (a truncated file); others:
+         * corrupt data.  The partial last line is dropped with the rest. */
+        warn_line(s, s->lineno + 1,
+                  "%s gzip data; stopped after line %" PRIu64 ": %s",
+                  errnum == Z_BUF_ERROR ? "truncated" : "corrupt", s->lineno,
+                  msg);
+        file_failed(s);
+      }
+      return OSQ_OK;
+    }
+  } else {
+    do
+      n = read(s->fd, s->buf + s->end, want);
+    while (n < 0 && errno == EINTR);
+    if (n <= 0) {
+      s->eof = 1;
+      if (n < 0) {
+        warn_line(s, s->lineno + 1, "read error: %s", strerror(errno));
+        file_failed(s);
+      }
+      return OSQ_OK;
+    }
+    s->raw_pos += (uint64_t)n;
+  }
+  if (s->first_fill) {
+    s->first_fill = 0;
+    /* A NUL byte never occurs in JSON text: this is some binary file with
+     * an input name, and every "line" of it would be a warning. */
+    if (memchr(s->buf + s->end, '\0', (size_t)n)) {
+      warn_file(s, s->cur->path, "binary file skipped");
+      file_failed(s);
+      s->eof = 1;
+      return OSQ_OK;
+    }
+  }
+  s->end += (size_t)n;
+  s->pst.bytes_read += (uint64_t)n;
+  return OSQ_OK;
+}
+
+/* Cuts the next line (without its '\n').  Returns 1 with *line and *len
+ * set, 0 at the end of the file, or OSQ_E_NOMEM.  The line stays in place
+ * until the next call. */
+static int next_line(osq_source *s, char **line, size_t *len) {
+  for (;;) {
+    char *nl = NULL;
+    int rc;
+    if (s->scan < s->end) nl = memchr(s->buf + s->scan, '\n', s->end - s->scan);
+    if (nl) {
+      *line = s->buf + s->beg;
+      *len = (size_t)(nl - *line);
+      s->beg = s->scan = (size_t)(nl - s->buf) + 1;
+      s->lineno++;
+      return 1;
+    }
+    s->scan = s->end;
+    if (s->eof) {
+      /* After a read error the unfinished line is incomplete: drop it. */
+      if (s->beg == s->end || s->failed) return 0;
+      /* The last line has no newline. */
+      *line = s->buf + s->beg;
+      *len = s->end - s->beg;
+      s->beg = s->scan = s->end;
+      s->lineno++;
+      return 1;
+    }
+    rc = fill(s);
+    if (rc != OSQ_OK) return rc;
+  }
+}
+
+/* ------------------------------------------------------------------------
+ * Files (producer side)
+ * ---------------------------------------------------------------------- */
+
+/* Starts reading entry e.  Returns OSQ_OK (an open failure is a warning and
+ * leaves s->eof set) or OSQ_E_NOMEM. */
+static int open_file(osq_source *s, const src_entry *e) {
+  s->cur = e;
+  s->eof = 0;
+  s->failed = 0;
+  s->first_fill = 1;
+  s->lineno = 0;
+  s->raw_pos = 0;
+  s->line_warnings = 0;
+  s->suppressed = 0;
+  s->beg = s->end = s->scan = 0;
+  s->pst.files++;
+  s->fd = open(e->path, O_RDONLY | O_CLOEXEC);
+  if (s->fd < 0) {
+    warn_file(s, e->path, "%s", strerror(errno));
+    file_failed(s);
+    s->eof = 1;
+    return OSQ_OK;
+  }
+#ifdef POSIX_FADV_SEQUENTIAL
+  posix_fadvise(s->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+#endif
+  if (e->kind == SRC_JSONL_GZ) {
+    s->gz = gzdopen(s->fd, "rb");
+    if (!s->gz) { /* fails only for lack of memory */
+      close(s->fd);
+      s->fd = -1;
+      return OSQ_E_NOMEM;
+    }
+    gzbuffer(s->gz, SRC_GZ_BUFFER);
+  }
+  return OSQ_OK;
+}
+
+/* Ends reading the current file. */
+static void close_file(osq_source *s) {
+  if (!s->cur) return;
+  if (s->gz)
+    gzclose(s->gz); /* closes fd too */
+  else if (s->fd >= 0)
+    close(s->fd);
+  s->gz = NULL;
+  s->fd = -1;
+  if (s->suppressed)
+    warn_file(s, s->cur->path,
+              "%" PRIu64 " more problems in this file not shown",
+              s->suppressed);
+  s->done_base += s->cur->size;
+  s->cur = NULL;
+  s->beg = s->end = s->scan = 0;
+  /* Documents never point into buf, so it can go now. */
+  if (s->cap > SRC_KEEP_BUFFER) {
+    free(s->buf);
+    s->buf = NULL;
+    s->cap = 0;
+  }
+}
+
+/* ------------------------------------------------------------------------
+ * Documents (producer side)
+ * ---------------------------------------------------------------------- */
+
+/* Prints a JSON number for a field that should be a string. */
+static const char *number_string(src_item *it, int slot, const json_t *v) {
+  if (json_is_integer(v))
+    snprintf(it->num[slot], sizeof it->num[slot], "%" JSON_INTEGER_FORMAT,
+             json_integer_value(v));
+  else
+    snprintf(it->num[slot], sizeof it->num[slot], "%.17g", json_real_value(v));
+  return it->num[slot];
+}
+
+/* An optional string field: NULL when absent or null; a number is printed;
+ * any other type is ignored with a warning. */
+static const char *opt_field(osq_source *s, src_item *it, json_t *obj,
+                             int slot) {
+  json_t *v = json_object_get(obj, field_names[slot]);
+  if (!v || json_is_null(v)) return NULL;
+  if (json_is_string(v)) return json_string_value(v);
+  if (json_is_number(v)) return number_string(it, slot, v);
+  warn_line(s, s->lineno, "\"%s\" is not a string; ignored", field_names[slot]);
+  return NULL;
+}
+
+/* Turns one JSON line into a document in *it.  Returns 1 for a document, 0
+ * for a line skipped (blank, or with a warning), or OSQ_E_NOMEM. */
+static int parse_line(osq_source *s, char *line, size_t len, src_item *it) {
+  json_error_t err;
+  json_t *j, *v;
+  size_t i, skip = 0;
+  const char *id;
+
+  if (len && line[len - 1] == '\r') len--;
+  if (s->lineno == 1 && len >= 3 && memcmp(line, "\xEF\xBB\xBF", 3) == 0)
+    skip = 3; /* a byte-order mark, which jansson rejects */
+  for (i = skip; i < len; i++)
+    if (line[i] != ' ' && line[i] != '\t' && line[i] != '\r') break;
+  if (i == len) return 0; /* blank lines are allowed */
+
+  /* JSON_ALLOW_NUL: a \u0000 in a text should not cost the document; the
+   * text's length is passed on with it. */
+  j = json_loadb(line + skip, len - skip, JSON_ALLOW_NUL, &err);
+  if (!j && json_error_code(&err) == json_error_invalid_utf8) {
+    /* jansson refuses bad UTF-8 outright; losing a whole document to one
+     * stray byte is worse than indexing it with U+FFFD in its place. */
+    size_t at = utf8_first_bad(line + skip, len - skip), flen, nbad;
+    char *fixed;
+    int rc = utf8_repair(line + skip, len - skip, &fixed, &flen, &nbad);
+    if (rc != OSQ_OK) return rc;
+    warn_line(s, s->lineno,
+              "invalid UTF-8 at byte offset %zu; %zu bad bytes replaced "
+              "by U+FFFD",
+              at + skip, nbad);
+    j = json_loadb(fixed, flen, JSON_ALLOW_NUL, &err);
+    free(fixed);
+  }
+  if (!j) {
+    if (json_error_code(&err) == json_error_out_of_memory) return OSQ_E_NOMEM;
+    warn_line(s, s->lineno, "malformed JSON at byte offset %d: %s",
+              err.position + (int)skip, err.text);
+    s->pst.lines_failed++;
+    return 0;
+  }
+  if (!json_is_object(j)) {
+    warn_line(s, s->lineno, "not a JSON object; line skipped");
+    goto skip;
+  }
+
+  v = json_object_get(j, "id");
+  if (json_is_string(v)) {
+    id = json_string_value(v);
+    if (strlen(id) != json_string_length(v)) {
+      warn_line(s, s->lineno, "\"id\" contains U+0000; line skipped");
+      goto skip;
+    }
+  } else if (json_is_number(v)) {
+    id = number_string(it, F_ID, v);
+  } else if (!v || json_is_null(v)) {
+    id = "";
+  } else {
+    warn_line(s, s->lineno, "\"id\" is not a string or number; line skipped");
+    goto skip;
+  }
+  if (!*id) {
+    warn_line(s, s->lineno, "no \"id\"; line skipped");
+    goto skip;
+  }
+
+  v = json_object_get(j, "text");
+  if (!v || json_is_null(v)) {
+    warn_line(s, s->lineno, "no \"text\" in document \"%s\"; line skipped", id);
+    goto skip;
+  }
+  if (!json_is_string(v)) {
+    warn_line(s, s->lineno,
+              "\"text\" of document \"%s\" is not a string; line skipped", id);
+    goto skip;
+  }
+
+  it->doc.id = id;
+  it->doc.text = json_string_value(v);
+  it->doc.text_len = json_string_length(v);
+  it->doc.title = opt_field(s, it, j, F_TITLE);
+  it->doc.source = opt_field(s, it, j, F_SOURCE);
+  it->doc.url = opt_field(s, it, j, F_URL);
+  it->doc.date = opt_field(s, it, j, F_DATE);
+  it->json = j;
+  it->bytes = len;
+  return 1;
+
+skip:
+  json_decref(j);
+  s->pst.lines_failed++;
+  return 0;
+}
+
+/* Control bytes other than the usual whitespace (and ESC, for coloured
+ * logs): text has few, binary formats many. */
+static int is_binary(const char *p, size_t n) {
+  size_t i, ctrl = 0;
+  if (memchr(p, '\0', n)) return 1;
+  for (i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)p[i];
+    ctrl += (c < 0x20 && c != '\t' && c != '\n' && c != '\r' && c != '\f' &&
+             c != '\v' && c != 0x1B) ||
+            c == 0x7F;
+  }
+  return ctrl > n / 10;
+}
+
+/* Reads the whole current .txt file into *out (NUL-terminated, owned by the
+ * caller).  Returns OSQ_OK (*out NULL after a read error, warned) or
+ * OSQ_E_NOMEM. */
+static int slurp(osq_source *s, char **out, size_t *out_len) {
+  struct stat st;
+  size_t cap = 64 * 1024, len = 0;
+  char *b;
+  *out = NULL;
+  if (fstat(s->fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
+      (uint64_t)st.st_size < SIZE_MAX - 2)
+    cap = (size_t)st.st_size + 1; /* +1: the read that finds the end */
+  b = malloc(cap + 1);
+  if (!b) return OSQ_E_NOMEM;
+  for (;;) {
+    ssize_t n;
+    if (len == cap) {
+      char *nb;
+      if (cap > SIZE_MAX / 2 - 1) {
+        free(b);
+        return OSQ_E_NOMEM;
+      }
+      nb = realloc(b, 2 * cap + 1);
+      if (!nb) {
+        free(b);
+        return OSQ_E_NOMEM;
+      }
+      b = nb;
+      cap *= 2;
+    }
+    n = read(s->fd, b + len, cap - len);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      warn_file(s, s->cur->path, "%s", strerror(errno));
+      file_failed(s);
+      free(b);
+      return OSQ_OK;
+    }
+    if (n == 0) break;
+    len += (size_t)n;
+    s->raw_pos += (uint64_t)n;
+    s->pst.bytes_read += (uint64_t)n;
+  }
+  b[len] = '\0';
+  *out = b;
+  *out_len = len;
+  return OSQ_OK;
+}
+
+/* Reads the current .txt file as one document into *it.  Returns 1 for a
+ * document, 0 if the file was skipped (with a warning), or OSQ_E_NOMEM. */
+static int read_txt(osq_source *s, src_item *it) {
+  char *b, *p, *nl, *title_end;
+  size_t len, bad_at, bom = 0;
+  int rc;
+
+  if (s->eof) return 0; /* could not be opened */
+  rc = slurp(s, &b, &len);
+  if (rc != OSQ_OK || !b) return rc;
+  p = b;
+  if (len >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0) {
+    bom = 3;
+    p += 3;
+    len -= 3;
+  }
+  if (len == 0) {
+    warn_file(s, s->cur->path, "empty file skipped");
+    free(b);
+    return 0;
+  }
+  if (is_binary(p, len)) {
+    warn_file(s, s->cur->path, "binary file skipped");
+    file_failed(s);
+    free(b);
+    return 0;
+  }
+  bad_at = utf8_first_bad(p, len);
+  if (bad_at < len) {
+    size_t flen, nbad, line = 1, i, line_start = 0;
+    char *fixed;
+    for (i = 0; i < bad_at; i++)
+      if (p[i] == '\n') {
+        line++;
+        line_start = i + 1;
+      }
+    rc = utf8_repair(p, len, &fixed, &flen, &nbad);
+    free(b);
+    if (rc != OSQ_OK) return rc;
+    warn_line(s, line,
+              "invalid UTF-8 at byte offset %zu; %zu bad bytes replaced by "
+              "U+FFFD",
+              bad_at - line_start + (line == 1 ? bom : 0), nbad);
+    b = p = fixed;
+    len = flen;
+  }
+
+  nl = memchr(p, '\n', len);
+  title_end = nl ? nl : p + len;
+  if (title_end > p && title_end[-1] == '\r') title_end--;
+  it->doc.id = s->cur->path;
+  it->doc.title = p;
+  if (nl) {
+    it->doc.text = nl + 1;
+    it->doc.text_len = len - (size_t)(nl + 1 - p);
+  } else {
+    it->doc.text = p + len; /* the terminating NUL: an empty body */
+    it->doc.text_len = 0;
+  }
+  *title_end = '\0';
+  it->owned = b;
+  it->bytes = len;
+  return 1;
+}
+
+/* Produces the next document into *it, or the end.  Returns OSQ_OK,
+ * OSQ_DONE or OSQ_E_NOMEM. */
+static int produce(osq_source *s, src_item *it) {
+  for (;;) {
+    int rc;
+    if (atomic_load_explicit(&s->stop, memory_order_relaxed)) return OSQ_DONE;
+    if (!s->cur) {
+      const src_entry *e;
+      if (s->next_entry == s->nentries) return OSQ_DONE;
+      e = &s->entries[s->next_entry++];
+      switch (e->kind) {
+      case SRC_ERRNO:
+        s->pst.files++;
+        s->pst.files_failed++;
+        warn_file(s, e->path, "%s", strerror(e->err));
+        continue;
+      case SRC_LOOP:
+        warn_file(s, e->path, "directory loop (symbolic link) skipped");
+        continue;
+      case SRC_DEPTH:
+        s->pst.files_failed++;
+        warn_file(s, e->path,
+                  "directories nested more than %d levels deep skipped",
+                  SRC_MAX_DEPTH);
+        continue;
+      case SRC_NOT_INPUT:
+        warn_file(s, e->path, "not a .txt, .jsonl or .jsonl.gz file; skipped");
+        continue;
+      default:
+        break;
+      }
+      rc = open_file(s, e);
+      if (rc != OSQ_OK) {
+        close_file(s);
+        return rc;
+      }
+    }
+    if (s->cur->kind == SRC_TXT) {
+      rc = read_txt(s, it);
+      close_file(s);
+      if (rc < 0) return rc;
+      if (rc == 1) return OSQ_OK;
+      continue;
+    }
+    for (;;) {
+      char *line = NULL;
+      size_t len = 0;
+      /* A file of nothing but bad lines must not hold up close(). */
+      if (atomic_load_explicit(&s->stop, memory_order_relaxed))
+        return OSQ_DONE;
+      rc = next_line(s, &line, &len);
+      if (rc < 0) return rc;
+      if (rc == 0) break;
+      rc = parse_line(s, line, len, it);
+      if (rc < 0) return rc;
+      if (rc == 1) return OSQ_OK;
+    }
+    close_file(s);
+  }
+}
+
+static void free_item(src_item *it) {
+  if (!it) return;
+  free_warnings(it->warnings);
+  json_decref(it->json);
+  free(it->owned);
+  free(it);
+}
+
+/* Runs the producer once and packs the result with its warnings and the
+ * statistics as they will be when the item is consumed.  Returns NULL only
+ * for lack of memory. */
+static src_item *produce_item(osq_source *s) {
+  src_item *it = calloc(1, sizeof *it);
+  if (!it) return NULL;
+  it->status = produce(s, it);
+  if (it->status == OSQ_OK) s->pst.documents++;
+  it->warnings = s->pend_head;
+  s->pend_head = s->pend_tail = NULL;
+  it->st = s->pst;
+  it->st.done_bytes = s->done_base;
+  if (s->cur)
+    it->st.done_bytes += s->raw_pos < s->cur->size ? s->raw_pos : s->cur->size;
+  return it;
+}
+
+/* ------------------------------------------------------------------------
+ * Read-ahead worker
+ * ---------------------------------------------------------------------- */
+
+static void *worker_main(void *arg) {
+  osq_source *s = arg;
+  for (;;) {
+    src_item *it = produce_item(s);
+    int status = it ? it->status : OSQ_E_NOMEM;
+    pthread_mutex_lock(&s->mu);
+    while (!atomic_load(&s->stop) && s->queued > 0 &&
+           (s->queued >= SRC_QUEUE_ITEMS || s->queued_bytes >= SRC_QUEUE_BYTES))
+      pthread_cond_wait(&s->not_full, &s->mu);
+    if (atomic_load(&s->stop)) {
+      pthread_mutex_unlock(&s->mu);
+      free_item(it);
+      break;
+    }
+    if (!it) {
+      /* No item to say so: the consumer sees an empty, finished queue. */
+      s->final_status = OSQ_E_NOMEM;
+    } else {
+      if (s->tail)
+        s->tail->next = it;
+      else
+        s->head = it;
+      s->tail = it;
+      s->queued++;
+      s->queued_bytes += it->bytes;
+    }
+    pthread_cond_signal(&s->not_empty);
+    pthread_mutex_unlock(&s->mu);
+    if (status != OSQ_OK) break;
+  }
+  return NULL;
+}
+
+/* Starts the worker; on failure the source stays synchronous. */
+static void start_worker(osq_source *s) {
+  const char *env = getenv("OSQ_SOURCE_READAHEAD");
+  sigset_t all, old;
+  if (env && strcmp(env, "0") == 0) return;
+  if (pthread_mutex_init(&s->mu, NULL) != 0) return;
+  if (pthread_cond_init(&s->not_empty, NULL) != 0) {
+    pthread_mutex_destroy(&s->mu);
+    return;
+  }
+  if (pthread_cond_init(&s->not_full, NULL) != 0) {
+    pthread_cond_destroy(&s->not_empty);
+    pthread_mutex_destroy(&s->mu);
+    return;
+  }
+  /* The worker must not take the application's signals (a SIGINT handler
+   * in osindex expects to run on the main thread). */
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  s->threaded = 1;
+  if (pthread_create(&s->thread, NULL, worker_main, s) != 0) {
+    s->threaded = 0;
+    pthread_cond_destroy(&s->not_full);
+    pthread_cond_destroy(&s->not_empty);
+    pthread_mutex_destroy(&s->mu);
+  }
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+/* ------------------------------------------------------------------------
+ * Public interface (consumer side)
+ * ---------------------------------------------------------------------- */
+
+OSQ_EXPORT int osq_source_open(const char *const *paths, size_t npaths,
+                               osq_source_warn_fn warn, void *warn_ctx,
+                               osq_source **out) {
+  osq_source *s;
+  size_t i;
+  int rc = OSQ_OK;
+  if (!out) return OSQ_E_INVAL;
+  *out = NULL;
+  if (npaths && !paths) return OSQ_E_INVAL;
+  s = calloc(1, sizeof *s);
+  if (!s) return OSQ_E_NOMEM;
+  s->warn = warn;
+  s->warn_ctx = warn_ctx;
+  s->fd = -1;
+  atomic_init(&s->stop, 0);
+  for (i = 0; i < npaths && rc == OSQ_OK; i++)
+    rc = paths[i] ? walk_path(s, paths[i], 1, DT_UNKNOWN, 0) : OSQ_E_INVAL;
+  free(s->dirs);
+  s->dirs = NULL;
+  s->ndirs = s->dirs_cap = 0;
+  if (rc != OSQ_OK) {
+    osq_source_close(s);
+    return rc;
+  }
+  s->st = s->pst; /* total_bytes is known from here on */
+  start_worker(s);
+  *out = s;
+  return OSQ_OK;
+}
+
+OSQ_EXPORT int osq_source_next(osq_source *s, osq_doc *doc) {
+  src_item *it;
+  src_warning *w;
+  if (!s || !doc) return OSQ_E_INVAL;
+  free_item(s->current);
+  s->current = NULL;
+  if (!s->threaded && s->final_status) return s->final_status;
+
+  if (s->threaded) {
+    int final;
+    pthread_mutex_lock(&s->mu);
+    while (!s->head && !s->final_status)
+      pthread_cond_wait(&s->not_empty, &s->mu);
+    it = s->head;
+    final = s->final_status;
+    if (it) {
+      s->head = it->next;
+      if (!s->head) s->tail = NULL;
+      s->queued--;
+      s->queued_bytes -= it->bytes;
+      pthread_cond_signal(&s->not_full);
+    }
+    pthread_mutex_unlock(&s->mu);
+    if (!it) return final; /* the worker has ended */
+  } else {
+    it = produce_item(s);
+    if (!it) return OSQ_E_NOMEM;
+  }
+
+  for (w = it->warnings; w; w = w->next)
+    s->warn(s->warn_ctx, w->path, w->line, w->msg);
+  s->st = it->st;
+  if (it->status != OSQ_OK) {
+    int status = it->status;
+    free_item(it);
+    if (s->threaded) {
+      pthread_mutex_lock(&s->mu);
+      s->final_status = status;
+      pthread_mutex_unlock(&s->mu);
+    } else {
+      s->final_status = status;
+    }
+    return status;
+  }
+  *doc = it->doc;
+  s->current = it;
+  return OSQ_OK;
+}
+
+OSQ_EXPORT void osq_source_get_stats(const osq_source *s, osq_source_stats *st) {
+  if (!st) return;
+  if (!s) {
+    memset(st, 0, sizeof *st);
+    return;
+  }
+  *st = s->st;
+}
+
+OSQ_EXPORT void osq_source_close(osq_source *s) {
+  size_t i;
+  if (!s) return;
+  if (s->threaded) {
+    pthread_mutex_lock(&s->mu);
+    atomic_store(&s->stop, 1);
+    pthread_cond_broadcast(&s->not_full);
+    pthread_mutex_unlock(&s->mu);
+    pthread_join(s->thread, NULL);
+    while (s->head) {
+      src_item *it = s->head;
+      s->head = it->next;
+      free_item(it);
+    }
+    pthread_cond_destroy(&s->not_full);
+    pthread_cond_destroy(&s->not_empty);
+    pthread_mutex_destroy(&s->mu);
+  }
+  free_item(s->current);
+  s->suppressed = 0; /* no summary warning from inside close */
+  close_file(s);
+  free_warnings(s->pend_head);
+  for (i = 0; i < s->nentries; i++) free(s->entries[i].path);
+  free(s->entries);
+  free(s->dirs);
+  free(s->buf);
+  free(s);
+}

@@ -1,0 +1,354 @@
+/*
+ * tokenize.c -- normalization and Korean n-gram tokenization.
+ *
+ * Text is decoded and normalized one codepoint (or one cluster) at a time so
+ * that every normalized character remembers the byte range of the input it
+ * came from; highlighting depends on it.  The common characters of Korean
+ * text -- ASCII and precomposed Hangul syllables -- are already in NFKC and
+ * case-folded form (but for ASCII capitals), so they take a fast path; every
+ * other character is normalized through utf8proc together with the combining
+ * marks and conjoining jamo that follow it, which is what composes NFD Hangul
+ * ("ㅎ"+"ㅏ"+"ㄴ" as U+1112 U+1161 U+11AB) into the syllable U+D55C.
+ *
+ * See osq.h for the token model (bigrams across spaces, a unigram at the end
+ * of each run, whole words for letters and digits).
+ */
+#include <stdlib.h>
+#include <utf8proc.h>
+
+#include "internal.h"
+
+#define MAX_WORD_BYTES 64
+
+struct osq_tokenizer {
+  osq__buf terms;   /* term bytes of all tokens */
+  osq_token *toks;  /* tokens; .term holds an offset until the end */
+  size_t ntoks, cap;
+};
+
+OSQ_EXPORT int osq_tokenizer_create(osq_tokenizer **out) {
+  *out = calloc(1, sizeof **out);
+  return *out ? OSQ_OK : OSQ_E_NOMEM;
+}
+
+OSQ_EXPORT void osq_tokenizer_close(osq_tokenizer *tk) {
+  if (!tk) return;
+  osq__buf_free(&tk->terms);
+  free(tk->toks);
+  free(tk);
+}
+
+/* Character classes after normalization. */
+enum { C_SEP = 0, C_SPACE = 1, C_CJK = 2, C_WORD = 3, C_BREAK = 4 };
+
+static int is_cjk(int32_t c) {
+  return (c >= 0xAC00 && c <= 0xD7A3) ||  /* Hangul syllables */
+         (c >= 0x3131 && c <= 0x318E) ||  /* Hangul compatibility jamo */
+         (c >= 0x1100 && c <= 0x11FF) ||  /* lone conjoining jamo */
+         (c >= 0x3040 && c <= 0x30FF) ||  /* Hiragana, Katakana */
+         (c >= 0x3400 && c <= 0x4DBF) || (c >= 0x4E00 && c <= 0x9FFF) ||
+         (c >= 0xF900 && c <= 0xFAFF) || (c >= 0x20000 && c <= 0x3FFFF);
+}
+
+static int classify(int32_t c) {
+  if (c < 0x80) {
+    if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) return C_WORD;
+    if (c == ' ' || c == '\t') return C_SPACE;
+    if (c == '\n' || c == '\r') return C_BREAK;
+    return C_SEP;
+  }
+  if (is_cjk(c)) return C_CJK;
+  if (c == 0xFFFD) return C_SEP;
+  switch (utf8proc_category(c)) {
+    case UTF8PROC_CATEGORY_LU: case UTF8PROC_CATEGORY_LL:
+    case UTF8PROC_CATEGORY_LT: case UTF8PROC_CATEGORY_LM:
+    case UTF8PROC_CATEGORY_LO: case UTF8PROC_CATEGORY_ND:
+    case UTF8PROC_CATEGORY_NL: case UTF8PROC_CATEGORY_NO:
+    case UTF8PROC_CATEGORY_MN: case UTF8PROC_CATEGORY_MC:
+      return C_WORD;
+    case UTF8PROC_CATEGORY_ZS:
+      return C_SPACE;
+    case UTF8PROC_CATEGORY_ZL: case UTF8PROC_CATEGORY_ZP:
+      return C_BREAK;
+    default:
+      return C_SEP;
+  }
+}
+
+/* Decodes one UTF-8 sequence at p (p < end).  Returns its length, or 0 for
+ * an invalid byte (overlong forms, surrogates and values past U+10FFFF are
+ * invalid too). */
+static size_t utf8_decode(const uint8_t *p, const uint8_t *end, int32_t *cp) {
+  uint8_t c = p[0];
+  if (c < 0x80) { *cp = c; return 1; }
+  size_t avail = (size_t)(end - p);
+  if (c >= 0xC2 && c <= 0xDF) {
+    if (avail < 2 || (p[1] & 0xC0) != 0x80) return 0;
+    *cp = ((c & 0x1F) << 6) | (p[1] & 0x3F);
+    return 2;
+  }
+  if (c >= 0xE0 && c <= 0xEF) {
+    if (avail < 3 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80) return 0;
+    int32_t v = ((c & 0x0F) << 12) | ((p[1] & 0x3F) << 6) | (p[2] & 0x3F);
+    if (v < 0x800 || (v >= 0xD800 && v <= 0xDFFF)) return 0;
+    *cp = v;
+    return 3;
+  }
+  if (c >= 0xF0 && c <= 0xF4) {
+    if (avail < 4 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80 ||
+        (p[3] & 0xC0) != 0x80)
+      return 0;
+    int32_t v = ((c & 0x07) << 18) | ((p[1] & 0x3F) << 12) |
+                ((p[2] & 0x3F) << 6) | (p[3] & 0x3F);
+    if (v < 0x10000 || v > 0x10FFFF) return 0;
+    *cp = v;
+    return 4;
+  }
+  return 0;
+}
+
+static int utf8_encode(int32_t c, uint8_t *o) {
+  if (c < 0x80) { o[0] = (uint8_t)c; return 1; }
+  if (c < 0x800) {
+    o[0] = (uint8_t)(0xC0 | (c >> 6));
+    o[1] = (uint8_t)(0x80 | (c & 0x3F));
+    return 2;
+  }
+  if (c < 0x10000) {
+    o[0] = (uint8_t)(0xE0 | (c >> 12));
+    o[1] = (uint8_t)(0x80 | ((c >> 6) & 0x3F));
+    o[2] = (uint8_t)(0x80 | (c & 0x3F));
+    return 3;
+  }
+  o[0] = (uint8_t)(0xF0 | (c >> 18));
+  o[1] = (uint8_t)(0x80 | ((c >> 12) & 0x3F));
+  o[2] = (uint8_t)(0x80 | ((c >> 6) & 0x3F));
+  o[3] = (uint8_t)(0x80 | (c & 0x3F));
+  return 4;
+}
+
+/* Does c continue the cluster started before it (a combining mark, or a
+ * conjoining vowel or final consonant jamo)? */
+static int continues_cluster(int32_t c) {
+  if (c >= 0x1160 && c <= 0x11FF) return 1;
+  if (c < 0x300) return 0;
+  return utf8proc_get_property(c)->combining_class != 0;
+}
+
+/* ---- the tokenizer state machine -------------------------------------- */
+
+typedef struct {
+  osq_tokenizer *tk;
+  uint32_t pos;           /* next free position */
+  /* the open CJK run */
+  int in_run;
+  uint8_t prev[4];
+  int prev_len;
+  uint32_t prev_start, prev_end, prev_pos;
+  int space_pending;      /* a space since the last character */
+  int run_space_before;
+  /* the open word */
+  uint8_t word[MAX_WORD_BYTES];
+  int word_len;
+  uint32_t word_start, word_end;
+  int word_space_before;
+  int any_token;
+} tstate;
+
+static int push(tstate *s, const uint8_t *term, size_t len, uint32_t pos,
+                uint32_t start, uint32_t end, int kind, int space_before) {
+  osq_tokenizer *tk = s->tk;
+  if (tk->ntoks == tk->cap) {
+    size_t cap = tk->cap ? tk->cap * 2 : 256;
+    osq_token *t = realloc(tk->toks, cap * sizeof *t);
+    if (!t) return OSQ_E_NOMEM;
+    tk->toks = t;
+    tk->cap = cap;
+  }
+  osq_token *t = &tk->toks[tk->ntoks++];
+  t->term = (const char *)(uintptr_t)tk->terms.n;
+  t->len = (uint32_t)len;
+  t->pos = pos;
+  t->start = start;
+  t->end = end;
+  t->kind = (uint8_t)kind;
+  t->space_before = (uint8_t)space_before;
+  s->any_token = 1;
+  return osq__buf_put(&tk->terms, term, len);
+}
+
+static int end_run(tstate *s) {
+  if (!s->in_run) return OSQ_OK;
+  s->in_run = 0;
+  int rc = push(s, s->prev, (size_t)s->prev_len, s->prev_pos, s->prev_start,
+                s->prev_end, OSQ_TOKEN_UNI, s->run_space_before);
+  s->pos = s->prev_pos + 1;
+  return rc;
+}
+
+static int end_word(tstate *s) {
+  if (!s->word_len) return OSQ_OK;
+  int rc = push(s, s->word, (size_t)s->word_len, s->pos, s->word_start,
+                s->word_end, OSQ_TOKEN_WORD, s->word_space_before);
+  s->pos++;
+  s->word_len = 0;
+  return rc;
+}
+
+/* Feeds one normalized character that came from input bytes [start,end). */
+static int feed(tstate *s, int32_t c, uint32_t start, uint32_t end) {
+  int cls = classify(c);
+  int rc = OSQ_OK;
+  switch (cls) {
+    case C_CJK: {
+      if (s->word_len && (rc = end_word(s))) return rc;
+      uint8_t enc[4];
+      int n = utf8_encode(c, enc);
+      if (s->in_run) {
+        uint8_t gram[8];
+        memcpy(gram, s->prev, (size_t)s->prev_len);
+        memcpy(gram + s->prev_len, enc, (size_t)n);
+        rc = push(s, gram, (size_t)(s->prev_len + n), s->prev_pos, s->prev_start,
+                  end, OSQ_TOKEN_GRAM, s->run_space_before);
+        s->run_space_before = s->space_pending;
+        s->prev_pos++;
+      } else {
+        s->in_run = 1;
+        s->prev_pos = s->pos;
+        s->run_space_before = s->space_pending && s->any_token;
+      }
+      memcpy(s->prev, enc, (size_t)n);
+      s->prev_len = n;
+      s->prev_start = start;
+      s->prev_end = end;
+      s->space_pending = 0;
+      return rc;
+    }
+    case C_WORD: {
+      if (s->in_run && (rc = end_run(s))) return rc;
+      if (!s->word_len) {
+        s->word_start = start;
+        s->word_space_before = s->space_pending && s->any_token;
+      }
+      s->space_pending = 0;
+      uint8_t enc[4];
+      int n = utf8_encode(c, enc);
+      if (s->word_len + n <= MAX_WORD_BYTES) {
+        memcpy(s->word + s->word_len, enc, (size_t)n);
+        s->word_len += n;
+        s->word_end = end;
+      }
+      return OSQ_OK;
+    }
+    case C_SPACE:
+      if (s->word_len && (rc = end_word(s))) return rc;
+      s->space_pending = 1;
+      return OSQ_OK;
+    default: /* separators and line breaks end runs and words */
+      if (s->in_run && (rc = end_run(s))) return rc;
+      if (s->word_len && (rc = end_word(s))) return rc;
+      s->space_pending = 1;
+      return OSQ_OK;
+  }
+}
+
+/* Normalizes the cluster of codepoints cps[0..n) (NFKC + case folding) and
+ * feeds the result, every output character attributed to [start,end). */
+static int feed_cluster(tstate *s, const int32_t *cps, size_t n, uint32_t start,
+                        uint32_t end) {
+  int32_t buf[64];
+  size_t len = 0;
+  for (size_t i = 0; i < n; i++) {
+    int boundclass = 0;
+    utf8proc_ssize_t k = utf8proc_decompose_char(
+        cps[i], buf + len, (utf8proc_ssize_t)(64 - len),
+        UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT | UTF8PROC_CASEFOLD, &boundclass);
+    if (k < 0 || (size_t)k > 64 - len) break; /* absurd cluster: truncate */
+    len += (size_t)k;
+  }
+  /* Canonical ordering of combining marks (insertion sort; clusters are
+   * short), then canonical composition. */
+  for (size_t i = 1; i < len; i++) {
+    int32_t c = buf[i];
+    int cc = utf8proc_get_property(c)->combining_class;
+    if (!cc) continue;
+    size_t j = i;
+    while (j > 0 && utf8proc_get_property(buf[j - 1])->combining_class > cc) {
+      buf[j] = buf[j - 1];
+      j--;
+    }
+    buf[j] = c;
+  }
+  utf8proc_ssize_t m =
+      utf8proc_normalize_utf32(buf, (utf8proc_ssize_t)len, UTF8PROC_COMPOSE);
+  if (m < 0) m = 0;
+  /* A repeated folding can make new compatibility characters; NFKC_Casefold
+   * proper iterates, but one pass handles every case in Korean text. */
+  for (utf8proc_ssize_t i = 0; i < m; i++) {
+    int rc = feed(s, buf[i], start, end);
+    if (rc) return rc;
+  }
+  return OSQ_OK;
+}
+
+OSQ_EXPORT int osq_tokenize(osq_tokenizer *tk, const char *text, size_t len,
+                            const osq_token **tokens, size_t *ntokens,
+                            size_t *bad_bytes) {
+  tstate s;
+  memset(&s, 0, sizeof s);
+  s.tk = tk;
+  tk->ntoks = 0;
+  tk->terms.n = 0;
+  size_t bad = 0;
+  int rc = OSQ_OK;
+  if (len > UINT32_MAX) len = UINT32_MAX; /* offsets are 32-bit */
+  const uint8_t *p = (const uint8_t *)text, *end = p + len, *base = p;
+  while (p < end && rc == OSQ_OK) {
+    uint8_t c = *p;
+    if (c < 0x80) {
+      int32_t ch = c;
+      if (c >= 'A' && c <= 'Z') ch = c + 32;
+      rc = feed(&s, ch, (uint32_t)(p - base), (uint32_t)(p - base + 1));
+      p++;
+      continue;
+    }
+    int32_t cp;
+    size_t n = utf8_decode(p, end, &cp);
+    if (n == 0) {
+      bad++;
+      rc = feed(&s, 0xFFFD, (uint32_t)(p - base), (uint32_t)(p - base + 1));
+      p++;
+      continue;
+    }
+    const uint8_t *q = p + n;
+    int32_t next;
+    size_t nn = q < end ? utf8_decode(q, end, &next) : 0;
+    int clustered = nn && next >= 0x300 && continues_cluster(next);
+    if (cp >= 0xAC00 && cp <= 0xD7A3 && !clustered) {
+      rc = feed(&s, cp, (uint32_t)(p - base), (uint32_t)(q - base));
+      p = q;
+      continue;
+    }
+    /* Slow path: gather the cluster and normalize it as a whole. */
+    int32_t cps[32];
+    size_t ncp = 0;
+    cps[ncp++] = cp;
+    while (clustered && ncp < 32) {
+      cps[ncp++] = next;
+      q += nn;
+      nn = q < end ? utf8_decode(q, end, &next) : 0;
+      clustered = nn && continues_cluster(next);
+    }
+    rc = feed_cluster(&s, cps, ncp, (uint32_t)(p - base), (uint32_t)(q - base));
+    p = q;
+  }
+  if (rc == OSQ_OK) rc = end_run(&s);
+  if (rc == OSQ_OK) rc = end_word(&s);
+  if (rc) return rc;
+  for (size_t i = 0; i < tk->ntoks; i++)
+    tk->toks[i].term = (const char *)tk->terms.p + (uintptr_t)tk->toks[i].term;
+  *tokens = tk->toks;
+  *ntokens = tk->ntoks;
+  if (bad_bytes) *bad_bytes = bad;
+  return OSQ_OK;
+}

@@ -1,0 +1,221 @@
+/*
+ * osq.h -- the public interface of libosq, the posting-list core shared by
+ * osindex, osq and osbench.
+ *
+ * Conventions (after LMDB and zlib):
+ *   - Every function that can fail returns an int status: OSQ_OK (0) on
+ *     success, a negative OSQ_E_* code on failure, and the positive OSQ_DONE
+ *     where an iteration has simply ended.  Results come back through
+ *     out-parameters.
+ *   - Whoever opens, closes; every *_close / *_free accepts NULL.
+ *   - Pointers handed out by the library point into library-owned memory; the
+ *     comment on each prototype says how long they stay valid.
+ *   - Errors carry a message: osq_last_error() returns a thread-local string
+ *     that names the file (and offset) involved in the most recent failure.
+ */
+#ifndef OSQ_OSQ_H
+#define OSQ_OSQ_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(OSQ_BUILDING_LIBRARY) && defined(__GNUC__)
+#define OSQ_EXPORT __attribute__((visibility("default")))
+#else
+#define OSQ_EXPORT
+#endif
+
+/* One table generates the status enum, osq_strerror() and osq_err_name(). */
+#define OSQ_STATUS_MAP(XX)                                                   \
+  XX(OK, 0, "success")                                                       \
+  XX(DONE, 1, "no more items")                                               \
+  XX(E_NOMEM, -1, "out of memory")                                           \
+  XX(E_IO, -2, "input/output error")                                         \
+  XX(E_CORRUPT, -3, "index file is corrupt")                                 \
+  XX(E_VERSION, -4, "index was written by an unsupported format version")    \
+  XX(E_NOINDEX, -5, "no index at this path")                                 \
+  XX(E_INVAL, -6, "invalid argument")                                        \
+  XX(E_UTF8, -7, "invalid UTF-8")                                            \
+  XX(E_LOCKED, -8, "index is locked by another writer")                      \
+  XX(E_PARSE, -9, "cannot parse input")                                      \
+  XX(E_NOTFOUND, -10, "not found")                                           \
+  XX(E_UNSUPPORTED, -11, "operation not supported")
+
+typedef enum {
+#define OSQ__STATUS_ENUM(name, value, text) OSQ_##name = value,
+  OSQ_STATUS_MAP(OSQ__STATUS_ENUM)
+#undef OSQ__STATUS_ENUM
+} osq_status;
+
+/* A sentence for a status ("index file is corrupt"); never NULL. */
+OSQ_EXPORT const char *osq_strerror(int status);
+/* The status's name ("OSQ_E_CORRUPT"); never NULL. */
+OSQ_EXPORT const char *osq_err_name(int status);
+/* Details of the most recent failure in this thread: which file, which
+ * offset, what was wrong.  Valid until the next failing call in this thread.
+ * Returns "" when nothing failed. */
+OSQ_EXPORT const char *osq_last_error(void);
+
+/* The index format version this library reads and writes. */
+#define OSQ_FORMAT_VERSION 1
+
+/* ------------------------------------------------------------------------
+ * Tokenizer
+ *
+ * Text is normalized first (NFKC, case folding, conjoining Hangul jamo
+ * composed), then cut into tokens:
+ *   - a run of Hangul syllables, CJK ideographs or kana becomes overlapping
+ *     character bigrams; the run continues across plain spaces, so that
+ *     "오픈 스택" and "오픈스택" give the same grams at the same positions;
+ *     the last character of a run is also emitted alone (a "unigram"), and a
+ *     run of one character is just that unigram.  Every character of a run is
+ *     thus the first character of exactly one token, which is what lets a
+ *     one-syllable query be answered by a dictionary prefix range.
+ *   - Latin letters, digits and other letters/numbers become whole words.
+ *   - Everything else separates tokens.
+ * Positions count characters of a run and words, so adjacency of tokens in a
+ * document and in a query are comparable.
+ * ---------------------------------------------------------------------- */
+
+typedef enum {
+  OSQ_TOKEN_GRAM = 1, /* a CJK bigram */
+  OSQ_TOKEN_UNI = 2,  /* a single CJK character (end of a run) */
+  OSQ_TOKEN_WORD = 3  /* a word of letters or digits */
+} osq_token_kind;
+
+typedef struct osq_token {
+  const char *term;  /* normalized UTF-8 bytes, not NUL-terminated */
+  uint32_t len;      /* bytes in term */
+  uint32_t pos;      /* token position (see above) */
+  uint32_t start;    /* byte offset of the token's first char in the input */
+  uint32_t end;      /* byte offset just past the token's last char */
+  uint8_t kind;      /* osq_token_kind */
+  uint8_t space_before; /* a space separated this token from the previous */
+} osq_token;
+
+typedef struct osq_tokenizer osq_tokenizer;
+
+OSQ_EXPORT int osq_tokenizer_create(osq_tokenizer **out);
+OSQ_EXPORT void osq_tokenizer_close(osq_tokenizer *tk);
+
+/* Tokenizes text[0..len).  Invalid UTF-8 never fails: each bad byte is
+ * replaced by U+FFFD (a separator) and counted in *bad_bytes (may be NULL).
+ * On OSQ_OK, *tokens points at *ntokens tokens whose term bytes live in the
+ * tokenizer: valid until the next call on tk or osq_tokenizer_close(tk).
+ * Returns OSQ_OK or OSQ_E_NOMEM. */
+OSQ_EXPORT int osq_tokenize(osq_tokenizer *tk, const char *text, size_t len,
+                            const osq_token **tokens, size_t *ntokens,
+                            size_t *bad_bytes);
+
+/* ------------------------------------------------------------------------
+ * Writing an index
+ * ---------------------------------------------------------------------- */
+
+typedef struct osq_doc {
+  const char *id;     /* the input document's id (NUL-terminated, required) */
+  const char *title;  /* may be NULL */
+  const char *source; /* may be NULL */
+  const char *url;    /* may be NULL */
+  const char *date;   /* may be NULL */
+  const char *text;   /* body, UTF-8 (bad bytes are replaced) */
+  size_t text_len;
+} osq_doc;
+
+typedef struct osq_writer_options {
+  /* Flush an in-memory segment when its buffers reach this many bytes
+   * (0: the default, 256 MiB).  Bounds the writer's memory. */
+  size_t flush_bytes;
+  /* Passage cutting: a passage is a paragraph; paragraphs shorter than
+   * min_chars are joined with the next one, longer than max_chars are cut
+   * into windows overlapping by overlap_chars (0: defaults 80/600/100). */
+  uint32_t passage_min_chars;
+  uint32_t passage_max_chars;
+  uint32_t passage_overlap_chars;
+  /* Non-zero: the commit replaces the whole index with what was added
+   * (a rebuild); zero: what was added joins the live segments. */
+  int replace;
+} osq_writer_options;
+
+typedef struct osq_writer osq_writer;
+
+/* Opens (creating if needed) the index directory dir for writing.
+ * opts may be NULL.  Returns OSQ_OK, OSQ_E_IO, OSQ_E_CORRUPT, OSQ_E_VERSION,
+ * OSQ_E_LOCKED or OSQ_E_NOMEM. */
+OSQ_EXPORT int osq_writer_open(const char *dir, const osq_writer_options *opts,
+                               osq_writer **out);
+/* Adds one document.  Copies what it needs; doc may be reused at once.
+ * Returns OSQ_OK, OSQ_E_INVAL (no id), OSQ_E_NOMEM or OSQ_E_IO (a flush). */
+OSQ_EXPORT int osq_writer_add(osq_writer *w, const osq_doc *doc);
+/* Writes what was added as segments and publishes them atomically in a new
+ * manifest.  Returns OSQ_OK, OSQ_E_IO or OSQ_E_NOMEM. */
+OSQ_EXPORT int osq_writer_commit(osq_writer *w);
+/* Statistics of what was added through w so far. */
+typedef struct osq_writer_stats {
+  uint64_t documents, passages, input_bytes, bad_bytes, index_bytes;
+} osq_writer_stats;
+OSQ_EXPORT void osq_writer_get_stats(const osq_writer *w, osq_writer_stats *st);
+/* Releases w; what was not committed is discarded. */
+OSQ_EXPORT void osq_writer_close(osq_writer *w);
+
+/* ------------------------------------------------------------------------
+ * Reading and searching
+ * ---------------------------------------------------------------------- */
+
+typedef struct osq_index osq_index;
+
+/* Opens the index in dir for reading: maps the live segments named by the
+ * manifest; reads no posting list.  Returns OSQ_OK, OSQ_E_NOINDEX (no
+ * manifest), OSQ_E_VERSION, OSQ_E_CORRUPT, OSQ_E_IO or OSQ_E_NOMEM. */
+OSQ_EXPORT int osq_index_open(const char *dir, osq_index **out);
+OSQ_EXPORT void osq_index_close(osq_index *ix);
+
+typedef struct osq_index_stats {
+  uint64_t segments, documents, passages, terms, bytes;
+} osq_index_stats;
+OSQ_EXPORT void osq_index_get_stats(const osq_index *ix, osq_index_stats *st);
+
+typedef struct osq_search_options {
+  uint32_t k;       /* results wanted (0: 10) */
+  int explain;      /* fill osq_hit.explain */
+  int no_prune;     /* evaluate every candidate (for tests of pruning) */
+} osq_search_options;
+
+typedef struct osq_span {
+  uint32_t start, end; /* byte range in osq_hit.passage */
+} osq_span;
+
+typedef struct osq_hit {
+  double score;
+  const char *doc_id, *title, *source, *url, *date; /* "" when absent */
+  const char *passage;  /* the passage text, NUL-terminated */
+  size_t passage_len;
+  const osq_span *spans; /* matched ranges, sorted, non-overlapping */
+  size_t nspans;
+  const char *explain;  /* a breakdown of the score, or NULL */
+  uint32_t passage_no;  /* passage ordinal within its document */
+} osq_hit;
+
+typedef struct osq_results osq_results;
+
+/* Runs a query (syntax in docs/query-syntax.md).  Malformed syntax never
+ * fails: it falls back to plain words.  Returns OSQ_OK, OSQ_E_UTF8 (the
+ * query is not valid UTF-8), OSQ_E_CORRUPT, OSQ_E_IO or OSQ_E_NOMEM. */
+OSQ_EXPORT int osq_search(osq_index *ix, const char *query, size_t len,
+                          const osq_search_options *opts, osq_results **out);
+OSQ_EXPORT size_t osq_results_count(const osq_results *r);
+/* Total passages that matched (before the top-k cut), when known. */
+OSQ_EXPORT uint64_t osq_results_matched(const osq_results *r);
+/* Fills *hit with result i (0-based).  Strings stay valid until
+ * osq_results_free(r).  Returns OSQ_OK, OSQ_E_INVAL (i out of range),
+ * OSQ_E_CORRUPT or OSQ_E_NOMEM (decompressing the passage). */
+OSQ_EXPORT int osq_results_get(osq_results *r, size_t i, osq_hit *hit);
+OSQ_EXPORT void osq_results_free(osq_results *r);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* OSQ_OSQ_H */

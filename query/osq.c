@@ -1,0 +1,236 @@
+/*
+ * osq -- ranks passages of an osq index for a query and prints them with the
+ * matches highlighted.
+ *
+ *   osq [-i INDEX] [-n K] [--json] [--explain] QUERY...
+ *   osq [-i INDEX] [-n K] --batch FILE|-        one query a line, [qid<TAB>]query
+ *
+ * Exit status: 0 on success (also when nothing matched), 1 when some queries
+ * of a batch failed, 2 for usage errors, a missing or unreadable index, or an
+ * invalid query.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "osq/osq.h"
+
+typedef struct opts {
+  const char *index;
+  uint32_t k;
+  int json, explain, color;
+} opts;
+
+/* Prints the passage with spans marked: colour on a terminal, ** in a pipe.
+ * Line breaks in the passage become spaces so each result stays one block. */
+static void print_passage(const osq_hit *h, int color) {
+  const char *on = color ? "\033[1;31m" : "**", *off = color ? "\033[0m" : "**";
+  size_t s = 0;
+  fputs("    ", stdout);
+  for (size_t i = 0; i <= h->nspans; i++) {
+    size_t a = i < h->nspans ? h->spans[i].start : h->passage_len;
+    for (size_t j = s; j < a; j++) putchar(h->passage[j] == '\n' ? ' ' : h->passage[j]);
+    if (i == h->nspans) break;
+    fputs(on, stdout);
+    for (size_t j = a; j < h->spans[i].end; j++) putchar(h->passage[j] == '\n' ? ' ' : h->passage[j]);
+    fputs(off, stdout);
+    s = h->spans[i].end;
+  }
+  putchar('\n');
+}
+
+static int print_json(const osq_hit *h, size_t rank, const char *qid) {
+  json_t *o = json_object();
+  if (!o) return OSQ_E_NOMEM;
+  if (qid) json_object_set_new(o, "qid", json_string(qid));
+  json_object_set_new(o, "rank", json_integer((json_int_t)rank));
+  json_object_set_new(o, "score", json_real(h->score));
+  json_object_set_new(o, "doc_id", json_string(h->doc_id));
+  json_object_set_new(o, "title", json_string(h->title));
+  if (*h->source) json_object_set_new(o, "source", json_string(h->source));
+  if (*h->url) json_object_set_new(o, "url", json_string(h->url));
+  if (*h->date) json_object_set_new(o, "date", json_string(h->date));
+  json_object_set_new(o, "passage_no", json_integer(h->passage_no));
+  json_object_set_new(o, "passage", json_stringn(h->passage, h->passage_len));
+  json_t *hl = json_array();
+  for (size_t i = 0; i < h->nspans; i++) {
+    json_t *pair = json_array();
+    json_array_append_new(pair, json_integer(h->spans[i].start));
+    json_array_append_new(pair, json_integer(h->spans[i].end));
+    json_array_append_new(hl, pair);
+  }
+  json_object_set_new(o, "highlights", hl);
+  if (h->explain) json_object_set_new(o, "explain", json_string(h->explain));
+  char *s = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII * 0);
+  json_decref(o);
+  if (!s) return OSQ_E_NOMEM;
+  puts(s);
+  free(s);
+  return OSQ_OK;
+}
+
+static int run_query(osq_index *ix, const opts *o, const char *q, size_t len, const char *qid) {
+  osq_search_options so;
+  memset(&so, 0, sizeof so);
+  so.k = o->k;
+  so.explain = o->explain;
+  osq_results *r;
+  int rc = osq_search(ix, q, len, &so, &r);
+  if (rc) {
+    fprintf(stderr, "osq: %s%s%s\n", qid ? qid : "", qid ? ": " : "", *osq_last_error() ? osq_last_error() : osq_strerror(rc));
+    if (qid && o->json) {
+      json_t *e = json_pack("{s:s,s:s}", "qid", qid, "error", *osq_last_error() ? osq_last_error() : osq_strerror(rc));
+      char *s = e ? json_dumps(e, JSON_COMPACT) : NULL;
+      if (s) puts(s);
+      free(s);
+      json_decref(e);
+    }
+    return rc;
+  }
+  size_t n = osq_results_count(r);
+  if (!o->json && n == 0) printf("no passage matches %.*s\n", (int)len, q);
+  for (size_t i = 0; i < n; i++) {
+    osq_hit h;
+    if ((rc = osq_results_get(r, i, &h))) {
+      fprintf(stderr, "osq: %s\n", *osq_last_error() ? osq_last_error() : osq_strerror(rc));
+      break;
+    }
+    if (o->json) {
+      if ((rc = print_json(&h, i + 1, qid))) break;
+      continue;
+    }
+    if (o->color)
+      printf("\033[1m%2zu.\033[0m \033[33m%.3f\033[0m  \033[1m%s\033[0m  (%s, passage %u)\n", i + 1, h.score,
+             *h.title ? h.title : "(untitled)", h.doc_id, h.passage_no);
+    else
+      printf("%2zu. %.3f  %s  (%s, passage %u)\n", i + 1, h.score, *h.title ? h.title : "(untitled)", h.doc_id,
+             h.passage_no);
+    print_passage(&h, o->color);
+    if (h.explain) printf("%s\n", h.explain);
+  }
+  osq_results_free(r);
+  fflush(stdout);
+  return rc;
+}
+
+static int run_batch(osq_index *ix, opts *o, const char *file) {
+  FILE *f = strcmp(file, "-") == 0 ? stdin : fopen(file, "r");
+  if (!f) {
+    fprintf(stderr, "osq: %s: %s\n", file, strerror(errno));
+    return 2;
+  }
+  o->json = 1;
+  char *line = NULL;
+  size_t cap = 0;
+  ssize_t n;
+  unsigned long lineno = 0;
+  int failed = 0;
+  while ((n = getline(&line, &cap, f)) != -1) {
+    lineno++;
+    while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r')) line[--n] = 0;
+    if (n == 0) continue;
+    char qidbuf[32];
+    const char *qid = qidbuf, *q = line;
+    char *tab = memchr(line, '\t', (size_t)n);
+    if (tab) {
+      *tab = 0;
+      qid = line;
+      q = tab + 1;
+    } else {
+      snprintf(qidbuf, sizeof qidbuf, "%lu", lineno);
+    }
+    if (run_query(ix, o, q, strlen(q), qid)) failed++;
+  }
+  free(line);
+  if (f != stdin) fclose(f);
+  if (failed) fprintf(stderr, "osq: %d queries of %s failed\n", failed, file);
+  return failed ? 1 : 0;
+}
+
+static void usage(FILE *f) {
+  fputs("usage: osq [-i INDEX] [-n K] [--json] [--explain] [--color=auto|always|never] QUERY...\n"
+        "       osq [-i INDEX] [-n K] [--explain] --batch FILE|-\n"
+        "Query syntax: words (ranked), \"a phrase\", +must -mustnot, a AND b, a OR b, NOT a, (...).\n"
+        "INDEX defaults to $OSQ_INDEX, else ./osq-index.\n",
+        f);
+}
+
+int main(int argc, char **argv) {
+  opts o = {getenv("OSQ_INDEX"), 10, 0, 0, -1};
+  if (!o.index || !*o.index) o.index = "osq-index";
+  const char *batch = NULL;
+  static const struct option longopts[] = {{"index", required_argument, NULL, 'i'},
+                                           {"json", no_argument, NULL, 'j'},
+                                           {"explain", no_argument, NULL, 'x'},
+                                           {"batch", required_argument, NULL, 'b'},
+                                           {"color", optional_argument, NULL, 'c'},
+                                           {"help", no_argument, NULL, 'h'},
+                                           {NULL, 0, NULL, 0}};
+  int c;
+  while ((c = getopt_long(argc, argv, "i:n:jxb:h", longopts, NULL)) != -1) {
+    switch (c) {
+      case 'i': o.index = optarg; break;
+      case 'n': {
+        char *end;
+        long k = strtol(optarg, &end, 10);
+        if (*end || k < 1 || k > 100000) {
+          fprintf(stderr, "osq: -n wants a number from 1 to 100000, not '%s'\n", optarg);
+          return 2;
+        }
+        o.k = (uint32_t)k;
+        break;
+      }
+      case 'j': o.json = 1; break;
+      case 'x': o.explain = 1; break;
+      case 'b': batch = optarg; break;
+      case 'c':
+        o.color = !optarg || !strcmp(optarg, "always") ? 1 : !strcmp(optarg, "never") ? 0 : -1;
+        break;
+      case 'h': usage(stdout); return 0;
+      default: usage(stderr); return 2;
+    }
+  }
+  if (o.color < 0) o.color = isatty(1) && !getenv("NO_COLOR");
+  if (!batch && optind >= argc) {
+    usage(stderr);
+    return 2;
+  }
+  osq_index *ix;
+  int rc = osq_index_open(o.index, &ix);
+  if (rc == OSQ_E_NOINDEX) {
+    fprintf(stderr, "osq: no index at %s; build one with: osindex -i %s corpus/\n", o.index, o.index);
+    return 2;
+  }
+  if (rc) {
+    fprintf(stderr, "osq: cannot open index %s: %s\n", o.index, *osq_last_error() ? osq_last_error() : osq_strerror(rc));
+    return 2;
+  }
+  int status = 0;
+  if (batch) {
+    status = run_batch(ix, &o, batch);
+  } else {
+    /* The words of the command line make one query. */
+    size_t len = 0;
+    for (int i = optind; i < argc; i++) len += strlen(argv[i]) + 1;
+    char *q = malloc(len + 1);
+    if (!q) return 2;
+    q[0] = 0;
+    size_t at = 0;
+    for (int i = optind; i < argc; i++) {
+      size_t n = strlen(argv[i]);
+      memcpy(q + at, argv[i], n);
+      at += n;
+      if (i + 1 < argc) q[at++] = ' ';
+    }
+    q[at] = 0;
+    rc = run_query(ix, &o, q, at, NULL);
+    free(q);
+    status = rc ? 2 : 0;
+  }
+  osq_index_close(ix);
+  return status;
+}

@@ -1,0 +1,16 @@
+#!/bin/sh
+# Installs the Debian packages osq needs to build, test and benchmark, if any
+# are missing.  Uses sudo when not run as root.
+set -eu
+PKGS="build-essential cmake pkg-config zlib1g-dev libutf8proc-dev libjansson-dev \
+libcmocka-dev libxapian-dev xapian-tools libgroonga-dev clang libclang-rt-14-dev"
+missing=""
+for p in $PKGS; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+echo "installing:$missing" >&2
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing >/dev/null

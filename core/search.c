@@ -694,6 +694,12 @@ static int search_segment(osq_results *r, uint32_t si, heap *hp, int no_prune) {
     if (!pruned && score + bound + 1e-9 > theta) {
       if (node_match(&e, r->root, pid)) {
         r->matched++;
+        /* The exact score, summed in one fixed order so that pruned and
+         * exhaustive evaluation agree to the last bit. */
+        score = 0;
+        for (size_t t = 0; t < r->nterms; t++)
+          if (r->terms[t].qtf > 0 && present(&e, (uint32_t)t, pid))
+            score += bm25(r, &r->terms[t], tcur_tf(&e.tc[t]), len);
         score += pair_bonus(&e, pid, NULL);
         if (score > theta || no_prune) heap_push(hp, (hit_ref){score, si, pid});
       }
@@ -739,7 +745,7 @@ static int compute_stats(osq_results *r) {
     for (uint32_t s = 0; s < ix->nsegs; s++) {
       if (qt->prefix) {
         tcur tc;
-        int rc = open_prefix(&tc, &ix->segs[s], qt);
+        int rc = tcur_open(&tc, &ix->segs[s], qt);
         if (rc) return rc;
         qt->df += tcur_df(&tc);
         tcur_close(&tc);

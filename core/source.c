@@ -47,8 +47,8 @@
 /* Read size: large enough that syscalls and gzread calls are a small cost
  * next to parsing. */
 #define SRC_CHUNK ((size_t)1 << 20)
-/* zlib's input buffer: fewer, larger reads of the compressed file. */
-#define SRC_GZ_BUFFER (256u * 1024u)
+/* Compressed input is read in these pieces. */
+#define SRC_GZ_BUFFER ((size_t)256 << 10)
 /* A line buffer grown past this for one huge line is freed when its file
  * ends, rather than kept at the worst line's size for the rest of the run. */
 #define SRC_KEEP_BUFFER ((size_t)8 << 20)
@@ -133,9 +133,9 @@ struct osq_source {
   src_warning *pend_head, *pend_tail; /* warnings for the next item */
   const src_entry *cur;  /* the file being read, or NULL */
   int fd;
-  gzFile gz;
-  int eof;               /* no more data from fd/gz */
+  int eof;               /* no more data from the file */
   int failed;            /* counted in files_failed already */
+  char read_error[256];  /* why reading stopped early, for the warning */
   int first_fill;        /* the next fill is the file's first */
   uint64_t lineno;       /* lines cut so far */
   uint64_t raw_pos;      /* on-disk bytes consumed of the current file */
@@ -144,6 +144,15 @@ struct osq_source {
   /* Line buffer: data in buf[beg, end); no newline in buf[beg, scan). */
   char *buf;
   size_t cap, beg, end, scan;
+  /* gzip: inflate is driven directly rather than through gzread, which on
+   * corrupt data throws away everything it inflated in that call; this way
+   * every whole line before the damage is kept. */
+  int gz;                /* the current file is gzip */
+  z_stream z;
+  int z_ready;           /* inflateInit2 done for this file */
+  int z_member_end;      /* between gzip members (or at the end) */
+  int z_in_eof;          /* the compressed file is read to its end */
+  unsigned char *zin;    /* SRC_GZ_BUFFER bytes */
 
   /* ---- Read-ahead queue, guarded by mu. */
   int threaded;
@@ -210,6 +219,16 @@ static void warn_line(osq_source *s, uint64_t line, const char *fmt, ...) {
     return;
   }
   s->line_warnings++;
+  va_start(ap, fmt);
+  warn_v(s, s->cur->path, line, fmt, ap);
+  va_end(ap);
+}
+
+/* A problem with the current file at a line, that the cap must not hide. */
+static void warn_at(osq_source *s, uint64_t line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void warn_at(osq_source *s, uint64_t line, const char *fmt, ...) {
+  va_list ap;
   va_start(ap, fmt);
   warn_v(s, s->cur->path, line, fmt, ap);
   va_end(ap);
@@ -511,12 +530,77 @@ static int make_room(osq_source *s) {
   return OSQ_OK;
 }
 
-/* Reads the next chunk of the current file into the line buffer.  Problems
- * become warnings and end the file (s->eof).  Returns OSQ_OK or
+/* Reading stops early: the warning waits until the lines before the damage
+ * have been cut, so that it names the line where reading stopped. */
+static void read_failed(osq_source *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void read_failed(osq_source *s, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(s->read_error, sizeof s->read_error, fmt, ap);
+  va_end(ap);
+  file_failed(s);
+  s->eof = 1;
+}
+
+/* Inflates into dst[0..want) from the current gzip file; *got receives the
+ * bytes produced (kept even when an error follows).  Concatenated gzip
+ * members are read as one stream, as gzip -d does; bytes after the last
+ * member that do not start another are ignored, as zlib's gzread does.
+ * Returns OSQ_OK or OSQ_E_NOMEM. */
+static int gz_read(osq_source *s, char *dst, size_t want, size_t *got) {
+  z_stream *z = &s->z;
+  z->next_out = (unsigned char *)dst;
+  z->avail_out = (uInt)want;
+  while (z->avail_out > 0) {
+    int zrc;
+    if (z->avail_in == 0 && !s->z_in_eof) {
+      ssize_t n;
+      do
+        n = read(s->fd, s->zin, SRC_GZ_BUFFER);
+      while (n < 0 && errno == EINTR);
+      if (n < 0) {
+        read_failed(s, "read error: %s", strerror(errno));
+        break;
+      }
+      if (n == 0) s->z_in_eof = 1;
+      z->next_in = s->zin;
+      z->avail_in = (uInt)n;
+      s->raw_pos += (uint64_t)n;
+      continue;
+    }
+    if (s->z_member_end) {
+      /* An empty file, the clean end, or trailing bytes: all end here. */
+      if (z->avail_in == 0 || z->next_in[0] != 0x1f) {
+        s->eof = 1;
+        break;
+      }
+      if (inflateReset(z) != Z_OK) return OSQ_E_NOMEM;
+      s->z_member_end = 0;
+    }
+    if (z->avail_in == 0) { /* and the file has ended: mid-member */
+      read_failed(s, "truncated gzip data: unexpected end of file");
+      break;
+    }
+    zrc = inflate(z, Z_NO_FLUSH);
+    if (zrc == Z_STREAM_END) {
+      s->z_member_end = 1;
+    } else if (zrc == Z_MEM_ERROR) {
+      return OSQ_E_NOMEM;
+    } else if (zrc != Z_OK && zrc != Z_BUF_ERROR) {
+      read_failed(s, "corrupt gzip data: %s", z->msg ? z->msg : "invalid data");
+      break;
+    }
+  }
+  *got = want - z->avail_out;
+  return OSQ_OK;
+}
+
+/* Reads the next chunk of the current file into the line buffer.  A read
+ * problem ends the file (s->eof, s->read_error).  Returns OSQ_OK or
  * OSQ_E_NOMEM. */
 static int fill(osq_source *s) {
-  size_t want;
-  ssize_t n;
+  size_t want, n = 0;
   int rc;
   if (s->beg == s->end) s->beg = s->end = s->scan = 0;
   if (s->cap - s->end < SRC_CHUNK) {
@@ -524,58 +608,37 @@ static int fill(osq_source *s) {
     if (rc != OSQ_OK) return rc;
   }
   want = s->cap - s->end;
-  if (want > (size_t)1 << 30) want = (size_t)1 << 30; /* gzread takes int */
+  if (want > (size_t)1 << 30) want = (size_t)1 << 30; /* inflate takes uInt */
   if (s->gz) {
-    int errnum = Z_OK;
-    int got = gzread(s->gz, s->buf + s->end, (unsigned)want);
-    z_off_t off = gzoffset(s->gz);
-    if (off > 0) s->raw_pos = (uint64_t)off;
-    n = got;
-    if (got <= 0) {
-      const char *msg = gzerror(s->gz, &errnum);
-      s->eof = 1;
-      if (errnum == Z_MEM_ERROR) return OSQ_E_NOMEM;
-      if (errnum == Z_ERRNO) {
-        warn_line(s, s->lineno + 1, "read error: %s", strerror(errno));
-        file_failed(s);
-      } else if (errnum != Z_OK) {
-        /* Z_BUF_ERROR: the stream ends early (a truncated file); others:
-         * corrupt data.  The partial last line is dropped with the rest. */
-        warn_line(s, s->lineno + 1,
-                  "%s gzip data; stopped after line %" PRIu64 ": %s",
-                  errnum == Z_BUF_ERROR ? "truncated" : "corrupt", s->lineno,
-                  msg);
-        file_failed(s);
-      }
-      return OSQ_OK;
-    }
+    rc = gz_read(s, s->buf + s->end, want, &n);
+    if (rc != OSQ_OK) return rc;
   } else {
+    ssize_t got;
     do
-      n = read(s->fd, s->buf + s->end, want);
-    while (n < 0 && errno == EINTR);
-    if (n <= 0) {
+      got = read(s->fd, s->buf + s->end, want);
+    while (got < 0 && errno == EINTR);
+    if (got < 0)
+      read_failed(s, "read error: %s", strerror(errno));
+    else if (got == 0)
       s->eof = 1;
-      if (n < 0) {
-        warn_line(s, s->lineno + 1, "read error: %s", strerror(errno));
-        file_failed(s);
-      }
-      return OSQ_OK;
-    }
-    s->raw_pos += (uint64_t)n;
+    else
+      n = (size_t)got;
+    s->raw_pos += n;
   }
-  if (s->first_fill) {
+  if (s->first_fill && n > 0) {
     s->first_fill = 0;
     /* A NUL byte never occurs in JSON text: this is some binary file with
      * an input name, and every "line" of it would be a warning. */
-    if (memchr(s->buf + s->end, '\0', (size_t)n)) {
+    if (memchr(s->buf + s->end, '\0', n)) {
       warn_file(s, s->cur->path, "binary file skipped");
       file_failed(s);
       s->eof = 1;
+      s->read_error[0] = '\0';
       return OSQ_OK;
     }
   }
-  s->end += (size_t)n;
-  s->pst.bytes_read += (uint64_t)n;
+  s->end += n;
+  s->pst.bytes_read += n;
   return OSQ_OK;
 }
 
@@ -596,6 +659,13 @@ static int next_line(osq_source *s, char **line, size_t *len) {
     }
     s->scan = s->end;
     if (s->eof) {
+      if (s->read_error[0]) {
+        /* Not capped: after a flood of garbage lines this is the warning
+         * that explains them. */
+        warn_at(s, s->lineno + 1, "%s; stopped after line %" PRIu64,
+                s->read_error, s->lineno);
+        s->read_error[0] = '\0';
+      }
       /* After a read error the unfinished line is incomplete: drop it. */
       if (s->beg == s->end || s->failed) return 0;
       /* The last line has no newline. */
@@ -626,6 +696,10 @@ static int open_file(osq_source *s, const src_entry *e) {
   s->line_warnings = 0;
   s->suppressed = 0;
   s->beg = s->end = s->scan = 0;
+  s->read_error[0] = '\0';
+  s->gz = 0;
+  s->z_member_end = 0;
+  s->z_in_eof = 0;
   s->pst.files++;
   s->fd = open(e->path, O_RDONLY | O_CLOEXEC);
   if (s->fd < 0) {
@@ -638,13 +712,12 @@ static int open_file(osq_source *s, const src_entry *e) {
   posix_fadvise(s->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 #endif
   if (e->kind == SRC_JSONL_GZ) {
-    s->gz = gzdopen(s->fd, "rb");
-    if (!s->gz) { /* fails only for lack of memory */
-      close(s->fd);
-      s->fd = -1;
-      return OSQ_E_NOMEM;
-    }
-    gzbuffer(s->gz, SRC_GZ_BUFFER);
+    s->gz = 1;
+    if (!s->zin && !(s->zin = malloc(SRC_GZ_BUFFER))) return OSQ_E_NOMEM;
+    memset(&s->z, 0, sizeof s->z);
+    /* 15 + 16: the largest window, gzip wrapper only. */
+    if (inflateInit2(&s->z, 15 + 16) != Z_OK) return OSQ_E_NOMEM;
+    s->z_ready = 1;
   }
   return OSQ_OK;
 }
@@ -652,11 +725,9 @@ static int open_file(osq_source *s, const src_entry *e) {
 /* Ends reading the current file. */
 static void close_file(osq_source *s) {
   if (!s->cur) return;
-  if (s->gz)
-    gzclose(s->gz); /* closes fd too */
-  else if (s->fd >= 0)
-    close(s->fd);
-  s->gz = NULL;
+  if (s->z_ready) inflateEnd(&s->z);
+  s->z_ready = 0;
+  if (s->fd >= 0) close(s->fd);
   s->fd = -1;
   if (s->suppressed)
     warn_file(s, s->cur->path,
@@ -1188,5 +1259,6 @@ OSQ_EXPORT void osq_source_close(osq_source *s) {
   free(s->entries);
   free(s->dirs);
   free(s->buf);
+  free(s->zin);
   free(s);
 }

@@ -1,0 +1,94 @@
+#!/bin/sh
+# Command-line behaviour of osindex and osq on the bundled corpus: output a
+# person reads (golden files), JSON and batch output for scripts, and the
+# errors users hit.  Usage: cli_test.sh OSINDEX OSQ INDEX TESTDIR
+set -u
+OSINDEX=$1 OSQ=$2 INDEX=$3 DIR=$4
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+failures=0
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+contains() { grep -qF -- "$2" "$1" || fail "$3: expected '$2' in $(cat "$1" | head -c 600)"; }
+
+# --- golden outputs (regenerate with tests/corpus/update_golden.sh) ---
+while IFS='	' read -r name query; do
+  [ -z "$name" ] && continue
+  "$OSQ" -i "$INDEX" -n 3 --color=never "$query" >"$T/$name.out" 2>&1
+  if ! cmp -s "$T/$name.out" "$DIR/golden/$name.out"; then
+    fail "golden $name ($query) differs:"
+    diff "$DIR/golden/$name.out" "$T/$name.out" | head -20
+  fi
+done <"$DIR/golden/queries.tsv"
+
+# --- plain markers in a pipe, colour only when asked ---
+"$OSQ" -i "$INDEX" 화웨이 >"$T/pipe" 2>&1
+contains "$T/pipe" "**화웨이**" "highlight markers in a pipe"
+grep -q "$(printf '\033')" "$T/pipe" && fail "colour escapes written to a pipe"
+"$OSQ" -i "$INDEX" --color=always 화웨이 >"$T/color" 2>&1
+grep -q "$(printf '\033')\[1;31m화웨이" "$T/color" || fail "--color=always does not colour the match"
+
+# --- JSON ---
+"$OSQ" -i "$INDEX" -n 2 --json 화웨이 >"$T/json"
+[ "$(wc -l <"$T/json")" -eq 2 ] || fail "--json -n 2 should print 2 lines"
+contains "$T/json" '"rank":1' "json rank"
+contains "$T/json" '"doc_id":"corpus/openstack/seed-article.txt"' "json doc_id"
+contains "$T/json" '"passage":"한편, 오픈스택서밋홍콩에' "json passage"
+contains "$T/json" '"highlights":[[' "json highlights"
+
+# --- batch ---
+printf 'q1\t화웨이\nq2\t오픈스택\n\n시트릭스\n' | "$OSQ" -i "$INDEX" -n 3 --batch - >"$T/batch"
+[ "$(wc -l <"$T/batch")" -eq 9 ] || fail "batch should print 9 lines, got $(wc -l <"$T/batch")"
+contains "$T/batch" '"qid":"q1"' "batch qid"
+contains "$T/batch" '"qid":"q2"' "batch qid"
+contains "$T/batch" '"qid":"4"' "batch line number as qid"
+printf 'bad\t\377\nok\t화웨이\n' | "$OSQ" -i "$INDEX" -n 1 --batch - >"$T/batch2" 2>"$T/batch2.err"
+[ $? -eq 1 ] || fail "a batch with a failed query should exit 1"
+contains "$T/batch2" '"qid":"bad","error"' "batch error line"
+contains "$T/batch2" '"qid":"ok"' "batch goes on after an error"
+
+# --- errors users hit ---
+"$OSQ" -i "$T/none" 화웨이 >"$T/out" 2>"$T/err"
+[ $? -eq 2 ] || fail "missing index should exit 2"
+contains "$T/err" "no index at $T/none" "missing index message"
+contains "$T/err" "osindex" "missing index says how to build one"
+
+"$OSQ" -i "$INDEX" "$(printf 'abc\377')" >"$T/out" 2>"$T/err"
+[ $? -eq 2 ] || fail "invalid UTF-8 query should exit 2"
+contains "$T/err" "not valid UTF-8" "invalid UTF-8 message"
+
+cp -r "$INDEX" "$T/old"
+printf '\143' | dd of="$T/old/MANIFEST" bs=1 seek=8 conv=notrunc 2>/dev/null
+"$OSQ" -i "$T/old" 화웨이 >"$T/out" 2>"$T/err"
+[ $? -eq 2 ] || fail "index of another version should exit 2"
+contains "$T/err" "format version 99" "version message"
+
+"$OSQ" -i "$INDEX" '"오픈스택 (AND' >"$T/out" 2>"$T/err"
+[ $? -eq 0 ] || fail "malformed syntax should fall back to words, not fail"
+
+# --- osindex on bad input ---
+mkdir -p "$T/in/sub"
+printf '{"id":"a","title":"첫째","text":"화웨이 문서"}\n{"id":"b",\n{"id":"c","title":"셋째","text":"오픈스택 문서"}\n' >"$T/in/docs.jsonl"
+printf 'bin\000ary\000' >"$T/in/sub/x.txt"
+"$OSINDEX" -i "$T/ix" "$T/in" >"$T/out" 2>"$T/err"
+[ $? -eq 0 ] || fail "osindex with some bad input should succeed"
+contains "$T/err" "docs.jsonl:2:" "malformed JSON warning names file and line"
+contains "$T/err" "x.txt" "binary file warning names the file"
+contains "$T/err" "2 documents" "summary counts the good documents"
+"$OSQ" -i "$T/ix" --json 오픈스택 >"$T/out"
+contains "$T/out" '"doc_id":"c"' "documents after a bad line are indexed"
+
+mkdir -p "$T/bad"
+printf 'not json\n' >"$T/bad/only.jsonl"
+"$OSINDEX" -i "$T/ix2" "$T/bad" >"$T/out" 2>"$T/err"
+[ $? -eq 1 ] || fail "osindex with nothing indexable should exit 1"
+contains "$T/err" "nothing could be indexed" "nothing indexed message"
+
+"$OSINDEX" -i "$T/ix3" "$T/missing-dir" >"$T/out" 2>"$T/err"
+[ $? -eq 1 ] || fail "osindex of a missing path should exit 1"
+contains "$T/err" "missing-dir" "missing path is named"
+
+if [ "$failures" -ne 0 ]; then
+  echo "$failures failures"
+  exit 1
+fi
+echo "all command-line checks passed"

@@ -1,0 +1,263 @@
+/*
+ * test_corpus.c -- what a user sees when searching the bundled corpus.
+ *
+ * Runs against the index that the ctest fixture builds from corpus/ with the
+ * osindex command line (path given as argv[1]).  Ground truth for the
+ * one-syllable query is computed independently, by cutting the corpus into
+ * passages the way the writer does and scanning them with strstr.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "internal.h"
+#include "osq/osq.h"
+#include "osq/source.h"
+
+static const char *index_dir;
+static const char *corpus_dir;
+static osq_index *ix;
+
+typedef struct {
+  size_t n;
+  char **doc, **passage;
+  double *score;
+} hits;
+
+static void hits_free(hits *h) {
+  for (size_t i = 0; i < h->n; i++) {
+    free(h->doc[i]);
+    free(h->passage[i]);
+  }
+  free(h->doc);
+  free(h->passage);
+  free(h->score);
+  memset(h, 0, sizeof *h);
+}
+
+static int search(const char *q, uint32_t k, int no_prune, hits *out) {
+  osq_search_options so = {k, 0, no_prune};
+  osq_results *r;
+  int rc = osq_search(ix, q, strlen(q), &so, &r);
+  if (rc) return rc;
+  size_t n = osq_results_count(r);
+  out->n = n;
+  out->doc = calloc(n + 1, sizeof *out->doc);
+  out->passage = calloc(n + 1, sizeof *out->passage);
+  out->score = calloc(n + 1, sizeof *out->score);
+  for (size_t i = 0; i < n; i++) {
+    osq_hit h;
+    assert_int_equal(osq_results_get(r, i, &h), OSQ_OK);
+    out->doc[i] = strdup(h.doc_id);
+    out->passage[i] = strdup(h.passage);
+    out->score[i] = h.score;
+  }
+  osq_results_free(r);
+  return OSQ_OK;
+}
+
+static void test_huawei_rank1(void **state) {
+  hits h = {0};
+  assert_int_equal(search("화웨이", 10, 0, &h), OSQ_OK);
+  assert_true(h.n >= 1);
+  assert_string_equal(h.doc[0], "corpus/openstack/seed-article.txt");
+  assert_non_null(strstr(h.passage[0], "새로운 스폰서로 화웨이가 참여했다"));
+  hits_free(&h);
+}
+
+/* Passages with the word rank above passages without it. */
+static void assert_word_first(const hits *h, const char *word) {
+  int seen_without = 0;
+  for (size_t i = 0; i < h->n; i++) {
+    int has = strstr(h->passage[i], word) != NULL;
+    if (!has) seen_without = 1;
+    else if (seen_without) fail_msg("result %zu contains %s but ranks below one without it", i + 1, word);
+  }
+}
+
+static void test_particle(void **state) {
+  hits h = {0};
+  assert_int_equal(search("화웨이가", 20, 0, &h), OSQ_OK);
+  assert_true(h.n >= 1);
+  assert_non_null(strstr(h.passage[0], "화웨이"));
+  assert_word_first(&h, "화웨이");
+  hits_free(&h);
+}
+
+static void test_spacing(void **state) {
+  hits a = {0}, b = {0};
+  assert_int_equal(search("오픈 스택", 20, 0, &a), OSQ_OK);
+  assert_int_equal(search("오픈스택", 20, 0, &b), OSQ_OK);
+  assert_int_equal(a.n, 20);
+  assert_int_equal(a.n, b.n);
+  for (size_t i = 0; i < a.n; i++) {
+    assert_non_null(strstr(a.passage[i], "오픈스택"));
+    assert_non_null(strstr(b.passage[i], "오픈스택"));
+    /* the same passages, ranked the same way */
+    assert_string_equal(a.passage[i], b.passage[i]);
+  }
+  hits_free(&a);
+  hits_free(&b);
+}
+
+/* The spaced form in a document is found by the unspaced query. */
+static void test_spacing_reverse(void **state) {
+  hits h = {0};
+  assert_int_equal(search("가상머신", 50, 0, &h), OSQ_OK);
+  int spaced = 0;
+  for (size_t i = 0; i < h.n; i++)
+    if (strstr(h.passage[i], "가상 머신") && !strstr(h.passage[i], "가상머신")) spaced = 1;
+  assert_true(spaced);
+  hits_free(&h);
+}
+
+/* Ground truth for one-syllable queries: passages of the corpus, cut the way
+ * the writer cuts them, that contain the syllable. */
+static size_t count_passages_with(const char *needle) {
+  const char *paths[1] = {corpus_dir};
+  osq_source *src;
+  assert_int_equal(osq_source_open(paths, 1, NULL, NULL, &src), OSQ_OK);
+  osq__cut *cuts = NULL;
+  size_t cap = 0, count = 0;
+  osq_doc d;
+  while (osq_source_next(src, &d) == OSQ_OK) {
+    const char *title = d.title ? d.title : "";
+    size_t tl = strlen(title), lead = 0;
+    while (lead < d.text_len && strchr(" \t\r\n", d.text[lead])) lead++;
+    int title_passage = tl > 0 && tl < 4096 && !(d.text_len - lead >= tl && !memcmp(d.text + lead, title, tl));
+    if (title_passage && strstr(title, needle)) count++;
+    long n = osq__cut_passages(d.text, d.text_len, 80, 600, 100, &cuts, &cap);
+    assert_true(n >= 0);
+    for (long i = 0; i < n; i++) {
+      char *p = strndup(d.text + cuts[i].start, cuts[i].end - cuts[i].start);
+      if (strstr(p, needle)) count++;
+      free(p);
+    }
+  }
+  free(cuts);
+  osq_source_close(src);
+  return count;
+}
+
+static void test_one_syllable(void **state) {
+  hits h = {0};
+  assert_int_equal(search("국", 100000, 0, &h), OSQ_OK);
+  for (size_t i = 0; i < h.n; i++)
+    if (!strstr(h.passage[i], "국")) fail_msg("result %zu has no 국: %s", i + 1, h.passage[i]);
+  size_t truth = count_passages_with("국");
+  assert_true(truth > 100);
+  assert_int_equal(h.n, truth);
+  hits_free(&h);
+}
+
+static void test_exclusion(void **state) {
+  hits h = {0};
+  assert_int_equal(search("클라우드스택 -오픈스택", 1000, 0, &h), OSQ_OK);
+  assert_true(h.n >= 1);
+  for (size_t i = 0; i < h.n; i++)
+    if (strstr(h.passage[i], "오픈스택")) fail_msg("result %zu contains 오픈스택", i + 1);
+  hits_free(&h);
+}
+
+static void test_phrase(void **state) {
+  hits h = {0};
+  assert_int_equal(search("\"오픈스택 재단\"", 1000, 0, &h), OSQ_OK);
+  assert_true(h.n >= 3);
+  for (size_t i = 0; i < h.n; i++)
+    assert_true(strstr(h.passage[i], "오픈스택 재단") || strstr(h.passage[i], "오픈스택재단"));
+  hits_free(&h);
+}
+
+static void test_nfd_equals_nfc(void **state) {
+  /* 화웨이 and 오픈스택 in NFD (conjoining jamo). */
+  const char *nfd_huawei = "\xe1\x84\x92\xe1\x85\xaa\xe1\x84\x8b\xe1\x85\xb0\xe1\x84\x8b\xe1\x85\xb5";
+  const char *pairs[][2] = {{"화웨이", nfd_huawei}};
+  for (size_t p = 0; p < sizeof pairs / sizeof *pairs; p++) {
+    hits a = {0}, b = {0};
+    assert_int_equal(search(pairs[p][0], 20, 0, &a), OSQ_OK);
+    assert_int_equal(search(pairs[p][1], 20, 0, &b), OSQ_OK);
+    assert_true(a.n > 0);
+    assert_int_equal(a.n, b.n);
+    for (size_t i = 0; i < a.n; i++) {
+      assert_string_equal(a.doc[i], b.doc[i]);
+      assert_string_equal(a.passage[i], b.passage[i]);
+    }
+    hits_free(&a);
+    hits_free(&b);
+  }
+}
+
+static void test_fullwidth_query(void **state) {
+  hits a = {0}, b = {0};
+  assert_int_equal(search("ＮＡＳＡ", 10, 0, &a), OSQ_OK);
+  assert_int_equal(search("nasa", 10, 0, &b), OSQ_OK);
+  assert_true(a.n >= 1);
+  assert_int_equal(a.n, b.n);
+  for (size_t i = 0; i < a.n; i++) assert_string_equal(a.passage[i], b.passage[i]);
+  assert_non_null(strstr(a.passage[0], "NASA"));
+  hits_free(&a);
+  hits_free(&b);
+}
+
+/* Pruning must not change results: compare with exhaustive evaluation. */
+static void test_pruning_is_exact(void **state) {
+  const char *queries[] = {"화웨이", "오픈스택", "오픈 스택", "클라우드스택", "중국 오픈스택", "\"오픈스택 재단\"",
+                           "가상머신", "인스턴스 생성", "keystone", "nova", "horizon 대시보드", "국",
+                           "인스턴스 -삭제", "볼륨 OR 스냅샷", "오픈소스 소프트웨어 생태계", "화웨이가",
+                           "프로젝트 사용자 역할", "NASA", "+클라우드 -오픈스택", "(볼륨 OR 스냅샷) AND 생성"};
+  for (size_t q = 0; q < sizeof queries / sizeof *queries; q++) {
+    hits a = {0}, b = {0};
+    assert_int_equal(search(queries[q], 10, 0, &a), OSQ_OK);
+    assert_int_equal(search(queries[q], 10, 1, &b), OSQ_OK);
+    if (a.n != b.n) fail_msg("%s: %zu vs %zu results", queries[q], a.n, b.n);
+    for (size_t i = 0; i < a.n; i++) {
+      if (strcmp(a.passage[i], b.passage[i]) || a.score[i] != b.score[i])
+        fail_msg("%s: result %zu differs with pruning", queries[q], i + 1);
+    }
+    hits_free(&a);
+    hits_free(&b);
+  }
+}
+
+static void test_bad_query(void **state) {
+  osq_results *r = NULL;
+  assert_int_equal(osq_search(ix, "\xff\xfe", 2, NULL, &r), OSQ_E_UTF8);
+  assert_null(r);
+  assert_non_null(strstr(osq_last_error(), "offset 0"));
+  /* malformed syntax is not an error */
+  const char *odd[] = {"\"오픈스택", "(화웨이", "화웨이)", "AND", "OR OR", "-", "+", "()", "\"\"", "NOT", "a AND"};
+  for (size_t i = 0; i < sizeof odd / sizeof *odd; i++) {
+    assert_int_equal(osq_search(ix, odd[i], strlen(odd[i]), NULL, &r), OSQ_OK);
+    osq_results_free(r);
+  }
+}
+
+int main(int argc, char **argv) {
+  if (argc < 3) {
+    fprintf(stderr, "usage: test_corpus INDEX CORPUS_DIR\n");
+    return 2;
+  }
+  index_dir = argv[1];
+  corpus_dir = argv[2];
+  if (osq_index_open(index_dir, &ix) != OSQ_OK) {
+    fprintf(stderr, "cannot open %s: %s\n", index_dir, osq_last_error());
+    return 1;
+  }
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_huawei_rank1),   cmocka_unit_test(test_particle),
+      cmocka_unit_test(test_spacing),        cmocka_unit_test(test_spacing_reverse),
+      cmocka_unit_test(test_one_syllable),   cmocka_unit_test(test_exclusion),
+      cmocka_unit_test(test_phrase),         cmocka_unit_test(test_nfd_equals_nfc),
+      cmocka_unit_test(test_fullwidth_query), cmocka_unit_test(test_pruning_is_exact),
+      cmocka_unit_test(test_bad_query),
+  };
+  int rc = cmocka_run_group_tests(tests, NULL, NULL);
+  osq_index_close(ix);
+  return rc;
+}

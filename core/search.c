@@ -30,9 +30,21 @@
 #include "query.h"
 #include "segment.h"
 
-#define BM25_K1 1.2
-#define BM25_B 0.75
-#define PAIR_W 1.0
+static double BM25_K1 = 1.2, BM25_B = 0.6, PAIR_W = 0.1, BRIDGE_W = 0, TAIL_W = 0.15;
+static int PAIR_MODE = 2;
+static double TAIL2_W = 0.3;
+static int PMODE = 2;
+static void tune_from_env(void) { /* TEMPORARY: parameter sweeps */
+  const char *v;
+  if ((v = getenv("OSQ_K1"))) BM25_K1 = atof(v);
+  if ((v = getenv("OSQ_B"))) BM25_B = atof(v);
+  if ((v = getenv("OSQ_PAIRW"))) PAIR_W = atof(v);
+  if ((v = getenv("OSQ_BRIDGEW"))) BRIDGE_W = atof(v);
+  if ((v = getenv("OSQ_TAILW"))) TAIL_W = atof(v);
+  if ((v = getenv("OSQ_PAIRMODE"))) PAIR_MODE = atoi(v);
+  if ((v = getenv("OSQ_TAIL2W"))) TAIL2_W = atof(v);
+  if ((v = getenv("OSQ_PMODE"))) PMODE = atoi(v);
+}
 
 struct osq_index {
   char dir[4096];
@@ -117,11 +129,16 @@ typedef struct qterm {
   double idf;
 } qterm;
 
+#define LEAF_BRIDGE 1 /* a bigram across a space */
+#define LEAF_TAIL 2   /* the last bigram of a word of three or more characters */
+#define LEAF_TAIL2 4  /* the one before it, in a word of four or more */
+#define LEAF_JOINED 8 /* (while compiling) a space that joins a compound */
 typedef struct qleaf {
   osq__qnode *node;
   uint32_t n;
   uint32_t *term; /* index into terms */
   int32_t *off;   /* position relative to the first token */
+  uint8_t *flag;  /* LEAF_BRIDGE, LEAF_TAIL */
   int exact;      /* must match as a phrase */
   int scoring;    /* not under NOT */
 } qleaf;
@@ -190,6 +207,24 @@ static int add_term(osq_results *r, const char *t, uint32_t len, int prefix, uin
   return OSQ_OK;
 }
 
+/* Syllables that end Korean words as particles or verb endings. */
+static int is_particle(const char *gram, int second) {
+  static const char *const P[] = {"은", "는", "이", "가", "을", "를", "의", "에", "도", "로", "와", "과", "요",
+                                  "다", "서", "나", "까", "고", "며", "면", "지", "만", "야", "죠", "데", "께"};
+  const char *c = gram + (second ? 3 : 0); /* Hangul syllables are 3 bytes */
+  if (((uint8_t)gram[0] & 0xF0) != 0xE0) return 0;
+  for (size_t i = 0; i < sizeof P / sizeof *P; i++)
+    if (!memcmp(c, P[i], 3)) return 1;
+  return 0;
+}
+
+/* Does the adjacency of tokens i and i+1 of the leaf earn a bonus? */
+static int pair_counts(const qleaf *l, uint32_t i) {
+  if (PAIR_MODE == 1 && ((l->flag[i] | l->flag[i + 1]) & LEAF_BRIDGE)) return 0;
+  if (PAIR_MODE == 2 && ((l->flag[i] | l->flag[i + 1]) & (LEAF_BRIDGE | LEAF_TAIL))) return 0;
+  return 1;
+}
+
 /* Compiles one leaf: tokenizes its text and drops the unigram that ends a
  * multi-character run at the end of the clause (in a document the run may go
  * on, so that unigram need not be there). */
@@ -215,13 +250,47 @@ static int compile_leaf(osq_results *r, osq__qnode *node, int exact, int scoring
   }
   l->term = malloc(ntoks * sizeof *l->term);
   l->off = malloc(ntoks * sizeof *l->off);
-  if (!l->term || !l->off) {
+  l->flag = calloc(ntoks, 1);
+  if (!l->term || !l->off || !l->flag) {
     free(l->term);
     free(l->off);
+    free(l->flag);
     return OSQ_E_NOMEM;
   }
   r->nleaves++;
-  /* copy tokens first: add_term does not tokenize, so toks stay valid */
+  /* Word structure: bridging grams, and the last gram of each word of three
+   * or more characters (where Korean attaches particles and endings). */
+  for (size_t i = 0; i < ntoks; i++) {
+    if (toks[i].kind == OSQ_TOKEN_GRAM && toks[i].space_before == 2 &&
+        (!(PMODE & 1) || is_particle(toks[i].term, 0)))
+      l->flag[i] |= LEAF_BRIDGE;
+  }
+  /* Short words split by a space are one compound written two ways
+   * (오픈 스택 / 오픈스택, 가상 머신 / 가상머신): when the words on both sides
+   * have at most two characters and the left one does not end in a
+   * particle, the space is ignored, so both spellings are the same query. */
+  for (size_t i = 0; i < ntoks; i++) {
+    if (!(l->flag[i] & LEAF_BRIDGE) || is_particle(toks[i].term, 0)) continue;
+    uint32_t left = 1, right = 1;
+    for (size_t j = i; j > 0 && toks[j - 1].kind == OSQ_TOKEN_GRAM && toks[j - 1].space_before != 2 &&
+                       toks[j - 1].pos + 1 == toks[j].pos; j--)
+      left++;
+    for (size_t j = i + 1; j < ntoks && toks[j].kind == OSQ_TOKEN_GRAM && toks[j].space_before != 2 &&
+                           toks[j].pos == toks[j - 1].pos + 1; j++)
+      right++;
+    if (left <= 2 && right <= 2) l->flag[i] |= LEAF_JOINED;
+  }
+  for (size_t i = 0; i < ntoks; i++)
+    if (l->flag[i] & LEAF_JOINED) l->flag[i] &= (uint8_t)~(LEAF_BRIDGE | LEAF_JOINED);
+  for (size_t i = 1; i < ntoks; i++) {
+    int internal = toks[i].kind == OSQ_TOKEN_GRAM && !(l->flag[i] & LEAF_BRIDGE);
+    int prev_internal = toks[i - 1].kind == OSQ_TOKEN_GRAM && !(l->flag[i - 1] & LEAF_BRIDGE);
+    int next_internal = i + 1 < ntoks && toks[i + 1].kind == OSQ_TOKEN_GRAM && !(l->flag[i + 1] & LEAF_BRIDGE);
+    if (internal && prev_internal && !next_internal && (!(PMODE & 2) || is_particle(toks[i].term, 1))) {
+      l->flag[i] |= LEAF_TAIL;
+      if (i >= 2 && toks[i - 2].kind == OSQ_TOKEN_GRAM && !(l->flag[i - 2] & LEAF_BRIDGE)) l->flag[i - 1] |= LEAF_TAIL2;
+    }
+  }
   for (size_t i = 0; i < ntoks; i++) {
     /* A lone character at the end of a clause stands for any term that
      * starts with it (see the comment at the top). */
@@ -230,10 +299,16 @@ static int compile_leaf(osq_results *r, osq__qnode *node, int exact, int scoring
     l->off[i] = (int32_t)(toks[i].pos - toks[0].pos);
     l->n++;
     if (scoring) {
-      r->terms[l->term[i]].qtf += 1;
-      if (ntoks > 1) r->terms[l->term[i]].pair_occ += (i > 0) + (i + 1 < ntoks);
+      double w = (l->flag[i] & LEAF_BRIDGE) ? BRIDGE_W : (l->flag[i] & LEAF_TAIL) ? TAIL_W : (l->flag[i] & LEAF_TAIL2) ? TAIL2_W : 1.0;
+      r->terms[l->term[i]].qtf += w;
     }
   }
+  if (scoring)
+    for (uint32_t i = 0; i + 1 < l->n; i++)
+      if (pair_counts(l, i)) {
+        r->terms[l->term[i]].pair_occ += 1;
+        r->terms[l->term[i + 1]].pair_occ += 1;
+      }
   return OSQ_OK;
 }
 
@@ -555,6 +630,7 @@ static double pair_bonus(evalctx *e, uint32_t pid, osq__buf *out) {
     const qleaf *l = &r->leaves[li];
     if (!l->scoring || l->n < 2) continue;
     for (uint32_t i = 0; i + 1 < l->n; i++) {
+      if (!pair_counts(l, i)) continue;
       uint32_t a = l->term[i], b = l->term[i + 1];
       if (!present(e, a, pid) || !present(e, b, pid)) continue;
       uint32_t na, nb;
@@ -792,6 +868,7 @@ OSQ_EXPORT int osq_search(osq_index *ix, const char *query, size_t len,
   osq__clear_error();
   size_t bad = utf8_bad_offset(query, len);
   if (bad < len) return osq__fail(OSQ_E_UTF8, "query is not valid UTF-8 (bad byte 0x%02x at offset %zu)", (unsigned)(uint8_t)query[bad], bad);
+  tune_from_env();
   osq_results *r = calloc(1, sizeof *r);
   if (!r) return OSQ_E_NOMEM;
   r->ix = ix;
@@ -998,6 +1075,7 @@ OSQ_EXPORT void osq_results_free(osq_results *r) {
   for (size_t i = 0; i < r->nleaves; i++) {
     free(r->leaves[i].term);
     free(r->leaves[i].off);
+    free(r->leaves[i].flag);
   }
   free(r->leaves);
   free(r->terms);

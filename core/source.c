@@ -24,6 +24,11 @@
  *     when reading synchronously (the fallback if no thread can be started,
  *     or if OSQ_SOURCE_READAHEAD=0 is set in the environment).
  */
+/* The build defines it; this keeps a direct compile working too (O_CLOEXEC,
+ * d_type, posix_fadvise). */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
 #include "osq/source.h"
 
 #include <dirent.h>
@@ -150,7 +155,8 @@ struct osq_source {
   int gz;                /* the current file is gzip */
   z_stream z;
   int z_ready;           /* inflateInit2 done for this file */
-  int z_member_end;      /* between gzip members (or at the end) */
+  int z_member_end;      /* before a gzip member, or after the last */
+  uint64_t z_members;    /* members read to their end */
   int z_in_eof;          /* the compressed file is read to its end */
   unsigned char *zin;    /* SRC_GZ_BUFFER bytes */
 
@@ -161,6 +167,7 @@ struct osq_source {
   pthread_cond_t not_empty, not_full;
   src_item *head, *tail;
   size_t queued, queued_bytes;
+  int consumer_waiting, producer_waiting; /* signal only when someone waits */
   atomic_int stop;       /* close() asks the worker to quit */
 
   /* ---- Walk state, used only during open. */
@@ -484,7 +491,7 @@ static int walk_dir(osq_source *s, const char *path, const struct stat *st,
   s->dirs[s->ndirs].ino = st->st_ino;
   s->ndirs++;
 
-  qsort(names, n, sizeof *names, cmp_names);
+  if (n > 1) qsort(names, n, sizeof *names, cmp_names);
   for (i = 0; i < n && rc == OSQ_OK; i++) {
     char *child = join_path(path, names[i].name);
     if (!child) {
@@ -570,12 +577,14 @@ static int gz_read(osq_source *s, char *dst, size_t want, size_t *got) {
       continue;
     }
     if (s->z_member_end) {
-      /* An empty file, the clean end, or trailing bytes: all end here. */
-      if (z->avail_in == 0 || z->next_in[0] != 0x1f) {
+      /* An empty file, the clean end, or bytes after the last member that
+       * are not another (padding): all end here.  A file that does not
+       * start as gzip goes on to inflate, which names the problem. */
+      if (z->avail_in == 0 || (s->z_members > 0 && z->next_in[0] != 0x1f)) {
         s->eof = 1;
         break;
       }
-      if (inflateReset(z) != Z_OK) return OSQ_E_NOMEM;
+      if (s->z_members > 0 && inflateReset(z) != Z_OK) return OSQ_E_NOMEM;
       s->z_member_end = 0;
     }
     if (z->avail_in == 0) { /* and the file has ended: mid-member */
@@ -585,6 +594,7 @@ static int gz_read(osq_source *s, char *dst, size_t want, size_t *got) {
     zrc = inflate(z, Z_NO_FLUSH);
     if (zrc == Z_STREAM_END) {
       s->z_member_end = 1;
+      s->z_members++;
     } else if (zrc == Z_MEM_ERROR) {
       return OSQ_E_NOMEM;
     } else if (zrc != Z_OK && zrc != Z_BUF_ERROR) {
@@ -698,7 +708,8 @@ static int open_file(osq_source *s, const src_entry *e) {
   s->beg = s->end = s->scan = 0;
   s->read_error[0] = '\0';
   s->gz = 0;
-  s->z_member_end = 0;
+  s->z_member_end = 1;
+  s->z_members = 0;
   s->z_in_eof = 0;
   s->pst.files++;
   s->fd = open(e->path, O_RDONLY | O_CLOEXEC);
@@ -881,7 +892,7 @@ static int is_binary(const char *p, size_t n) {
  * OSQ_E_NOMEM. */
 static int slurp(osq_source *s, char **out, size_t *out_len) {
   struct stat st;
-  size_t cap = 64 * 1024, len = 0;
+  size_t cap = (size_t)64 << 10, len = 0;
   char *b;
   *out = NULL;
   if (fstat(s->fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
@@ -1086,8 +1097,12 @@ static void *worker_main(void *arg) {
     int status = it ? it->status : OSQ_E_NOMEM;
     pthread_mutex_lock(&s->mu);
     while (!atomic_load(&s->stop) && s->queued > 0 &&
-           (s->queued >= SRC_QUEUE_ITEMS || s->queued_bytes >= SRC_QUEUE_BYTES))
+           (s->queued >= SRC_QUEUE_ITEMS ||
+            s->queued_bytes >= SRC_QUEUE_BYTES)) {
+      s->producer_waiting = 1;
       pthread_cond_wait(&s->not_full, &s->mu);
+      s->producer_waiting = 0;
+    }
     if (atomic_load(&s->stop)) {
       pthread_mutex_unlock(&s->mu);
       free_item(it);
@@ -1105,7 +1120,7 @@ static void *worker_main(void *arg) {
       s->queued++;
       s->queued_bytes += it->bytes;
     }
-    pthread_cond_signal(&s->not_empty);
+    if (s->consumer_waiting) pthread_cond_signal(&s->not_empty);
     pthread_mutex_unlock(&s->mu);
     if (status != OSQ_OK) break;
   }
@@ -1186,8 +1201,11 @@ OSQ_EXPORT int osq_source_next(osq_source *s, osq_doc *doc) {
   if (s->threaded) {
     int final;
     pthread_mutex_lock(&s->mu);
-    while (!s->head && !s->final_status)
+    while (!s->head && !s->final_status) {
+      s->consumer_waiting = 1;
       pthread_cond_wait(&s->not_empty, &s->mu);
+      s->consumer_waiting = 0;
+    }
     it = s->head;
     final = s->final_status;
     if (it) {
@@ -1195,7 +1213,7 @@ OSQ_EXPORT int osq_source_next(osq_source *s, osq_doc *doc) {
       if (!s->head) s->tail = NULL;
       s->queued--;
       s->queued_bytes -= it->bytes;
-      pthread_cond_signal(&s->not_full);
+      if (s->producer_waiting) pthread_cond_signal(&s->not_full);
     }
     pthread_mutex_unlock(&s->mu);
     if (!it) return final; /* the worker has ended */

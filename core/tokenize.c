@@ -208,8 +208,9 @@ static int feed(tstate *s, int32_t c, uint32_t start, uint32_t end) {
         uint8_t gram[8];
         memcpy(gram, s->prev, (size_t)s->prev_len);
         memcpy(gram + s->prev_len, enc, (size_t)n);
+        /* space_before 2 marks a gram that bridges a space */
         rc = push(s, gram, (size_t)(s->prev_len + n), s->prev_pos, s->prev_start,
-                  end, OSQ_TOKEN_GRAM, s->run_space_before);
+                  end, OSQ_TOKEN_GRAM, s->space_pending ? 2 : s->run_space_before);
         s->run_space_before = s->space_pending;
         s->prev_pos++;
       } else {

@@ -94,7 +94,8 @@ typedef struct osq_token {
   uint32_t start;    /* byte offset of the token's first char in the input */
   uint32_t end;      /* byte offset just past the token's last char */
   uint8_t kind;      /* osq_token_kind */
-  uint8_t space_before; /* a space separated this token from the previous */
+  uint8_t space_before; /* a space separated this token from the previous;
+                           2: a bigram whose two characters a space separates */
 } osq_token;
 
 typedef struct osq_tokenizer osq_tokenizer;

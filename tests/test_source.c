@@ -1,0 +1,688 @@
+/*
+ * test_source.c -- osq_source: which documents come out of a tree of input
+ * files, in which order, and which warnings name which file and line.
+ *
+ * Each test builds its inputs in a fresh temporary directory.  The main tree
+ * is read twice, with and without the read-ahead thread, since the two must
+ * behave the same.
+ */
+/* The build defines it; this keeps a direct compile working too (mkdtemp,
+ * nftw, setenv, symlink). */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <zlib.h>
+
+#include "osq/source.h"
+
+/* ------------------------------------------------------------------------
+ * Helpers
+ * ---------------------------------------------------------------------- */
+
+typedef struct warning {
+  char *path;
+  uint64_t line;
+  char *msg;
+} warning;
+
+typedef struct collected {
+  warning w[512];
+  size_t nw;
+  struct {
+    char *id, *title, *source, *url, *date, *text;
+    size_t text_len;
+  } d[2048];
+  size_t nd;
+} collected;
+
+static void on_warn(void *ctx, const char *path, uint64_t line,
+                    const char *msg) {
+  collected *c = ctx;
+  assert_non_null(path);
+  assert_non_null(msg);
+  assert_true(c->nw < sizeof c->w / sizeof c->w[0]);
+  c->w[c->nw].path = strdup(path);
+  c->w[c->nw].line = line;
+  c->w[c->nw].msg = strdup(msg);
+  c->nw++;
+}
+
+static char *dup_or_null(const char *s) { return s ? strdup(s) : NULL; }
+
+/* Reads every document of paths into c; returns the final status. */
+static int read_all(const char *const *paths, size_t n, collected *c,
+                    osq_source_stats *st) {
+  osq_source *s = NULL;
+  osq_doc doc;
+  int rc;
+  memset(c, 0, sizeof *c);
+  assert_int_equal(osq_source_open(paths, n, on_warn, c, &s), OSQ_OK);
+  assert_non_null(s);
+  while ((rc = osq_source_next(s, &doc)) == OSQ_OK) {
+    size_t i = c->nd++;
+    assert_true(c->nd <= sizeof c->d / sizeof c->d[0]);
+    assert_non_null(doc.id);
+    assert_non_null(doc.text);
+    assert_int_equal(doc.text[doc.text_len], '\0');
+    c->d[i].id = strdup(doc.id);
+    c->d[i].title = dup_or_null(doc.title);
+    c->d[i].source = dup_or_null(doc.source);
+    c->d[i].url = dup_or_null(doc.url);
+    c->d[i].date = dup_or_null(doc.date);
+    c->d[i].text = malloc(doc.text_len + 1);
+    memcpy(c->d[i].text, doc.text, doc.text_len + 1);
+    c->d[i].text_len = doc.text_len;
+  }
+  /* The end is sticky. */
+  assert_int_equal(osq_source_next(s, &doc), rc);
+  if (st) osq_source_get_stats(s, st);
+  osq_source_close(s);
+  return rc;
+}
+
+static void free_collected(collected *c) {
+  size_t i;
+  for (i = 0; i < c->nw; i++) {
+    free(c->w[i].path);
+    free(c->w[i].msg);
+  }
+  for (i = 0; i < c->nd; i++) {
+    free(c->d[i].id);
+    free(c->d[i].title);
+    free(c->d[i].source);
+    free(c->d[i].url);
+    free(c->d[i].date);
+    free(c->d[i].text);
+  }
+}
+
+static char *path_of(const char *dir, const char *rel) {
+  size_t n = strlen(dir) + strlen(rel) + 2;
+  char *p = malloc(n);
+  assert_non_null(p);
+  snprintf(p, n, "%s/%s", dir, rel);
+  return p;
+}
+
+static void write_file(const char *dir, const char *rel, const void *data,
+                       size_t len) {
+  char *p = path_of(dir, rel);
+  FILE *f = fopen(p, "wb");
+  assert_non_null(f);
+  assert_int_equal(fwrite(data, 1, len, f), len);
+  assert_int_equal(fclose(f), 0);
+  free(p);
+}
+
+static void write_str(const char *dir, const char *rel, const char *s) {
+  write_file(dir, rel, s, strlen(s));
+}
+
+/* mode "ab" adds a second gzip member, as `cat a.gz b.gz` would. */
+static void write_gz_mode(const char *dir, const char *rel, const char *s,
+                          size_t len, const char *mode) {
+  char *p = path_of(dir, rel);
+  gzFile g = gzopen(p, mode);
+  assert_non_null(g);
+  assert_int_equal(gzwrite(g, s, (unsigned)len), (int)len);
+  assert_int_equal(gzclose(g), Z_OK);
+  free(p);
+}
+
+static void write_gz(const char *dir, const char *rel, const char *s,
+                     size_t len) {
+  write_gz_mode(dir, rel, s, len, "wb");
+}
+
+static void make_dir(const char *dir, const char *rel) {
+  char *p = path_of(dir, rel);
+  assert_int_equal(mkdir(p, 0755), 0);
+  free(p);
+}
+
+static uint64_t size_of(const char *dir, const char *rel) {
+  struct stat st;
+  char *p = path_of(dir, rel);
+  assert_int_equal(stat(p, &st), 0);
+  free(p);
+  return (uint64_t)st.st_size;
+}
+
+static int rm_one(const char *p, const struct stat *sb, int flag,
+                  struct FTW *ftw) {
+  (void)sb;
+  (void)ftw;
+  if (flag == FTW_DP) return rmdir(p);
+  return unlink(p);
+}
+
+static int setup_dir(void **state) {
+  char *d = strdup("/tmp/osq_test_source.XXXXXX");
+  if (!d || !mkdtemp(d)) return -1;
+  *state = d;
+  return 0;
+}
+
+static int teardown_dir(void **state) {
+  char *d = *state;
+  /* FTW_PHYS: never follow the loop symlink. */
+  nftw(d, rm_one, 32, FTW_DEPTH | FTW_PHYS);
+  free(d);
+  unsetenv("OSQ_SOURCE_READAHEAD");
+  return 0;
+}
+
+/* The warning i is about path dir/rel, line line, and says what. */
+static void expect_warning(const collected *c, size_t i, const char *dir,
+                           const char *rel, uint64_t line, const char *what) {
+  char *p = rel ? path_of(dir, rel) : strdup(dir);
+  if (i >= c->nw) fail_msg("missing warning %zu (%s: %s)", i, p, what);
+  if (strcmp(c->w[i].path, p) != 0 || c->w[i].line != line ||
+      !strstr(c->w[i].msg, what))
+    fail_msg("warning %zu is \"%s:%llu: %s\", expected \"%s:%llu: ...%s...\"",
+             i, c->w[i].path, (unsigned long long)c->w[i].line, c->w[i].msg, p,
+             (unsigned long long)line, what);
+  free(p);
+}
+
+/* ------------------------------------------------------------------------
+ * The main tree
+ * ---------------------------------------------------------------------- */
+
+static const char b_jsonl[] =
+    "{\"id\":\"b1\",\"title\":\"B one\",\"text\":\"first\"}\n"
+    "{\"id\":\"b2\",\"title\": broken\n"
+    "\n"
+    "{\"id\":\"b3\",\"title\":\"B three\",\"text\":\"bad \xff byte\"}\n"
+    "{\"title\":\"no id\",\"text\":\"x\"}\n"
+    "{\"id\":7,\"text\":\"numeric id\",\"source\":\"s\",\"url\":\"u\","
+    "\"date\":\"2024-01-01\",\"license\":\"ignored\"}\n"
+    "{\"id\":\"b8\",\"title\":\"no text\"}\n"
+    "   \r\n"
+    "{\"id\":\"b9\",\"text\":\"last line, no newline\"}";
+
+/* Written as two gzip members, split mid-line. */
+static const char c_jsonl[] =
+    "{\"id\":\"c1\",\"title\":\"C one\",\"text\":\"압축된 문서\"}\r\n"
+    "{\"id\":\"c2\",\"title\":null,\"text\":\"두 번째\"}\r\n";
+#define C_SPLIT 60
+
+#define DEEP 50
+
+/* Builds the main tree under dir; returns whether f.jsonl is unreadable
+ * (root reads everything, whatever the mode). */
+static int build_tree(const char *dir) {
+  static const char binary[] = "title\0\0\0\x01\x02binary\0junk";
+  char rel[4096];
+  int i, fd, unreadable;
+  size_t n;
+
+  write_str(dir, "a.txt", "Title A\nBody of A.\n\n둘째 문단.\n");
+  write_str(dir, "b.jsonl", b_jsonl);
+  write_gz(dir, "c.jsonl.gz", c_jsonl, C_SPLIT);
+  write_gz_mode(dir, "c.jsonl.gz", c_jsonl + C_SPLIT,
+                strlen(c_jsonl) - C_SPLIT, "ab");
+  make_dir(dir, "d");
+  write_file(dir, "d/x.txt", binary, sizeof binary);
+  write_str(dir, "e.txt", "");
+  write_str(dir, "e2.jsonl", "");
+  write_str(dir, "e3.jsonl.gz", "");
+  write_str(dir, "f.jsonl", "{\"id\":\"f1\",\"text\":\"readable by root\"}\n");
+  write_str(dir, "ignored.csv", "a,b\n");
+  write_str(dir, "README", "not an input\n");
+
+  /* n/l01/l02/.../l50/deep.txt */
+  n = (size_t)snprintf(rel, sizeof rel, "n");
+  make_dir(dir, rel);
+  for (i = 1; i <= DEEP; i++) {
+    n += (size_t)snprintf(rel + n, sizeof rel - n, "/l%02d", i);
+    make_dir(dir, rel);
+  }
+  snprintf(rel + n, sizeof rel - n, "/deep.txt");
+  write_str(dir, rel, "Deep\nat the bottom");
+
+  {
+    char *p = path_of(dir, "f.jsonl");
+    assert_int_equal(chmod(p, 0), 0);
+    fd = open(p, O_RDONLY);
+    unreadable = fd < 0;
+    if (fd >= 0) close(fd);
+    free(p);
+  }
+  return unreadable;
+}
+
+static void check_tree(const char *dir) {
+  collected *c = calloc(1, sizeof *c);
+  osq_source_stats st;
+  const char *paths[1] = {dir};
+  int unreadable = build_tree(dir);
+  char *id, deep[4096];
+  size_t i, n, k = 0, w = 0;
+  uint64_t total;
+
+  assert_int_equal(read_all(paths, 1, c, &st), OSQ_DONE);
+
+  /* Documents, in name order. */
+  assert_int_equal(c->nd, unreadable ? 8 : 9);
+  id = path_of(dir, "a.txt");
+  assert_string_equal(c->d[k].id, id);
+  assert_string_equal(c->d[k].title, "Title A");
+  assert_string_equal(c->d[k].text, "Body of A.\n\n둘째 문단.\n");
+  free(id);
+  k++;
+  assert_string_equal(c->d[k].id, "b1");
+  assert_string_equal(c->d[k].title, "B one");
+  assert_string_equal(c->d[k].text, "first");
+  assert_null(c->d[k].source);
+  k++;
+  assert_string_equal(c->d[k].id, "b3");
+  assert_string_equal(c->d[k].text, "bad \xEF\xBF\xBD byte");
+  k++;
+  assert_string_equal(c->d[k].id, "7");
+  assert_null(c->d[k].title);
+  assert_string_equal(c->d[k].text, "numeric id");
+  assert_string_equal(c->d[k].source, "s");
+  assert_string_equal(c->d[k].url, "u");
+  assert_string_equal(c->d[k].date, "2024-01-01");
+  k++;
+  assert_string_equal(c->d[k].id, "b9");
+  assert_string_equal(c->d[k].text, "last line, no newline");
+  k++;
+  assert_string_equal(c->d[k].id, "c1");
+  assert_string_equal(c->d[k].title, "C one");
+  assert_string_equal(c->d[k].text, "압축된 문서");
+  k++;
+  assert_string_equal(c->d[k].id, "c2");
+  assert_null(c->d[k].title);
+  k++;
+  if (!unreadable) {
+    assert_string_equal(c->d[k].id, "f1");
+    k++;
+  }
+  n = (size_t)snprintf(deep, sizeof deep, "%s/n", dir);
+  for (i = 1; i <= DEEP; i++)
+    n += (size_t)snprintf(deep + n, sizeof deep - n, "/l%02zu", i);
+  snprintf(deep + n, sizeof deep - n, "/deep.txt");
+  assert_string_equal(c->d[k].id, deep);
+  assert_string_equal(c->d[k].title, "Deep");
+  assert_string_equal(c->d[k].text, "at the bottom");
+  k++;
+  assert_int_equal(k, c->nd);
+
+  /* Warnings, in reading order, each naming its file and line. */
+  expect_warning(c, w++, dir, "b.jsonl", 2, "malformed JSON");
+  /* "bad " starts at byte 37 of line 4; \xff is 4 bytes further. */
+  expect_warning(c, w++, dir, "b.jsonl", 4, "invalid UTF-8 at byte offset 41");
+  expect_warning(c, w++, dir, "b.jsonl", 5, "no \"id\"");
+  expect_warning(c, w++, dir, "b.jsonl", 7, "no \"text\"");
+  expect_warning(c, w++, dir, "d/x.txt", 0, "binary file skipped");
+  expect_warning(c, w++, dir, "e.txt", 0, "empty file skipped");
+  if (unreadable)
+    expect_warning(c, w++, dir, "f.jsonl", 0, strerror(EACCES));
+  else
+    print_message("running as root: the unreadable-file check is skipped\n");
+  assert_int_equal(c->nw, w);
+
+  /* Statistics. */
+  total = size_of(dir, "a.txt") + size_of(dir, "b.jsonl") +
+          size_of(dir, "c.jsonl.gz") + size_of(dir, "d/x.txt") +
+          size_of(dir, "e.txt") + size_of(dir, "e2.jsonl") +
+          size_of(dir, "e3.jsonl.gz") +
+          size_of(dir, "f.jsonl") + size_of(dir, deep + strlen(dir) + 1);
+  assert_int_equal(st.documents, c->nd);
+  assert_int_equal(st.files, 9);
+  assert_int_equal(st.files_failed, unreadable ? 2 : 1); /* x.txt, f.jsonl */
+  assert_int_equal(st.lines_failed, 3); /* lines 2, 5, 7 */
+  assert_int_equal(st.total_bytes, total);
+  assert_int_equal(st.done_bytes, total);
+  assert_int_equal(st.bytes_read,
+                   total - size_of(dir, "c.jsonl.gz") + strlen(c_jsonl) -
+                       (unreadable ? size_of(dir, "f.jsonl") : 0));
+  free_collected(c);
+  free(c);
+}
+
+static void test_tree_readahead(void **state) { check_tree(*state); }
+
+static void test_tree_sync(void **state) {
+  setenv("OSQ_SOURCE_READAHEAD", "0", 1);
+  check_tree(*state);
+}
+
+/* ------------------------------------------------------------------------
+ * Paths named on the command line
+ * ---------------------------------------------------------------------- */
+
+static void test_explicit_paths(void **state) {
+  const char *dir = *state;
+  collected *c = calloc(1, sizeof *c);
+  osq_source_stats st;
+  char *missing = path_of(dir, "missing.jsonl");
+  char *csv = path_of(dir, "data.csv");
+  char *txt = path_of(dir, "one.txt");
+  char *twice = path_of(dir, "/one.txt"); /* "dir//one.txt": the id as given */
+  const char *paths[4] = {missing, csv, txt, twice};
+
+  write_str(dir, "data.csv", "a,b\n");
+  write_str(dir, "one.txt", "\xEF\xBB\xBFOne\r\nline \xc3\x28 two\n");
+  assert_int_equal(read_all(paths, 4, c, &st), OSQ_DONE);
+
+  assert_int_equal(c->nd, 2);
+  assert_string_equal(c->d[0].id, txt);
+  assert_string_equal(c->d[0].title, "One"); /* no BOM, no \r */
+  assert_string_equal(c->d[0].text, "line \xEF\xBF\xBD( two\n");
+  assert_string_equal(c->d[1].id, twice);
+
+  assert_int_equal(c->nw, 4);
+  expect_warning(c, 0, missing, NULL, 0, strerror(ENOENT));
+  expect_warning(c, 1, csv, NULL, 0, "not a .txt, .jsonl or .jsonl.gz file");
+  expect_warning(c, 2, txt, NULL, 2, "invalid UTF-8 at byte offset 5");
+  expect_warning(c, 3, twice, NULL, 2, "invalid UTF-8 at byte offset 5");
+  assert_int_equal(st.files, 3);
+  assert_int_equal(st.files_failed, 1);
+  free_collected(c);
+  free(c);
+  free(missing);
+  free(csv);
+  free(txt);
+  free(twice);
+}
+
+/* ------------------------------------------------------------------------
+ * Damaged gzip files
+ * ---------------------------------------------------------------------- */
+
+/* Lines {"id":"g00000",...} with enough varied text that the compressed
+ * file is long. */
+static char *gz_lines(int n, size_t *len) {
+  size_t cap = (size_t)n * 200, o = 0;
+  char *s = malloc(cap);
+  int i;
+  assert_non_null(s);
+  for (i = 0; i < n; i++)
+    o += (size_t)snprintf(s + o, cap - o,
+                          "{\"id\":\"g%05d\",\"text\":\"문서 %d: %u %u %u\"}\n",
+                          i, i, (unsigned)i * 2654435761u,
+                          (unsigned)i * 40503u, (unsigned)i ^ 0x5bd1e995u);
+  *len = o;
+  return s;
+}
+
+static void test_gz_truncated(void **state) {
+  const char *dir = *state;
+  collected *c = calloc(1, sizeof *c);
+  osq_source_stats st;
+  size_t len, i;
+  char *data = gz_lines(2000, &len);
+  char *p = path_of(dir, "t.jsonl.gz");
+  const char *paths[1] = {p};
+  uint64_t size;
+
+  write_gz(dir, "t.jsonl.gz", data, len);
+  size = size_of(dir, "t.jsonl.gz");
+  assert_int_equal(truncate(p, (off_t)(size / 2)), 0);
+  assert_int_equal(read_all(paths, 1, c, &st), OSQ_DONE);
+
+  /* A prefix of the documents, all whole. */
+  assert_true(c->nd > 100 && c->nd < 2000);
+  for (i = 0; i < c->nd; i++) {
+    char id[32];
+    snprintf(id, sizeof id, "g%05zu", i);
+    assert_string_equal(c->d[i].id, id);
+  }
+  assert_int_equal(c->nw, 1);
+  expect_warning(c, 0, p, NULL, c->nd + 1, "truncated gzip data");
+  assert_int_equal(st.files_failed, 1);
+  assert_int_equal(st.lines_failed, 0);
+  assert_int_equal(st.done_bytes, st.total_bytes);
+  free_collected(c);
+  free(c);
+  free(data);
+  free(p);
+}
+
+static void test_gz_corrupt(void **state) {
+  const char *dir = *state;
+  collected *c = calloc(1, sizeof *c);
+  osq_source_stats st;
+  size_t len, i;
+  char *data = gz_lines(2000, &len);
+  char *p = path_of(dir, "k.jsonl.gz");
+  const char *paths[1] = {p};
+  uint64_t size;
+  FILE *f;
+
+  write_gz(dir, "k.jsonl.gz", data, len);
+  size = size_of(dir, "k.jsonl.gz");
+  f = fopen(p, "r+b");
+  assert_non_null(f);
+  fseek(f, (long)(size / 2), SEEK_SET);
+  for (i = 0; i < 64; i++) fputc(0xA5 ^ (int)i, f);
+  fclose(f);
+  assert_int_equal(read_all(paths, 1, c, &st), OSQ_DONE);
+
+  /* What came out is in order, the documents before the damage are all
+   * there, and a warning says where the damage stopped reading.  (What lies
+   * between may decode as garbage lines, each a warning, up to the cap.) */
+  for (i = 1; i < c->nd; i++)
+    assert_true(strcmp(c->d[i - 1].id, c->d[i].id) < 0);
+  assert_true(c->nd < 2000);
+  assert_true(c->nd > 100);
+  assert_string_equal(c->d[100].id, "g00100");
+  for (i = 0; i < c->nw; i++) {
+    assert_string_equal(c->w[i].path, p);
+    if (strstr(c->w[i].msg, "corrupt gzip data")) break;
+  }
+  if (i == c->nw) fail_msg("no \"corrupt gzip data\" warning");
+  assert_true(c->w[i].line > 100);
+  assert_int_equal(st.files_failed, 1);
+  free_collected(c);
+  free(c);
+  free(data);
+  free(p);
+}
+
+static void test_gz_not_gzip(void **state) {
+  const char *dir = *state;
+  collected *c = calloc(1, sizeof *c);
+  osq_source_stats st;
+  char *p = path_of(dir, "plain.jsonl.gz");
+  const char *paths[1] = {p};
+
+  write_str(dir, "plain.jsonl.gz", "{\"id\":\"p\",\"text\":\"not gzip\"}\n");
+  assert_int_equal(read_all(paths, 1, c, &st), OSQ_DONE);
+  assert_int_equal(c->nd, 0);
+  assert_int_equal(c->nw, 1);
+  expect_warning(c, 0, p, NULL, 1, "corrupt gzip data: incorrect header check");
+  assert_int_equal(st.files_failed, 1);
+  free_collected(c);
+  free(c);
+  free(p);
+}
+
+/* ------------------------------------------------------------------------
+ * Long lines, many bad lines
+ * ---------------------------------------------------------------------- */
+
+static void test_long_line(void **state) {
+  const char *dir = *state;
+  const size_t text_bytes = (size_t)50 << 20; /* 50 MiB of "가" */
+  const char *head = "{\"id\":\"big\",\"text\":\"";
+  const char *tail = "\"}\n{\"id\":\"after\",\"text\":\"small\"}\n";
+  size_t hl = strlen(head), tl = strlen(tail), i, n;
+  size_t chars = text_bytes / 3;
+  char *line = malloc(hl + 3 * chars + tl);
+  char *p = path_of(dir, "long.jsonl");
+  const char *paths[1] = {p};
+  osq_source *s;
+  osq_doc doc;
+  osq_source_stats st;
+
+  assert_non_null(line);
+  memcpy(line, head, hl);
+  for (i = 0; i < chars; i++) memcpy(line + hl + 3 * i, "\xea\xb0\x80", 3);
+  n = hl + 3 * chars;
+  memcpy(line + n, tail, tl);
+  n += tl;
+  write_file(dir, "long.jsonl", line, n);
+  free(line);
+
+  assert_int_equal(osq_source_open(paths, 1, NULL, NULL, &s), OSQ_OK);
+  assert_int_equal(osq_source_next(s, &doc), OSQ_OK);
+  assert_string_equal(doc.id, "big");
+  assert_int_equal(doc.text_len, 3 * chars);
+  assert_memory_equal(doc.text, "\xea\xb0\x80", 3);
+  assert_memory_equal(doc.text + 3 * chars - 3, "\xea\xb0\x80", 3);
+  assert_int_equal(osq_source_next(s, &doc), OSQ_OK);
+  assert_string_equal(doc.id, "after");
+  assert_string_equal(doc.text, "small");
+  assert_int_equal(osq_source_next(s, &doc), OSQ_DONE);
+  osq_source_get_stats(s, &st);
+  assert_int_equal(st.bytes_read, n);
+  assert_int_equal(st.documents, 2);
+  osq_source_close(s);
+  free(p);
+}
+
+static void test_warning_cap(void **state) {
+  const char *dir = *state;
+  collected *c = calloc(1, sizeof *c);
+  osq_source_stats st;
+  char *p = path_of(dir, "bad.jsonl");
+  const char *paths[1] = {p};
+  size_t cap = 150 * 8 + 64, o = 0, i;
+  char *data = malloc(cap);
+
+  for (i = 0; i < 150; i++) o += (size_t)snprintf(data + o, cap - o, "oops\n");
+  o += (size_t)snprintf(data + o, cap - o, "{\"id\":\"ok\",\"text\":\"t\"}\n");
+  write_file(dir, "bad.jsonl", data, o);
+  assert_int_equal(read_all(paths, 1, c, &st), OSQ_DONE);
+  assert_int_equal(c->nd, 1);
+  assert_int_equal(c->nw, 101);
+  for (i = 0; i < 100; i++)
+    expect_warning(c, i, p, NULL, i + 1, "malformed JSON");
+  expect_warning(c, 100, p, NULL, 0, "50 more problems");
+  assert_int_equal(st.lines_failed, 150);
+  free_collected(c);
+  free(c);
+  free(data);
+  free(p);
+}
+
+/* ------------------------------------------------------------------------
+ * Directory oddities
+ * ---------------------------------------------------------------------- */
+
+static void test_symlink_loop(void **state) {
+  const char *dir = *state;
+  collected *c = calloc(1, sizeof *c);
+  char *link = path_of(dir, "sub/loop");
+  const char *paths[1] = {dir};
+
+  make_dir(dir, "sub");
+  write_str(dir, "sub/doc.txt", "Doc\nonce");
+  assert_int_equal(symlink("..", link), 0);
+  assert_int_equal(read_all(paths, 1, c, NULL), OSQ_DONE);
+  assert_int_equal(c->nd, 1);
+  assert_string_equal(c->d[0].title, "Doc");
+  assert_int_equal(c->nw, 1);
+  expect_warning(c, 0, link, NULL, 0, "loop");
+  free_collected(c);
+  free(c);
+  free(link);
+}
+
+static void test_depth_guard(void **state) {
+  const char *dir = *state;
+  collected *c = calloc(1, sizeof *c);
+  const char *paths[1] = {dir};
+  char rel[1024];
+  size_t n = 0;
+  int i;
+
+  /* 260 levels: the 257th is beyond the guard. */
+  for (i = 1; i <= 260; i++) {
+    n += (size_t)snprintf(rel + n, sizeof rel - n, "%sd", i > 1 ? "/" : "");
+    make_dir(dir, rel);
+  }
+  snprintf(rel + n, sizeof rel - n, "/bottom.txt");
+  write_str(dir, rel, "Bottom\nunreachable");
+  write_str(dir, "top.txt", "Top\nreachable");
+  assert_int_equal(read_all(paths, 1, c, NULL), OSQ_DONE);
+  assert_int_equal(c->nd, 1);
+  assert_string_equal(c->d[0].title, "Top");
+  assert_int_equal(c->nw, 1);
+  rel[257 * 2 - 1] = '\0'; /* "d/d/.../d", 257 of them */
+  expect_warning(c, 0, dir, rel, 0, "nested more than 256 levels");
+  free_collected(c);
+  free(c);
+}
+
+static void test_empty_and_close_early(void **state) {
+  const char *dir = *state;
+  osq_source *s;
+  osq_doc doc;
+  osq_source_stats st;
+  const char *paths[1] = {dir};
+  size_t len;
+  char *data = gz_lines(5000, &len);
+
+  /* No paths at all. */
+  assert_int_equal(osq_source_open(NULL, 0, NULL, NULL, &s), OSQ_OK);
+  assert_int_equal(osq_source_next(s, &doc), OSQ_DONE);
+  osq_source_get_stats(s, &st);
+  assert_int_equal(st.files, 0);
+  osq_source_close(s);
+  osq_source_close(NULL);
+
+  /* Closing with the read-ahead queue full must not hang or leak. */
+  write_gz(dir, "many.jsonl.gz", data, len);
+  assert_int_equal(osq_source_open(paths, 1, NULL, NULL, &s), OSQ_OK);
+  assert_int_equal(osq_source_next(s, &doc), OSQ_OK);
+  assert_string_equal(doc.id, "g00000");
+  osq_source_get_stats(s, &st);
+  assert_int_equal(st.documents, 1);
+  assert_true(st.done_bytes <= st.total_bytes);
+  osq_source_close(s);
+  free(data);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(test_tree_readahead, setup_dir,
+                                      teardown_dir),
+      cmocka_unit_test_setup_teardown(test_tree_sync, setup_dir, teardown_dir),
+      cmocka_unit_test_setup_teardown(test_explicit_paths, setup_dir,
+                                      teardown_dir),
+      cmocka_unit_test_setup_teardown(test_gz_truncated, setup_dir,
+                                      teardown_dir),
+      cmocka_unit_test_setup_teardown(test_gz_corrupt, setup_dir, teardown_dir),
+      cmocka_unit_test_setup_teardown(test_gz_not_gzip, setup_dir,
+                                      teardown_dir),
+      cmocka_unit_test_setup_teardown(test_long_line, setup_dir, teardown_dir),
+      cmocka_unit_test_setup_teardown(test_warning_cap, setup_dir,
+                                      teardown_dir),
+      cmocka_unit_test_setup_teardown(test_symlink_loop, setup_dir,
+                                      teardown_dir),
+      cmocka_unit_test_setup_teardown(test_depth_guard, setup_dir,
+                                      teardown_dir),
+      cmocka_unit_test_setup_teardown(test_empty_and_close_early, setup_dir,
+                                      teardown_dir),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

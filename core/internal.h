@@ -43,6 +43,15 @@ static inline int osq__buf_byte(osq__buf *b, uint8_t c) {
   return OSQ_OK;
 }
 int osq__buf_varint(osq__buf *b, uint64_t v);
+/* Writes v as a varint at o (room for 10 bytes); returns the end. */
+static inline uint8_t *osq__put_varint(uint8_t *o, uint64_t v) {
+  while (v >= 0x80) {
+    *o++ = (uint8_t)(v | 0x80);
+    v >>= 7;
+  }
+  *o++ = (uint8_t)v;
+  return o;
+}
 int osq__buf_u32(osq__buf *b, uint32_t v);
 int osq__buf_u64(osq__buf *b, uint64_t v);
 int osq__buf_str(osq__buf *b, const char *s, size_t n); /* varint len + bytes */

@@ -422,17 +422,16 @@ long osq__cursor_positions(osq__cursor *c, uint32_t *out, uint32_t cap) {
     c->pos_i = 0;
   }
   while (c->pos_i < c->i) {
-    uint32_t tf;
-    if (osq__varint32(&p, c->pos_end, &tf)) return -1;
-    for (uint32_t k = 0; k < tf; k++) {
-      uint64_t d;
-      if (osq__varint(&p, c->pos_end, &d)) return -1;
+    for (uint32_t k = c->tfs[c->pos_i]; k > 0; k--) {
+      /* a varint ends at the first byte without the high bit */
+      while (p < c->pos_end && (*p & 0x80)) p++;
+      if (p >= c->pos_end) return -1;
+      p++;
     }
     c->pos_i++;
   }
   c->pos_cur = p;
-  uint32_t tf;
-  if (osq__varint32(&p, c->pos_end, &tf) || tf != c->tfs[c->i]) return -1;
+  uint32_t tf = c->tfs[c->i];
   uint64_t pos = 0;
   uint32_t n = 0;
   for (uint32_t k = 0; k < tf; k++) {

@@ -44,9 +44,10 @@
  *                 previous pid minus 1; the previous pid of the first posting
  *                 is -1) bit-packed, then n values tf-1 bit-packed.  n is 128
  *                 but for the last block (df mod 128).
- *   3 POSITIONS   per term, per posting in pid order: tf varints, the first
- *                 position then the gaps between positions.  Read only for
- *                 phrases, proximity and highlighting.
+ *   3 POSITIONS   per term, per posting in pid order: tf varints (tf comes
+ *                 from the posting block), the first position then the gaps
+ *                 between positions.  Read only for phrases, proximity and
+ *                 highlighting.
  *   4 PASSAGES    P entries of 20 bytes: u32 document, u32 store block, u32
  *                 byte offset in the uncompressed block, u32 byte length, u32
  *                 number of token positions (the BM25 length).
@@ -116,7 +117,6 @@ static int encode_term(const osq__wsegment *seg, osq__wterm *t, osq__buf *dict,
       if (tf > max_tf) max_tf = (uint32_t)tf;
       uint32_t len = seg->passages[pid].ntokens;
       if (len < min_len) min_len = len;
-      if (osq__buf_varint(pos, tf)) return OSQ_E_NOMEM;
       for (uint64_t k = 0; k < tf; k++) {
         uint64_t d;
         if (osq__varint(&p, end, &d)) return osq__fail(OSQ_E_CORRUPT, "internal: bad raw positions");

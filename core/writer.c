@@ -31,6 +31,14 @@ typedef struct wterm {
   uint32_t last_pid;
 } wterm;
 
+/* A hash table slot.  Terms of up to 8 bytes -- Hangul bigrams are 6 --
+ * are compared inside the slot, without touching the term itself. */
+typedef struct tslot {
+  uint64_t key; /* the term's bytes (len <= 8), else its hash */
+  uint32_t id1; /* term id + 1; 0 = empty */
+  uint32_t len;
+} tslot;
+
 struct osq_writer {
   char dir[4096];
   int lock_fd;
@@ -42,7 +50,9 @@ struct osq_writer {
   /* the in-memory segment */
   wterm **terms;  /* by term id */
   size_t nterms, terms_cap;
-  uint32_t *table; /* hash table of term id + 1, 0 = empty */
+  tslot *table;
+  uint32_t *seen;  /* by term id: the passage that last used the term + 1 */
+  uint32_t *slot;  /* by term id: its index among that passage's terms */
   size_t table_cap;
   osq__buf arena;  /* term bytes, in chunks that never move */
   uint8_t *arena_chunk;
@@ -60,8 +70,10 @@ struct osq_writer {
   uint64_t total_tokens;
   size_t mem_bytes;
   /* scratch */
-  uint64_t *pairs;
-  size_t pairs_cap;
+  uint32_t *tok_slot, *pos;             /* per token */
+  uint32_t *slot_term, *slot_tf, *slot_at; /* per distinct term of a passage */
+  uint64_t *hashes;                          /* per token */
+  size_t tok_cap;
   osq__cut *cuts;
   size_t cuts_cap;
   osq__buf clean;
@@ -287,14 +299,24 @@ static const uint8_t *arena_copy(osq_writer *w, const char *s, size_t n) {
   return d;
 }
 
+static uint64_t slot_key(const char *s, size_t n, uint64_t h) {
+  if (n > 8) return h;
+  uint64_t k = 0;
+  memcpy(&k, s, n);
+  return k;
+}
+
 static int grow_table(osq_writer *w) {
   size_t cap = w->table_cap ? w->table_cap * 2 : 1 << 16;
-  uint32_t *t = calloc(cap, sizeof *t);
+  tslot *t = calloc(cap, sizeof *t);
   if (!t) return OSQ_E_NOMEM;
   for (size_t i = 0; i < w->nterms; i++) {
-    size_t h = (size_t)w->terms[i]->hash & (cap - 1);
-    while (t[h]) h = (h + 1) & (cap - 1);
-    t[h] = (uint32_t)i + 1;
+    const wterm *wt = w->terms[i];
+    size_t h = (size_t)wt->hash & (cap - 1);
+    while (t[h].id1) h = (h + 1) & (cap - 1);
+    t[h].key = slot_key((const char *)wt->w.term, wt->w.len, wt->hash);
+    t[h].id1 = (uint32_t)i + 1;
+    t[h].len = wt->w.len;
   }
   free(w->table);
   w->table = t;
@@ -302,24 +324,29 @@ static int grow_table(osq_writer *w) {
   return OSQ_OK;
 }
 
-/* Finds or adds a term; returns its id or -1 when out of memory. */
-static long term_id(osq_writer *w, const char *s, size_t n) {
-  if (n > OSQ__MAX_TERM) n = OSQ__MAX_TERM;
+/* Finds or adds a term whose hash is h; returns its id or -1 when out of
+ * memory. */
+static long term_id(osq_writer *w, const char *s, size_t n, uint64_t h) {
   if (w->nterms * 2 >= w->table_cap && grow_table(w)) return -1;
-  uint64_t h = osq__hash(s, n);
+  uint64_t key = slot_key(s, n, h);
   size_t mask = w->table_cap - 1, i = (size_t)h & mask;
   for (;;) {
-    uint32_t id = w->table[i];
-    if (!id) break;
-    wterm *t = w->terms[id - 1];
-    if (t->hash == h && t->w.len == n && memcmp(t->w.term, s, n) == 0) return id - 1;
+    const tslot *e = &w->table[i];
+    if (!e->id1) break;
+    if (e->key == key && e->len == n &&
+        (n <= 8 || memcmp(w->terms[e->id1 - 1]->w.term, s, n) == 0))
+      return e->id1 - 1;
     i = (i + 1) & mask;
   }
   if (w->nterms == w->terms_cap) {
     size_t cap = w->terms_cap ? w->terms_cap * 2 : 1 << 14;
     wterm **p = realloc(w->terms, cap * sizeof *p);
-    if (!p) return -1;
-    w->terms = p;
+    uint32_t *seen = realloc(w->seen, cap * sizeof *seen);
+    if (seen) w->seen = seen;
+    uint32_t *slot = realloc(w->slot, cap * sizeof *slot);
+    if (slot) w->slot = slot;
+    if (p) w->terms = p;
+    if (!p || !seen || !slot) return -1;
     w->terms_cap = cap;
   }
   wterm *t = calloc(1, sizeof *t);
@@ -330,14 +357,12 @@ static long term_id(osq_writer *w, const char *s, size_t n) {
   t->hash = h;
   t->last_pid = UINT32_MAX;
   w->terms[w->nterms] = t;
-  w->table[i] = (uint32_t)w->nterms + 1;
+  w->seen[w->nterms] = 0;
+  w->table[i].key = key;
+  w->table[i].id1 = (uint32_t)w->nterms + 1;
+  w->table[i].len = (uint32_t)n;
   w->mem_bytes += sizeof *t + 16;
   return (long)w->nterms++;
-}
-
-static int cmp_u64(const void *a, const void *b) {
-  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-  return x < y ? -1 : x > y;
 }
 
 static int finish_store_block(osq_writer *w) {
@@ -387,37 +412,88 @@ static int add_passage(osq_writer *w, const char *text, size_t len) {
   w->npassages++;
   w->total_tokens += ps->ntokens;
   if (ntoks == 0) return OSQ_OK;
-  /* (term id, position) pairs, sorted: one posting per distinct term. */
-  if (ntoks > w->pairs_cap) {
-    uint64_t *p = realloc(w->pairs, ntoks * sizeof *p);
-    if (!p) return OSQ_E_NOMEM;
-    w->pairs = p;
-    w->pairs_cap = ntoks;
+  /* Group the tokens by term without sorting: pass one gives each distinct
+   * term a slot and counts its occurrences, pass two lays the positions out
+   * by slot (each term's positions come out ascending), pass three appends
+   * one posting per slot to the term's raw stream. */
+  if (ntoks > w->tok_cap) {
+    size_t cap = ntoks * 2;
+    uint32_t *a = realloc(w->tok_slot, cap * sizeof *a);
+    if (a) w->tok_slot = a;
+    uint32_t *b = realloc(w->pos, cap * sizeof *b);
+    if (b) w->pos = b;
+    uint32_t *c = realloc(w->slot_term, cap * sizeof *c);
+    if (c) w->slot_term = c;
+    uint32_t *d = realloc(w->slot_tf, cap * sizeof *d);
+    if (d) w->slot_tf = d;
+    uint32_t *e = realloc(w->slot_at, (cap + 1) * sizeof *e);
+    if (e) w->slot_at = e;
+    uint64_t *f = realloc(w->hashes, cap * sizeof *f);
+    if (f) w->hashes = f;
+    if (!a || !b || !c || !d || !e || !f) return OSQ_E_NOMEM;
+    w->tok_cap = cap;
   }
+  /* The table is far larger than the caches: hash every token first and
+   * prefetch its slot, so the lookups below overlap their misses. */
+  if (w->nterms * 2 + ntoks * 2 >= w->table_cap && grow_table(w)) return OSQ_E_NOMEM;
+  uint64_t *hashes = (uint64_t *)w->hashes;
   for (size_t i = 0; i < ntoks; i++) {
-    long id = term_id(w, toks[i].term, toks[i].len);
-    if (id < 0) return OSQ_E_NOMEM;
-    w->pairs[i] = ((uint64_t)id << 32) | toks[i].pos;
+    size_t n = toks[i].len > OSQ__MAX_TERM ? OSQ__MAX_TERM : toks[i].len;
+    hashes[i] = osq__hash(toks[i].term, n);
+    __builtin_prefetch(&w->table[(size_t)hashes[i] & (w->table_cap - 1)]);
   }
-  qsort(w->pairs, ntoks, sizeof *w->pairs, cmp_u64);
-  for (size_t i = 0; i < ntoks;) {
-    uint32_t id = (uint32_t)(w->pairs[i] >> 32);
-    size_t j = i;
-    while (j < ntoks && (uint32_t)(w->pairs[j] >> 32) == id) j++;
-    wterm *t = w->terms[id];
+  uint32_t nslots = 0;
+  for (size_t i = 0; i < ntoks; i++) {
+    size_t n = toks[i].len > OSQ__MAX_TERM ? OSQ__MAX_TERM : toks[i].len;
+    long id = term_id(w, toks[i].term, n, hashes[i]);
+    if (id < 0) return OSQ_E_NOMEM;
+    if (w->seen[id] != pid + 1) {
+      w->seen[id] = pid + 1;
+      w->slot[id] = nslots;
+      w->slot_term[nslots] = (uint32_t)id;
+      w->slot_tf[nslots] = 0;
+      nslots++;
+    }
+    uint32_t sl = w->slot[id];
+    w->tok_slot[i] = sl;
+    w->slot_tf[sl]++;
+  }
+  uint32_t at = 0;
+  for (uint32_t sl = 0; sl < nslots; sl++) {
+    w->slot_at[sl] = at;
+    at += w->slot_tf[sl];
+  }
+  for (size_t i = 0; i < ntoks; i++) w->pos[w->slot_at[w->tok_slot[i]]++] = toks[i].pos;
+  at = 0;
+  for (uint32_t sl = 0; sl < nslots; sl++) {
+    if (sl + 8 < nslots) {
+      const wterm *ahead = w->terms[w->slot_term[sl + 8]];
+      __builtin_prefetch(ahead);
+      __builtin_prefetch((const char *)ahead + 64);
+    }
+    if (sl + 4 < nslots) {
+      const wterm *ahead = w->terms[w->slot_term[sl + 4]];
+      __builtin_prefetch(ahead->w.raw.p + ahead->w.raw.n, 1);
+    }
+    wterm *t = w->terms[w->slot_term[sl]];
+    uint32_t tf = w->slot_tf[sl];
     size_t before = t->w.raw.cap;
     uint32_t gap = t->last_pid == UINT32_MAX ? pid : pid - t->last_pid - 1;
-    if (osq__buf_varint(&t->w.raw, gap) || osq__buf_varint(&t->w.raw, j - i)) return OSQ_E_NOMEM;
+    if (osq__buf_reserve(&t->w.raw, 10 + 5 * (size_t)(tf + 1))) return OSQ_E_NOMEM;
+    uint8_t *o = t->w.raw.p + t->w.raw.n;
+    o = osq__put_varint(o, gap);
+    o = osq__put_varint(o, tf);
     uint32_t prev = 0;
-    for (size_t k = i; k < j; k++) {
-      uint32_t pos = (uint32_t)w->pairs[k];
-      if (osq__buf_varint(&t->w.raw, k == i ? pos : pos - prev)) return OSQ_E_NOMEM;
-      prev = pos;
+    for (uint32_t k = 0; k < tf; k++) {
+      uint32_t p = w->pos[at + k];
+      o = osq__put_varint(o, k ? p - prev : p);
+      prev = p;
     }
+    t->w.raw.n = (size_t)(o - t->w.raw.p);
+    at += tf;
     t->w.df++;
     t->last_pid = pid;
     w->mem_bytes += t->w.raw.cap - before;
-    i = j;
   }
   return OSQ_OK;
 }
@@ -691,7 +767,14 @@ OSQ_EXPORT void osq_writer_close(osq_writer *w) {
   osq__buf_free(&w->store);
   osq__buf_free(&w->block);
   free(w->store_offsets);
-  free(w->pairs);
+  free(w->tok_slot);
+  free(w->pos);
+  free(w->slot_term);
+  free(w->slot_tf);
+  free(w->slot_at);
+  free(w->hashes);
+  free(w->seen);
+  free(w->slot);
   free(w->cuts);
   osq__buf_free(&w->clean);
   osq__buf_free(&w->arena);

@@ -228,6 +228,9 @@ static int pair_counts(const qleaf *l, uint32_t i) {
 /* Compiles one leaf: tokenizes its text and drops the unigram that ends a
  * multi-character run at the end of the clause (in a document the run may go
  * on, so that unigram need not be there). */
+static int compile_tokens(osq_results *r, osq__qnode *node, int exact, int scoring,
+                          const osq_token *toks, size_t ntoks);
+
 static int compile_leaf(osq_results *r, osq__qnode *node, int exact, int scoring) {
   const osq_token *toks;
   size_t ntoks;
@@ -235,6 +238,30 @@ static int compile_leaf(osq_results *r, osq__qnode *node, int exact, int scoring
   if (rc) return rc;
   if (ntoks > 1 && toks[ntoks - 1].kind == OSQ_TOKEN_UNI && toks[ntoks - 2].kind == OSQ_TOKEN_GRAM)
     ntoks--;
+  /* Head tokens repeat what the run's first token says, but for a clause
+   * ending in a one-character run after a word (제12조): there the head is
+   * the exact term to look for.  Keep only that one. */
+  osq_token *kept = malloc((ntoks ? ntoks : 1) * sizeof *kept);
+  if (!kept) return OSQ_E_NOMEM;
+  size_t nk = 0;
+  for (size_t i = 0; i < ntoks; i++) {
+    if (toks[i].kind == OSQ_TOKEN_HEAD) {
+      int final_single = i + 2 == ntoks && toks[i + 1].kind == OSQ_TOKEN_UNI && toks[i + 1].pos == toks[i].pos;
+      if (!final_single) continue;
+      kept[nk++] = toks[i];
+      i++; /* the head replaces the unigram */
+      continue;
+    }
+    kept[nk++] = toks[i];
+  }
+  rc = compile_tokens(r, node, exact, scoring, kept, nk);
+  free(kept);
+  return rc;
+}
+
+static int compile_tokens(osq_results *r, osq__qnode *node, int exact, int scoring,
+                          const osq_token *toks, size_t ntoks) {
+  int rc;
   if (ntoks > 256) ntoks = 256; /* a clause longer than this adds nothing */
   qleaf *lp = realloc(r->leaves, (r->nleaves + 1) * sizeof *lp);
   if (!lp) return OSQ_E_NOMEM;
@@ -434,7 +461,7 @@ static int open_prefix(tcur *tc, const osq__segment *seg, const qterm *qt) {
     tc->tfs[n] = (uint32_t)(o - tc->poff[n]);
     if (tc->tfs[n] > tc->max_tf) tc->max_tf = tc->tfs[n];
     uint32_t len = osq__segment_plen(seg, es[i].pid);
-    if (len < tc->min_len) tc->min_len = len;
+    if (len < tc->min_len) tc->min_len = len; /* already quantized */
     n++;
     i = j;
   }
@@ -461,7 +488,8 @@ static int tcur_open(tcur *tc, const osq__segment *seg, const qterm *qt) {
   tc->kind = 1;
   tc->pid = tc->c.pid;
   tc->max_tf = ti.max_tf;
-  tc->min_len = ti.min_len;
+  /* the bound must use the length the scores use: quantized */
+  tc->min_len = seg->norm_len[osq__norm_encode(seg->norm_len, ti.min_len)];
   return OSQ_OK;
 }
 

@@ -12,7 +12,7 @@
 #define OSQ__SEG_MAGIC "OSQSEG\x01\x00"
 #define OSQ__SEG_FOOTER_MAGIC "OSQSEGND"
 #define OSQ__SEG_HEADER_BYTES 64
-#define OSQ__SEG_NSECTIONS 7
+#define OSQ__SEG_NSECTIONS 8
 #define OSQ__SEG_SECTION_BYTES 24
 #define OSQ__SEG_FOOTER_BYTES 16
 #define OSQ__DICT_BLOCK 32       /* terms per front-coded dictionary block */
@@ -28,8 +28,18 @@ enum {
   OSQ__SEC_POSITIONS = 3,
   OSQ__SEC_PASSAGES = 4,
   OSQ__SEC_DOCS = 5,
-  OSQ__SEC_STORE = 6
+  OSQ__SEC_STORE = 6,
+  OSQ__SEC_NORMS = 7
 };
+
+/* Passage lengths for BM25, one byte a passage ("norms", as in Lucene):
+ * exact below 64 tokens, then in steps of 4%.  The byte array of a whole
+ * segment stays in cache where the 20-byte passage table would not.
+ * osq__norm_table fills the 256 lengths the bytes stand for;
+ * osq__norm_encode picks the largest that does not exceed len, so a
+ * decoded length never exceeds the real one. */
+void osq__norm_table(uint32_t table[256]);
+uint8_t osq__norm_encode(const uint32_t table[256], uint32_t len);
 
 /* ---- what the writer hands to segment_write ----------------------------- */
 typedef struct osq__wterm {
@@ -71,7 +81,16 @@ typedef struct osq__segment {
   struct { const uint8_t *p; uint64_t n; uint32_t crc; } sec[OSQ__SEG_NSECTIONS];
   uint32_t dict_blocks;
   uint32_t store_blocks;
+  uint32_t norm_len[256];
+  /* Passage bitmap of deleted passages (manifest.c), or NULL: set and owned
+   * by whoever opened the segment (osq_index_open), never by segment_read. */
+  const uint8_t *deleted;
 } osq__segment;
+
+/* Non-zero when passage pid is deleted: search skips it. */
+static inline int osq__segment_deleted(const osq__segment *seg, uint32_t pid) {
+  return seg->deleted && ((seg->deleted[pid >> 3] >> (pid & 7)) & 1);
+}
 
 /* A dictionary entry. */
 typedef struct osq__term_info {
@@ -103,10 +122,9 @@ typedef struct osq__passage_info {
 } osq__passage_info;
 int osq__segment_passage(const osq__segment *seg, uint32_t pid,
                          osq__passage_info *pi);
-/* ntokens of passage pid without checks beyond bounds (hot path). */
+/* The BM25 length of passage pid (its norm decoded); pid < npassages. */
 static inline uint32_t osq__segment_plen(const osq__segment *seg, uint32_t pid) {
-  return osq__get_u32(seg->sec[OSQ__SEC_PASSAGES].p +
-                      (size_t)pid * OSQ__PASSAGE_BYTES + 16);
+  return seg->norm_len[seg->sec[OSQ__SEC_NORMS].p[pid]];
 }
 /* Copies the passage text into out (NUL-terminated, malloc'd). */
 int osq__segment_passage_text(const osq__segment *seg, uint32_t pid,

@@ -78,6 +78,11 @@ int osq__segment_open(const char *path, osq__segment *seg) {
     rc = CORRUPT(seg, "store table size");
     goto fail;
   }
+  if (seg->sec[OSQ__SEC_NORMS].n != seg->npassages) {
+    rc = CORRUPT(seg, "norms size");
+    goto fail;
+  }
+  osq__norm_table(seg->norm_len);
   return OSQ_OK;
 fail:
   osq__unmap(&seg->map);

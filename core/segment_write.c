@@ -17,12 +17,12 @@
  *    16  u32      passages P
  *    20  u32      documents D
  *    24  u32      terms T
- *    28  u32      number of sections (7)
+ *    28  u32      number of sections (8)
  *    32  u64      total tokens of all passages (average passage length)
  *    40  u32      CRC32 of the section table (read and checked on open)
  *    44  u32      CRC32 of header bytes 0..39
  *    48  16 bytes zero
- * Section table, 7 entries of 24 bytes: u64 offset from file start, u64
+ * Section table, 8 entries of 24 bytes: u64 offset from file start, u64
  * length, u32 CRC32 of the section's bytes, u32 zero.  Sections, in order:
  *
  *   0 DICT_INDEX  u32 B, then B u32 offsets into DICT, one per block.
@@ -57,6 +57,9 @@
  *   6 STORE       u32 S blocks, then S+1 u64 offsets relative to the end of
  *                 the offset table, then S zlib streams, each the text of
  *                 consecutive passages (about 8 KiB uncompressed).
+ *   7 NORMS       P bytes: each passage's length in tokens, quantized
+ *                 (exact below 64, then steps of 4%; see segment.h).  The
+ *                 block bounds use the quantized length too.
  *
  * Footer, 16 bytes: u32 CRC32 of every byte before the footer, u32 zero,
  * 8 bytes magic "OSQSEGND".
@@ -82,6 +85,29 @@ typedef struct {
   uint32_t pids[OSQ__BLOCK], tfs[OSQ__BLOCK];
   uint32_t n;
 } block_buf;
+
+void osq__norm_table(uint32_t table[256]) {
+  double v = 64;
+  for (int b = 0; b < 256; b++) {
+    if (b < 64) {
+      table[b] = (uint32_t)b;
+      continue;
+    }
+    uint32_t x = (uint32_t)v;
+    table[b] = x > table[b - 1] ? x : table[b - 1] + 1;
+    v *= 1.04;
+  }
+}
+
+uint8_t osq__norm_encode(const uint32_t table[256], uint32_t len) {
+  int lo = 0, hi = 255; /* the largest b with table[b] <= len */
+  while (lo < hi) {
+    int mid = (lo + hi + 1) / 2;
+    if (table[mid] <= len) lo = mid;
+    else hi = mid - 1;
+  }
+  return (uint8_t)lo;
+}
 
 /* Encodes one term's raw postings into POSTINGS and POSITIONS. */
 static int encode_term(const osq__wsegment *seg, osq__wterm *t, osq__buf *dict,
@@ -213,6 +239,14 @@ int osq__segment_write(const char *dir, const char *name,
   for (uint32_t i = 0; i <= seg->store_blocks; i++)
     if ((rc = osq__buf_u64(&sec[OSQ__SEC_STORE], seg->store_offsets[i]))) goto done;
   if ((rc = osq__buf_put(&sec[OSQ__SEC_STORE], seg->store.p, seg->store.n))) goto done;
+  /* NORMS */
+  {
+    uint32_t table[256];
+    osq__norm_table(table);
+    if ((rc = osq__buf_reserve(&sec[OSQ__SEC_NORMS], seg->npassages + 1))) goto done;
+    for (uint32_t i = 0; i < seg->npassages; i++)
+      sec[OSQ__SEC_NORMS].p[sec[OSQ__SEC_NORMS].n++] = osq__norm_encode(table, seg->passages[i].ntokens);
+  }
 
   /* Header and section table. */
   uint8_t hdr[OSQ__SEG_HEADER_BYTES + OSQ__SEG_NSECTIONS * OSQ__SEG_SECTION_BYTES];

@@ -153,6 +153,7 @@ typedef struct {
   uint32_t word_start, word_end;
   int word_space_before;
   int any_token;
+  int last_kind;          /* kind of the last token pushed */
 } tstate;
 
 static int push(tstate *s, const uint8_t *term, size_t len, uint32_t pos,
@@ -174,6 +175,7 @@ static int push(tstate *s, const uint8_t *term, size_t len, uint32_t pos,
   t->kind = (uint8_t)kind;
   t->space_before = (uint8_t)space_before;
   s->any_token = 1;
+  s->last_kind = kind;
   return osq__buf_put(&tk->terms, term, len);
 }
 
@@ -217,6 +219,17 @@ static int feed(tstate *s, int32_t c, uint32_t start, uint32_t end) {
         s->in_run = 1;
         s->prev_pos = s->pos;
         s->run_space_before = s->space_pending && s->any_token;
+        /* A run right after a word or number (제12조, 피고인 1의) also
+         * gives its first character as a "head" token, so that a query
+         * ending in such a one-character run finds it with one exact
+         * term instead of a prefix range of the dictionary. */
+        if (s->last_kind == OSQ_TOKEN_WORD) {
+          uint8_t head[5];
+          head[0] = OSQ_HEAD_MARK;
+          memcpy(head + 1, enc, (size_t)n);
+          rc = push(s, head, (size_t)n + 1, s->pos, start, end, OSQ_TOKEN_HEAD, s->run_space_before);
+          if (rc) return rc;
+        }
       }
       memcpy(s->prev, enc, (size_t)n);
       s->prev_len = n;

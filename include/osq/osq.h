@@ -76,6 +76,8 @@ OSQ_EXPORT const char *osq_last_error(void);
  *     thus the first character of exactly one token, which is what lets a
  *     one-syllable query be answered by a dictionary prefix range.
  *   - Latin letters, digits and other letters/numbers become whole words.
+ *   - A run that follows a word (제12조, 1의) also gives a "head" token for
+ *     its first character.
  *   - Everything else separates tokens.
  * Positions count characters of a run and words, so adjacency of tokens in a
  * document and in a query are comparable.
@@ -84,8 +86,13 @@ OSQ_EXPORT const char *osq_last_error(void);
 typedef enum {
   OSQ_TOKEN_GRAM = 1, /* a CJK bigram */
   OSQ_TOKEN_UNI = 2,  /* a single CJK character (end of a run) */
-  OSQ_TOKEN_WORD = 3  /* a word of letters or digits */
+  OSQ_TOKEN_WORD = 3, /* a word of letters or digits */
+  OSQ_TOKEN_HEAD = 4  /* the first character of a CJK run that follows a
+                         word, as OSQ_HEAD_MARK + the character; it shares
+                         its position with the run's first token */
 } osq_token_kind;
+
+#define OSQ_HEAD_MARK 0x01
 
 typedef struct osq_token {
   const char *term;  /* normalized UTF-8 bytes, not NUL-terminated */

@@ -149,7 +149,8 @@ static osq__qnode *parse_seq(parser *ps) {
   while (!ps->error && ps->cur.type != T_END && ps->cur.type != T_RP && ps->cur.type != T_OR) {
     if (ps->cur.type == T_AND) {
       if (b->nkids == 0) { ps->error = 1; break; }
-      b->kids[b->nkids - 1]->occur = OSQ__OCC_MUST;
+      /* "NOT a AND b" keeps a excluded */
+      if (b->kids[b->nkids - 1]->occur == OSQ__OCC_SHOULD) b->kids[b->nkids - 1]->occur = OSQ__OCC_MUST;
       pending_and = 1;
       merge = NULL;
       lex(ps);

@@ -27,10 +27,11 @@
 #include <stdlib.h>
 
 #include "manifest.h"
+#include "merge.h"
 #include "query.h"
 #include "segment.h"
 
-static double BM25_K1 = 1.2, BM25_B = 0.6, PAIR_W = 0.1, BRIDGE_W = 0, TAIL_W = 0.15;
+static double BM25_K1 = OSQ__BM25_K1, BM25_B = OSQ__BM25_B, PAIR_W = 0.1, BRIDGE_W = 0, TAIL_W = 0.15;
 static int PAIR_MODE = 2;
 static double TAIL2_W = 0.3;
 static int PMODE = 2;
@@ -50,71 +51,103 @@ struct osq_index {
   char dir[4096];
   osq__segment *segs;
   uint32_t nsegs;
+  /* npassages, total_tokens: deleted passages included (see osq_index_open) */
   uint64_t npassages, ndocs, total_tokens, bytes, terms;
   osq_tokenizer *tk;
+  osq__deletions *dels; /* per segment; seg->deleted points into these */
+  uint64_t del_docs, del_passages, generation;
 };
 
 /* ---- opening ------------------------------------------------------------ */
 
-OSQ_EXPORT int osq_index_open(const char *dir, osq_index **out) {
-  *out = NULL;
-  osq__clear_error();
-  osq__manifest m;
-  int rc = osq__manifest_read(dir, &m);
-  if (rc) return rc;
-  osq_index *ix = calloc(1, sizeof *ix);
-  if (!ix) {
-    osq__manifest_free(&m);
-    return OSQ_E_NOMEM;
-  }
-  snprintf(ix->dir, sizeof ix->dir, "%s", dir);
-  ix->segs = calloc(m.nsegs ? m.nsegs : 1, sizeof *ix->segs);
-  if (!ix->segs) {
-    rc = OSQ_E_NOMEM;
-    goto fail;
-  }
-  for (uint32_t i = 0; i < m.nsegs; i++) {
-    char name[64], path[4200];
-    osq__segment_name(m.segs[i].number, name, sizeof name);
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    if ((rc = osq__segment_open(path, &ix->segs[i]))) goto fail;
+/* Opens the segments and deletion files m names.
+ *
+ * Deleted passages are never returned (search_segment skips them), but they
+ * stay in N, in the average passage length and in every df until a merge
+ * drops them, as Lucene's maxDoc and docFreq do: the statistics stay
+ * consistent with one another (no df exceeds N, no idf goes negative) at the
+ * price of an approximation that only matters after many deletions, and the
+ * automatic merge policy rewrites a segment once half of it is deleted. */
+static int open_snapshot(osq_index *ix, const char *dir, const osq__manifest *m) {
+  ix->segs = calloc(m->nsegs ? m->nsegs : 1, sizeof *ix->segs);
+  ix->dels = calloc(m->nsegs ? m->nsegs : 1, sizeof *ix->dels);
+  if (!ix->segs || !ix->dels) return OSQ_E_NOMEM;
+  ix->generation = m->generation;
+  for (uint32_t i = 0; i < m->nsegs; i++) {
+    int rc = osq__open_segment_entry(dir, &m->segs[i], &ix->segs[i], &ix->dels[i]);
+    if (rc) return rc;
     ix->nsegs++;
     osq__segment *s = &ix->segs[i];
-    if (s->npassages != m.segs[i].npassages || s->ndocs != m.segs[i].ndocs ||
-        s->map.n != m.segs[i].bytes) {
-      rc = osq__fail(OSQ_E_CORRUPT, "%s: segment does not match the manifest (sizes or counts differ)", path);
-      goto fail;
-    }
+    if (m->segs[i].flags & OSQ__SEGF_DELETIONS) s->deleted = ix->dels[i].passages;
     ix->npassages += s->npassages;
     ix->ndocs += s->ndocs;
     ix->total_tokens += s->total_tokens;
     ix->bytes += s->map.n;
+    if (m->segs[i].flags & OSQ__SEGF_DELETIONS)
+      ix->bytes += osq__deletions_file_bytes(m->segs[i].ndocs, m->segs[i].npassages);
     ix->terms += s->nterms;
+    ix->del_docs += ix->dels[i].del_docs;
+    ix->del_passages += ix->dels[i].del_passages;
   }
-  if ((rc = osq_tokenizer_create(&ix->tk))) goto fail;
-  osq__manifest_free(&m);
-  *out = ix;
-  return OSQ_OK;
-fail:
-  osq__manifest_free(&m);
-  osq_index_close(ix);
-  return rc;
+  return osq_tokenizer_create(&ix->tk);
+}
+
+OSQ_EXPORT int osq_index_open(const char *dir, osq_index **out) {
+  *out = NULL;
+  osq__clear_error();
+  /* A writer deletes the files of a superseded manifest right after it
+   * publishes the next one.  When a file this manifest names is gone or
+   * damaged and the manifest has moved on meanwhile, the newer snapshot is
+   * what to open (manifest.c, SNAPSHOTS). */
+  for (int attempt = 0;; attempt++) {
+    osq__manifest m;
+    int rc = osq__manifest_read(dir, &m);
+    if (rc) return rc;
+    osq_index *ix = calloc(1, sizeof *ix);
+    if (!ix) {
+      osq__manifest_free(&m);
+      return OSQ_E_NOMEM;
+    }
+    snprintf(ix->dir, sizeof ix->dir, "%s", dir);
+    rc = open_snapshot(ix, dir, &m);
+    uint64_t gen = m.generation;
+    osq__manifest_free(&m);
+    if (!rc) {
+      *out = ix;
+      return OSQ_OK;
+    }
+    osq_index_close(ix);
+    if (rc == OSQ_E_NOMEM || attempt >= 100) return rc;
+    char msg[1024];
+    snprintf(msg, sizeof msg, "%s", osq_last_error());
+    osq__manifest now;
+    int moved = osq__manifest_read(dir, &now) == OSQ_OK && now.generation != gen;
+    osq__manifest_free(&now);
+    if (!moved) return osq__fail(rc, "%s", msg);
+  }
 }
 
 OSQ_EXPORT void osq_index_close(osq_index *ix) {
   if (!ix) return;
   for (uint32_t i = 0; i < ix->nsegs; i++) osq__segment_close(&ix->segs[i]);
+  if (ix->dels)
+    for (uint32_t i = 0; i < ix->nsegs; i++) osq__deletions_free(&ix->dels[i]);
+  free(ix->dels);
   free(ix->segs);
   osq_tokenizer_close(ix->tk);
   free(ix);
 }
 
 OSQ_EXPORT void osq_index_get_stats(const osq_index *ix, osq_index_stats *st) {
+  memset(st, 0, sizeof *st);
   st->segments = ix->nsegs;
-  st->documents = ix->ndocs;
-  st->passages = ix->npassages;
+  st->documents = ix->ndocs - ix->del_docs;
+  st->passages = ix->npassages - ix->del_passages;
   st->terms = ix->terms;
   st->bytes = ix->bytes;
+  st->deleted_documents = ix->del_docs;
+  st->deleted_passages = ix->del_passages;
+  st->generation = ix->generation;
 }
 
 /* ---- the compiled query -------------------------------------------------- */
@@ -124,6 +157,7 @@ typedef struct qterm {
   uint32_t len;
   int prefix;       /* one character: every term starting with it */
   double qtf;       /* occurrences in scoring clauses */
+  int required;     /* every matching passage contains it */
   double pair_occ;  /* pair memberships (for the bound) */
   uint64_t df;
   double idf;
@@ -152,6 +186,12 @@ typedef struct tcur {
   size_t n, i;
   uint32_t pid;
   uint32_t max_tf, min_len; /* bound within the segment */
+  uint32_t bm_block;        /* block whose bound is cached, or UINT32_MAX */
+  uint32_t bm_last;         /* its last pid */
+  double bm_ub;             /* its score bound */
+  int sh_valid;             /* shallow bound cache (non-essential terms) */
+  uint32_t sh_first, sh_last;
+  double sh_ub;
   uint32_t pos_pid;         /* pid whose positions are in pbuf */
   uint32_t *pbuf;
   uint32_t np, pcap;
@@ -174,6 +214,7 @@ struct osq_results {
   qleaf *leaves;
   size_t nleaves;
   double avglen, N;
+  int nsegs_is_one; /* stored block bounds fit the average length */
   int explain;
   /* materialized hits */
   struct {
@@ -339,6 +380,8 @@ static int compile_tokens(osq_results *r, osq__qnode *node, int exact, int scori
   return OSQ_OK;
 }
 
+static const qleaf *leaf_of(const osq_results *r, const osq__qnode *n);
+
 static int compile(osq_results *r, osq__qnode *n, int top, int negative) {
   if (n->kind == OSQ__Q_LEAF) {
     int exact = n->phrase || !top || n->occur != OSQ__OCC_SHOULD;
@@ -350,6 +393,26 @@ static int compile(osq_results *r, osq__qnode *n, int top, int negative) {
     if (rc) return rc;
   }
   return OSQ_OK;
+}
+
+/* Marks the terms every match must contain: those of exact clauses that
+ * the top level requires, so evaluation can intersect instead of unite. */
+static void mark_required(osq_results *r) {
+  const osq__qnode *root = r->root;
+  if (root->any) return;
+  size_t must = 0, should = 0;
+  for (size_t i = 0; i < root->nkids; i++) {
+    if (root->kids[i]->occur == OSQ__OCC_MUST) must++;
+    else if (root->kids[i]->occur == OSQ__OCC_SHOULD) should++;
+  }
+  for (size_t i = 0; i < root->nkids; i++) {
+    const osq__qnode *k = root->kids[i];
+    if (k->kind != OSQ__Q_LEAF || k->occur == OSQ__OCC_NOT) continue;
+    if (k->occur == OSQ__OCC_SHOULD && (must || should != 1)) continue;
+    const qleaf *l = leaf_of(r, k);
+    if (!l || !l->exact) continue;
+    for (uint32_t j = 0; j < l->n; j++) r->terms[l->term[j]].required = 1;
+  }
 }
 
 /* ---- per-segment evaluation ------------------------------------------------ */
@@ -479,6 +542,7 @@ static int tcur_open(tcur *tc, const osq__segment *seg, const qterm *qt) {
   memset(tc, 0, sizeof *tc);
   tc->pid = UINT32_MAX;
   tc->pos_pid = UINT32_MAX;
+  tc->bm_block = UINT32_MAX;
   if (qt->prefix) return open_prefix(tc, seg, qt);
   osq__term_info ti;
   int rc = osq__segment_lookup(seg, qt->term, qt->len, &ti);
@@ -743,6 +807,66 @@ static int cmp_sterm(const void *a, const void *b) {
   return x < y ? -1 : x > y;
 }
 
+/* A block's score bound from its skip entry: the stored BM25 factor when
+ * it was computed for the parameters and average length in use (the index
+ * is this one segment), else BM25 at the block's max tf and min length. */
+static double skip_ub(const osq_results *r, const osq__segment *seg, const qterm *qt, uint32_t max_tf,
+                      uint32_t min_len, float max_f) {
+  double pair = PAIR_W * qt->idf * qt->pair_occ / 2;
+  if (max_f >= 0 && BM25_K1 == OSQ__BM25_K1 && BM25_B == OSQ__BM25_B && r->nsegs_is_one)
+    return qt->qtf * qt->idf * (double)max_f * (1 + 1e-6) + pair + 1e-9;
+  uint32_t qlen = seg->norm_len[osq__norm_encode(seg->norm_len, min_len)];
+  return bm25(r, qt, max_tf, qlen) + pair + 1e-9;
+}
+
+/* The score bound of the block holding the cursor's current posting, and
+ * the block's last pid: the bound holds for every pid up to it. */
+static double block_ub(const osq_results *r, const osq__segment *seg, tcur *tc, const qterm *qt,
+                       uint32_t *last) {
+  if (tc->kind != 1 || tc->c.nblocks <= 1) {
+    if (tc->bm_block == UINT32_MAX) {
+      tc->bm_block = 0;
+      tc->bm_ub = bm25(r, qt, tc->max_tf, tc->min_len) + PAIR_W * qt->idf * qt->pair_occ / 2 + 1e-9;
+      tc->bm_last = UINT32_MAX - 1;
+    }
+    *last = tc->bm_last;
+    return tc->bm_ub;
+  }
+  if (tc->bm_block != tc->c.block) {
+    uint32_t max_tf, min_len, lastp;
+    float max_f;
+    osq__cursor_block_bound(&tc->c, &max_tf, &min_len, &lastp, &max_f);
+    tc->bm_block = tc->c.block;
+    tc->bm_last = lastp;
+    tc->bm_ub = skip_ub(r, seg, qt, max_tf, min_len, max_f);
+  }
+  *last = tc->bm_last;
+  return tc->bm_ub;
+}
+
+/* The bound of a term for pid without moving its cursor (for terms that
+ * are not essential); *last says how far the bound holds. */
+static double shallow_ub(const osq_results *r, const osq__segment *seg, tcur *tc, const qterm *qt,
+                         uint32_t pid, uint32_t *last) {
+  if (tc->kind != 1 || tc->c.nblocks <= 1) return block_ub(r, seg, tc, qt, last);
+  if (tc->sh_valid && pid > tc->sh_first && pid <= tc->sh_last) {
+    *last = tc->sh_last;
+    return tc->sh_ub;
+  }
+  uint32_t max_tf, min_len, lastp;
+  float max_f;
+  if (osq__cursor_shallow(&tc->c, pid, &max_tf, &min_len, &lastp, &max_f) != OSQ_OK) {
+    *last = UINT32_MAX - 1;
+    return 0;
+  }
+  tc->sh_valid = 1;
+  tc->sh_first = pid - 1; /* valid for (sh_first, sh_last] */
+  tc->sh_last = lastp;
+  tc->sh_ub = skip_ub(r, seg, qt, max_tf, min_len, max_f);
+  *last = lastp;
+  return tc->sh_ub;
+}
+
 static int search_segment(osq_results *r, uint32_t si, heap *hp, int no_prune) {
   const osq__segment *seg = &r->ix->segs[si];
   evalctx e = {r, seg, NULL, 0};
@@ -750,7 +874,8 @@ static int search_segment(osq_results *r, uint32_t si, heap *hp, int no_prune) {
   e.tc = calloc(r->nterms ? r->nterms : 1, sizeof *e.tc);
   sterm *st = calloc(r->nterms ? r->nterms : 1, sizeof *st);
   double *cum = calloc(r->nterms + 1, sizeof *cum);
-  if (!e.tc || !st || !cum) {
+  uint32_t *req = calloc(r->nterms + 1, sizeof *req);
+  if (!e.tc || !st || !cum || !req) {
     rc = OSQ_E_NOMEM;
     goto done;
   }
@@ -767,6 +892,13 @@ static int search_segment(osq_results *r, uint32_t si, heap *hp, int no_prune) {
   }
   qsort(st, ns, sizeof *st, cmp_sterm);
   for (size_t i = 0; i < ns; i++) cum[i + 1] = cum[i] + st[i].ub;
+  /* Terms every match must contain: intersect them (leapfrog). */
+  size_t nreq = 0;
+  for (size_t t = 0; t < r->nterms; t++) {
+    if (!r->terms[t].required) continue;
+    if (e.tc[t].kind == 0 || e.tc[t].pid == UINT32_MAX) goto done; /* nothing matches here */
+    req[nreq++] = (uint32_t)t;
+  }
   size_t ess = 0; /* st[ess..ns) are essential */
   for (;;) {
     double theta = no_prune ? -1.0 : threshold(hp);
@@ -776,6 +908,80 @@ static int search_segment(osq_results *r, uint32_t si, heap *hp, int no_prune) {
     for (size_t i = ess; i < ns; i++)
       if (e.tc[st[i].t].pid < pid) pid = e.tc[st[i].t].pid;
     if (pid == UINT32_MAX) break;
+    if (nreq) {
+      /* leapfrog the required terms to the first pid they share */
+      uint32_t target = pid;
+      for (;;) {
+        uint32_t mx = target;
+        for (size_t i = 0; i < nreq; i++) {
+          tcur *tc = &e.tc[req[i]];
+          if (tcur_seek(tc, target) < 0) e.corrupt = 1;
+          if (tc->pid > mx) mx = tc->pid;
+        }
+        if (mx == target || mx == UINT32_MAX) {
+          target = mx;
+          break;
+        }
+        target = mx;
+      }
+      if (target == UINT32_MAX || e.corrupt) break;
+      pid = target;
+      for (size_t i = ess; i < ns; i++)
+        if (e.tc[st[i].t].pid < pid && tcur_seek(&e.tc[st[i].t], pid) < 0) e.corrupt = 1;
+    }
+    if (theta >= 0) {
+      /* Block-max: the blocks the cursors stand in bound every pid up to
+       * the first block end; if even that cannot beat theta, skip there
+       * without scoring.  Non-essential terms give shallow bounds, read
+       * from their skip tables without decoding. */
+      double others = 0, bub = 0;
+      uint32_t limit = UINT32_MAX; /* how far the non-essential bounds hold */
+      for (size_t i = 0; i < ess && others <= theta; i++) {
+        uint32_t last;
+        others += shallow_ub(r, seg, &e.tc[st[i].t], &r->terms[st[i].t], pid, &last);
+        if (last + 1 < limit) limit = last + 1;
+      }
+      uint32_t next = limit;
+      bub = others;
+      for (size_t i = ess; i < ns; i++) {
+        tcur *tc = &e.tc[st[i].t];
+        if (tc->pid == pid) {
+          uint32_t last;
+          bub += block_ub(r, seg, tc, &r->terms[st[i].t], &last);
+          if (last + 1 < next) next = last + 1;
+        } else if (tc->pid < next) {
+          next = tc->pid;
+        }
+      }
+      if (bub <= theta && ns - ess == 1) {
+        /* One essential term: walk its skip table past every further
+         * block that cannot lift it over theta, decoding none of them. */
+        tcur *tc = &e.tc[st[ess].t];
+        const qterm *qt = &r->terms[st[ess].t];
+        if (tc->kind == 1 && tc->c.nblocks > 1) {
+          for (uint32_t bl = tc->c.block + 1; bl < tc->c.nblocks; bl++) {
+            const uint8_t *en = tc->c.post + (size_t)bl * OSQ__SKIP_BYTES;
+            uint32_t last = osq__get_u32(en);
+            if (last >= limit) break;
+            float max_f;
+            memcpy(&max_f, en + 20, 4);
+            double ub = skip_ub(r, seg, qt, osq__get_u32(en + 12), osq__get_u32(en + 16), max_f);
+            if (ub + others > theta) break;
+            next = last + 1;
+          }
+        }
+      }
+      if (bub <= theta) {
+        for (size_t i = ess; i < ns; i++) {
+          tcur *tc = &e.tc[st[i].t];
+          if (tc->pid == pid && tcur_seek(tc, next) < 0) {
+            rc = osq__fail(OSQ_E_CORRUPT, "%s: corrupt postings", seg->path);
+            goto done;
+          }
+        }
+        continue;
+      }
+    }
     uint32_t len = osq__segment_plen(seg, pid);
     double score = 0, bound = 0;
     for (size_t i = ess; i < ns; i++) {
@@ -795,7 +1001,7 @@ static int search_segment(osq_results *r, uint32_t si, heap *hp, int no_prune) {
       score += bm25(r, qt, tcur_tf(tc), len);
       bound += PAIR_W * qt->idf * qt->pair_occ / 2;
     }
-    if (!pruned && score + bound + 1e-9 > theta) {
+    if (!pruned && !osq__segment_deleted(seg, pid) && score + bound + 1e-9 > theta) {
       if (node_match(&e, r->root, pid)) {
         r->matched++;
         /* The exact score, summed in one fixed order so that pruned and
@@ -827,6 +1033,7 @@ done:
   free(e.tc);
   free(st);
   free(cum);
+  free(req);
   return rc;
 }
 
@@ -841,6 +1048,7 @@ static int cmp_hit_desc(const void *a, const void *b) {
 static int compute_stats(osq_results *r) {
   osq_index *ix = r->ix;
   r->N = (double)ix->npassages;
+  r->nsegs_is_one = ix->nsegs == 1;
   r->avglen = ix->npassages ? (double)ix->total_tokens / (double)ix->npassages : 1.0;
   if (r->avglen <= 0) r->avglen = 1.0;
   for (size_t t = 0; t < r->nterms; t++) {
@@ -906,6 +1114,7 @@ OSQ_EXPORT int osq_search(osq_index *ix, const char *query, size_t len,
   int rc = osq__query_parse(query, len, &r->root, &fallback);
   if (rc) goto fail;
   if ((rc = compile(r, r->root, 1, 0))) goto fail;
+  mark_required(r);
   if ((rc = compute_stats(r))) goto fail;
   heap hp = {NULL, 0, k};
   hp.h = malloc(k * sizeof *hp.h);
@@ -1059,6 +1268,27 @@ static int explain_hit(osq_results *r, const hit_ref *h, char **out) {
   return OSQ_OK;
 }
 
+OSQ_EXPORT int osq_results_get_doc(osq_results *r, size_t i, osq_hit *hit) {
+  if (i >= r->n) return OSQ_E_INVAL;
+  const hit_ref *h = &r->refs[i];
+  const osq__segment *seg = &r->ix->segs[h->seg];
+  if (!r->hits[i].docstore) {
+    osq__passage_info pi = {0, 0, 0, 0, 0};
+    int rc = osq__segment_passage(seg, h->pid, &pi);
+    if (rc) return rc;
+    if ((rc = osq__segment_doc(seg, pi.doc, &r->hits[i].di, &r->hits[i].docstore))) return rc;
+  }
+  memset(hit, 0, sizeof *hit);
+  hit->score = h->score;
+  hit->doc_id = r->hits[i].di.id;
+  hit->title = r->hits[i].di.title;
+  hit->source = r->hits[i].di.source;
+  hit->url = r->hits[i].di.url;
+  hit->date = r->hits[i].di.date;
+  hit->passage_no = h->pid - r->hits[i].di.first_passage;
+  return OSQ_OK;
+}
+
 OSQ_EXPORT int osq_results_get(osq_results *r, size_t i, osq_hit *hit) {
   if (i >= r->n) return OSQ_E_INVAL;
   const hit_ref *h = &r->refs[i];
@@ -1068,7 +1298,8 @@ OSQ_EXPORT int osq_results_get(osq_results *r, size_t i, osq_hit *hit) {
     int rc = osq__segment_passage(seg, h->pid, &pi);
     if (rc) return rc;
     if ((rc = osq__segment_passage_text(seg, h->pid, &r->hits[i].passage, &r->hits[i].len))) return rc;
-    if ((rc = osq__segment_doc(seg, pi.doc, &r->hits[i].di, &r->hits[i].docstore))) return rc;
+    if (!r->hits[i].docstore && (rc = osq__segment_doc(seg, pi.doc, &r->hits[i].di, &r->hits[i].docstore)))
+      return rc;
     if ((rc = highlight(r, r->hits[i].passage, r->hits[i].len, &r->hits[i].spans, &r->hits[i].nspans))) return rc;
     if (r->explain && (rc = explain_hit(r, h, &r->hits[i].explain))) return rc;
     r->hits[i].ready = 1;

@@ -16,7 +16,10 @@
 #define OSQ__SEG_SECTION_BYTES 24
 #define OSQ__SEG_FOOTER_BYTES 16
 #define OSQ__DICT_BLOCK 32       /* terms per front-coded dictionary block */
-#define OSQ__SKIP_BYTES 20       /* bytes per skip entry */
+#define OSQ__SKIP_BYTES 24       /* bytes per skip entry */
+/* The BM25 parameters the block bounds in skip entries are computed for. */
+#define OSQ__BM25_K1 1.2
+#define OSQ__BM25_B 0.6
 #define OSQ__PASSAGE_BYTES 20    /* bytes per passage table entry */
 #define OSQ__STORE_BLOCK 8192    /* uncompressed bytes per store block */
 #define OSQ__MAX_TERM 255
@@ -65,12 +68,15 @@ typedef struct osq__wsegment {
   uint64_t *store_offsets; /* nblocks + 1 offsets into store */
   uint32_t store_blocks;
   uint64_t total_tokens;
+  /* filled by osq__segment_write */
+  uint32_t norm_len[256];
+  double avglen;
 } osq__wsegment;
 
 /* Writes seg to dir/name (temporary name, fsync, rename).  *bytes receives
  * the file size. */
 int osq__segment_write(const char *dir, const char *name,
-                       const osq__wsegment *seg, uint64_t *bytes);
+                       osq__wsegment *seg, uint64_t *bytes);
 
 /* ---- reading ------------------------------------------------------------ */
 typedef struct osq__segment {
@@ -167,7 +173,12 @@ static inline uint32_t osq__cursor_tf(const osq__cursor *c) { return c->tfs[c->i
 long osq__cursor_positions(osq__cursor *c, uint32_t *out, uint32_t cap);
 /* Upper bound of tf / lowest passage length in the block holding the
  * current entry (for block-max pruning). */
+/* The bound of the block that would hold pid (>= the current pid), read
+ * from the skip table without decoding: OSQ_OK, or OSQ_DONE when no block
+ * can hold it. */
+int osq__cursor_shallow(const osq__cursor *c, uint32_t pid, uint32_t *max_tf, uint32_t *min_len,
+                        uint32_t *last_pid, float *max_f);
 void osq__cursor_block_bound(const osq__cursor *c, uint32_t *max_tf,
-                             uint32_t *min_len, uint32_t *last_pid);
+                             uint32_t *min_len, uint32_t *last_pid, float *max_f);
 
 #endif

@@ -449,16 +449,40 @@ long osq__cursor_positions(osq__cursor *c, uint32_t *out, uint32_t cap) {
   return n;
 }
 
+int osq__cursor_shallow(const osq__cursor *c, uint32_t pid, uint32_t *max_tf, uint32_t *min_len,
+                        uint32_t *last_pid, float *max_f) {
+  if (c->pid == UINT32_MAX) return OSQ_DONE;
+  if (c->nblocks <= 1 || pid <= c->pids[c->n - 1]) {
+    osq__cursor_block_bound(c, max_tf, min_len, last_pid, max_f);
+    return OSQ_OK;
+  }
+  uint32_t lo = c->block + 1, hi = c->nblocks;
+  while (lo < hi) {
+    uint32_t mid = lo + (hi - lo) / 2;
+    if (osq__get_u32(c->post + (size_t)mid * OSQ__SKIP_BYTES) < pid) lo = mid + 1;
+    else hi = mid;
+  }
+  if (lo >= c->nblocks) return OSQ_DONE;
+  const uint8_t *s = c->post + (size_t)lo * OSQ__SKIP_BYTES;
+  *last_pid = osq__get_u32(s);
+  *max_tf = osq__get_u32(s + 12);
+  *min_len = osq__get_u32(s + 16);
+  memcpy(max_f, s + 20, 4);
+  return OSQ_OK;
+}
+
 void osq__cursor_block_bound(const osq__cursor *c, uint32_t *max_tf, uint32_t *min_len,
-                             uint32_t *last_pid) {
+                             uint32_t *last_pid, float *max_f) {
   if (c->nblocks > 1) {
     const uint8_t *s = c->post + (size_t)c->block * OSQ__SKIP_BYTES;
     *last_pid = osq__get_u32(s);
     *max_tf = osq__get_u32(s + 12);
     *min_len = osq__get_u32(s + 16);
+    memcpy(max_f, s + 20, 4);
   } else {
     *last_pid = c->pids[c->n - 1];
     *max_tf = c->ti.max_tf;
     *min_len = c->ti.min_len;
+    *max_f = -1; /* unknown: use max_tf and min_len */
   }
 }

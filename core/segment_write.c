@@ -35,11 +35,15 @@
  *                 postings offset (into POSTINGS), varint postings length,
  *                 varint positions offset (into POSITIONS).
  *   2 POSTINGS    per term, if it has more than one block of 128 postings, a
- *                 skip table of one 20-byte entry per block: u32 last pid of
+ *                 skip table of one 24-byte entry per block: u32 last pid of
  *                 the block, u32 offset of the block from the end of the skip
  *                 table, u32 offset of the block's positions from the term's
  *                 positions offset, u32 max tf in the block, u32 min passage
- *                 length in the block.  Then the blocks: u8 bit width of pid
+ *                 length in the block, and a float32: the largest BM25 tf
+ *                 factor tf*(k1+1)/(tf + k1*(1-b+b*len/avglen)) of the block
+ *                 for the segment's own average length and the k1, b of
+ *                 segment.h, rounded up (a tight block-max bound whenever
+ *                 the segment is the whole index).  Then the blocks: u8 bit width of pid
  *                 gaps, u8 bit width of tf-1, then n pid gaps (pid minus the
  *                 previous pid minus 1; the previous pid of the first posting
  *                 is -1) bit-packed, then n values tf-1 bit-packed.  n is 128
@@ -75,6 +79,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -130,6 +135,7 @@ static int encode_term(const osq__wsegment *seg, osq__wterm *t, osq__buf *dict,
   for (uint32_t blk = 0; blk < nblocks; blk++) {
     uint32_t n = t->df - done < OSQ__BLOCK ? t->df - done : OSQ__BLOCK;
     uint32_t max_tf = 0, min_len = UINT32_MAX;
+    double max_f = 0;
     uint64_t block_pos = pos->n - pos_off;
     size_t block_at = post->n - blocks_at;
     for (uint32_t i = 0; i < n; i++) {
@@ -143,6 +149,11 @@ static int encode_term(const osq__wsegment *seg, osq__wterm *t, osq__buf *dict,
       if (tf > max_tf) max_tf = (uint32_t)tf;
       uint32_t len = seg->passages[pid].ntokens;
       if (len < min_len) min_len = len;
+      /* the same expression, in the same order, as the search's BM25 */
+      double qlen = seg->norm_len[osq__norm_encode(seg->norm_len, len)];
+      double f = (double)tf * (OSQ__BM25_K1 + 1.0) /
+                 ((double)tf + OSQ__BM25_K1 * (1.0 - OSQ__BM25_B + OSQ__BM25_B * qlen / seg->avglen));
+      if (f > max_f) max_f = f;
       for (uint64_t k = 0; k < tf; k++) {
         uint64_t d;
         if (osq__varint(&p, end, &d)) return osq__fail(OSQ_E_CORRUPT, "internal: bad raw positions");
@@ -165,6 +176,9 @@ static int encode_term(const osq__wsegment *seg, osq__wterm *t, osq__buf *dict,
       osq__put_u32(s + 8, (uint32_t)block_pos);
       osq__put_u32(s + 12, max_tf);
       osq__put_u32(s + 16, min_len);
+      float ff = (float)max_f;
+      if ((double)ff < max_f) ff = nextafterf(ff, INFINITY);
+      memcpy(s + 20, &ff, 4);
     }
     if (max_tf > max_tf_all) max_tf_all = max_tf;
     if (min_len < min_len_all) min_len_all = min_len;
@@ -199,7 +213,7 @@ static int write_all(int fd, const void *data, size_t n, uint32_t *crc) {
 }
 
 int osq__segment_write(const char *dir, const char *name,
-                       const osq__wsegment *seg, uint64_t *bytes) {
+                       osq__wsegment *seg, uint64_t *bytes) {
   osq__buf sec[OSQ__SEG_NSECTIONS];
   memset(sec, 0, sizeof sec);
   int rc = OSQ_OK;
@@ -207,6 +221,11 @@ int osq__segment_write(const char *dir, const char *name,
   int fd = -1;
 
   /* DICT, DICT_INDEX, POSTINGS, POSITIONS */
+  /* The average length exactly as the search computes it for an index of
+   * this one segment. */
+  osq__norm_table(seg->norm_len);
+  seg->avglen = seg->npassages ? (double)seg->total_tokens / (double)seg->npassages : 1.0;
+  if (seg->avglen <= 0) seg->avglen = 1.0;
   uint32_t nblocks = (uint32_t)((seg->nterms + OSQ__DICT_BLOCK - 1) / OSQ__DICT_BLOCK);
   if ((rc = osq__buf_u32(&sec[OSQ__SEC_DICT_INDEX], nblocks))) goto done;
   for (size_t i = 0; i < seg->nterms; i++) {

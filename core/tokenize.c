@@ -319,7 +319,9 @@ OSQ_EXPORT int osq_tokenize(osq_tokenizer *tk, const char *text, size_t len,
   const uint8_t *p = (const uint8_t *)text, *end = p + len, *base = p;
   while (p < end && rc == OSQ_OK) {
     uint8_t c = *p;
-    if (c < 0x80) {
+    /* ASCII takes the fast path unless a combining mark follows (NFD Latin:
+     * "e" U+0301 must become "é"); marks start at U+0300, lead byte 0xCC. */
+    if (c < 0x80 && !(p + 1 < end && p[1] >= 0xCC && p[1] <= 0xCF)) {
       int32_t ch = c;
       if (c >= 'A' && c <= 'Z') ch = c + 32;
       rc = feed(&s, ch, (uint32_t)(p - base), (uint32_t)(p - base + 1));

@@ -10,11 +10,36 @@
  *
  * One writer at a time: the writer holds an exclusive flock() on the LOCK
  * file of the index directory.  The kernel drops it when the process dies,
- * so a killed writer never blocks the next one.
+ * so a killed writer never blocks the next one; a LOCK file left behind is
+ * just a file.  The holder writes "pid N (program)" into it, which is what a
+ * second writer's OSQ_E_LOCKED message quotes.
+ *
+ * IDS, REPLACEMENT, DELETION.  A document id is live at most once.  Before
+ * the first add or delete, the writer reads the id of every live document of
+ * every live segment into a hash table id -> (segment number, document)
+ * (about 64 bytes plus the id's length per document: 64 MB for a million
+ * documents); documents added through the writer join it, under the number
+ * their in-memory segment will get when flushed.  Adding an id that is in
+ * the table, or deleting one, queues the old (segment, document) for
+ * deletion; the commit turns the queue into new deletion files (manifest.c)
+ * published by the same manifest as the new segments, so a replacement is
+ * atomic: readers see the old version or the new one, never both or none.
+ *
+ * COMMIT ORDER.  New segment files (temporary name, fsync, rename), then new
+ * deletion files (the same), then the manifest (the same), each rename
+ * followed by an fsync of the directory; only then are files the new
+ * manifest no longer names deleted.  A crash at any point leaves the old
+ * manifest or the new one, with every file it names; the files of the other
+ * are garbage, deleted when the next writer opens the index.
+ *
+ * MERGES (merge.c): a merge re-adds the live documents of some segments,
+ * passage by passage as stored, to the in-memory segment, flushes it and
+ * publishes a manifest in which the new segments replace the old ones.
  */
 #include <errno.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/file.h>
@@ -23,6 +48,7 @@
 #include <zlib.h>
 
 #include "manifest.h"
+#include "merge.h"
 #include "segment.h"
 
 typedef struct wterm {
@@ -78,6 +104,15 @@ struct osq_writer {
   size_t cuts_cap;
   osq__buf clean;
   osq_writer_stats stats;
+  /* ---- ids and deletions (see the comment at the top) ---- */
+  int ids_loaded;
+  struct idslot *ids; /* open addressing, power-of-two size */
+  size_t ids_cap, ids_used;
+  osq__buf id_bytes;  /* the ids' bytes */
+  uint64_t *pending;  /* documents to delete: segment number << 32 | doc */
+  size_t npending, pending_cap;
+  int merging;        /* documents come from a merge: no id bookkeeping */
+  int replace_done;   /* the replacing commit happened */
 };
 
 /* ---- passage cutting ------------------------------------------------------- */
@@ -290,9 +325,11 @@ static const uint8_t *arena_copy(osq_writer *w, const char *s, size_t n) {
     w->chunks[w->nchunks++] = c;
     w->arena_chunk = c;
     w->arena_left = sz;
-    w->mem_bytes += sz;
+    /* memory is counted as terms use it (below), not per chunk, so that a
+     * small flush_bytes still groups documents */
   }
   uint8_t *d = w->arena_chunk;
+  w->mem_bytes += n;
   memcpy(d, s, n);
   w->arena_chunk += n;
   w->arena_left -= n;
@@ -519,7 +556,7 @@ static int flush_segment(osq_writer *w) {
       w->store_offsets[0] = w->store_offsets[1] = 0;
     }
   }
-  qsort(w->terms, w->nterms, sizeof *w->terms, term_cmp);
+  if (w->nterms) qsort(w->terms, w->nterms, sizeof *w->terms, term_cmp);
   osq__wsegment seg;
   memset(&seg, 0, sizeof seg);
   seg.terms = (osq__wterm **)w->terms;
@@ -553,6 +590,248 @@ static int flush_segment(osq_writer *w) {
   return OSQ_OK;
 }
 
+/* ---- ids, deletions, stored documents (see the comment at the top) ---------- */
+
+typedef struct idslot {
+  uint64_t hash;
+  uint32_t off, len; /* the id in w->id_bytes; len 0: an empty slot */
+  uint32_t seg, doc; /* where the live document is; seg 0: none (deleted) */
+} idslot;
+
+/* The slot holding id, or the empty slot where it would go. */
+static idslot *id_slot(osq_writer *w, const char *id, size_t len, uint64_t h) {
+  size_t mask = w->ids_cap - 1, i = (size_t)h & mask;
+  for (;;) {
+    idslot *s = &w->ids[i];
+    if (s->len == 0) return s;
+    if (s->hash == h && s->len == len && !memcmp(w->id_bytes.p + s->off, id, len)) return s;
+    i = (i + 1) & mask;
+  }
+}
+
+static int ids_grow(osq_writer *w) {
+  size_t cap = w->ids_cap ? w->ids_cap * 2 : 1024;
+  idslot *t = calloc(cap, sizeof *t);
+  if (!t) return OSQ_E_NOMEM;
+  for (size_t i = 0; i < w->ids_cap; i++) {
+    if (!w->ids[i].len) continue;
+    size_t j = (size_t)w->ids[i].hash & (cap - 1);
+    while (t[j].len) j = (j + 1) & (cap - 1);
+    t[j] = w->ids[i];
+  }
+  free(w->ids);
+  w->ids = t;
+  w->ids_cap = cap;
+  return OSQ_OK;
+}
+
+static int queue_deletion(osq_writer *w, uint32_t seg, uint32_t doc) {
+  if (w->npending == w->pending_cap) {
+    size_t cap = w->pending_cap ? w->pending_cap * 2 : 256;
+    uint64_t *p = realloc(w->pending, cap * sizeof *p);
+    if (!p) return OSQ_E_NOMEM;
+    w->pending = p;
+    w->pending_cap = cap;
+  }
+  w->pending[w->npending++] = ((uint64_t)seg << 32) | doc;
+  return OSQ_OK;
+}
+
+/* Records that id now lives at (seg, doc); an older live document with the
+ * same id is queued for deletion (*replaced set). */
+static int id_put(osq_writer *w, const char *id, size_t len, uint32_t seg, uint32_t doc, int *replaced) {
+  *replaced = 0;
+  if ((w->ids_used + 1) * 2 > w->ids_cap && ids_grow(w)) return OSQ_E_NOMEM;
+  uint64_t h = osq__hash(id, len);
+  idslot *s = id_slot(w, id, len, h);
+  if (s->len == 0) {
+    if (len > UINT32_MAX || w->id_bytes.n > UINT32_MAX - len) return osq__fail(OSQ_E_NOMEM, "too many document ids");
+    s->off = (uint32_t)w->id_bytes.n;
+    if (osq__buf_put(&w->id_bytes, id, len)) {
+      s->off = 0;
+      return OSQ_E_NOMEM;
+    }
+    s->hash = h;
+    s->len = (uint32_t)len;
+    w->ids_used++;
+  } else if (s->seg) {
+    int rc = queue_deletion(w, s->seg, s->doc);
+    if (rc) return rc;
+    *replaced = 1;
+  }
+  s->seg = seg;
+  s->doc = doc;
+  return OSQ_OK;
+}
+
+static void path_of(const osq_writer *w, const char *name, char *out, size_t n) {
+  snprintf(out, n, "%s/%s", w->dir, name);
+}
+
+static int open_segment(const osq_writer *w, const osq__manifest_seg *e, osq__segment *seg, osq__deletions *d) {
+  return osq__open_segment_entry(w->dir, e, seg, d);
+}
+
+/* Reads the ids of the live documents of the live segments, once. */
+static int load_ids(osq_writer *w) {
+  if (w->ids_loaded || w->merging) return OSQ_OK;
+  if (!w->opts.replace || w->replace_done) {
+    for (uint32_t i = 0; i < w->man.nsegs; i++) {
+      const osq__manifest_seg *e = &w->man.segs[i];
+      osq__segment seg;
+      osq__deletions d;
+      int rc = open_segment(w, e, &seg, &d);
+      if (rc) return rc;
+      for (uint32_t doc = 0; doc < e->ndocs && !rc; doc++) {
+        if (osq__bit(d.docs, doc)) continue;
+        osq__doc_info di;
+        char *storage = NULL;
+        int replaced;
+        if ((rc = osq__segment_doc(&seg, doc, &di, &storage))) break;
+        /* An index written before ids were unique may hold an id twice: the
+         * later segment's document wins, and the commit deletes the other. */
+        rc = id_put(w, di.id, strlen(di.id), e->number, doc, &replaced);
+        free(storage);
+      }
+      osq__segment_close(&seg);
+      osq__deletions_free(&d);
+      if (rc) return rc;
+    }
+  }
+  w->ids_loaded = 1;
+  return OSQ_OK;
+}
+
+/* Called by osq_writer_add once document doc of the in-memory segment is
+ * complete.  The in-memory segment becomes segment number next_segment when
+ * flushed (flush_segment allocates numbers in order). */
+static int note_id(osq_writer *w, const char *id, uint32_t doc) {
+  if (w->merging) return OSQ_OK;
+  int replaced;
+  int rc = id_put(w, id, strlen(id), w->man.next_segment, doc, &replaced);
+  if (!rc && replaced) w->stats.replaced++;
+  return rc;
+}
+
+OSQ_EXPORT int osq_writer_delete(osq_writer *w, const char *id) {
+  osq__clear_error();
+  if (!id || !*id) return osq__fail(OSQ_E_INVAL, "empty document id");
+  int rc = load_ids(w);
+  if (rc) return rc;
+  size_t len = strlen(id);
+  idslot *s = w->ids_cap ? id_slot(w, id, len, osq__hash(id, len)) : NULL;
+  if (!s || !s->len || !s->seg) return osq__fail(OSQ_E_NOTFOUND, "%s: no document with id '%s'", w->dir, id);
+  if ((rc = queue_deletion(w, s->seg, s->doc))) return rc;
+  s->seg = 0;
+  w->stats.deleted++;
+  return OSQ_OK;
+}
+
+/* Forgets the id table (after a merge renumbered documents). */
+static void drop_ids(osq_writer *w) {
+  free(w->ids);
+  w->ids = NULL;
+  w->ids_cap = w->ids_used = 0;
+  osq__buf_free(&w->id_bytes);
+  w->ids_loaded = 0;
+}
+
+static int cmp_u64_asc(const void *a, const void *b) {
+  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+/* Turns the queued deletions into deletion files for m (generation
+ * m->generation); segments left without a live document leave m. */
+static int apply_deletions(osq_writer *w, osq__manifest *m) {
+  if (w->npending == 0) return OSQ_OK;
+  qsort(w->pending, w->npending, sizeof *w->pending, cmp_u64_asc);
+  int rc = OSQ_OK;
+  for (size_t i = 0; i < w->npending && !rc;) {
+    uint32_t number = (uint32_t)(w->pending[i] >> 32);
+    size_t j = i;
+    while (j < w->npending && (uint32_t)(w->pending[j] >> 32) == number) j++;
+    osq__manifest_seg *e = NULL;
+    for (uint32_t k = 0; k < m->nsegs; k++)
+      if (m->segs[k].number == number) e = &m->segs[k];
+    if (!e) { /* a segment this commit replaces (a rebuild) */
+      i = j;
+      continue;
+    }
+    osq__segment seg;
+    osq__deletions d;
+    if ((rc = open_segment(w, e, &seg, &d))) break;
+    for (size_t k = i; k < j && !rc; k++) {
+      uint32_t doc = (uint32_t)w->pending[k];
+      if (doc >= d.ndocs) {
+        rc = osq__fail(OSQ_E_CORRUPT, "%s: internal: deleting document %u of %u", seg.path, doc, d.ndocs);
+        break;
+      }
+      if (osq__bit(d.docs, doc)) continue;
+      osq__doc_info di;
+      char *storage = NULL;
+      if ((rc = osq__segment_doc(&seg, doc, &di, &storage))) break;
+      free(storage);
+      if (di.first_passage > d.npassages || di.npassages > d.npassages - di.first_passage) {
+        rc = osq__fail(OSQ_E_CORRUPT, "%s: corrupt segment: document %u has passages out of range", seg.path, doc);
+        break;
+      }
+      osq__set_bit(d.docs, doc);
+      d.del_docs++;
+      for (uint32_t p = di.first_passage; p < di.first_passage + di.npassages; p++)
+        if (!osq__bit(d.passages, p)) {
+          osq__set_bit(d.passages, p);
+          d.del_passages++;
+        }
+    }
+    osq__segment_close(&seg);
+    if (!rc && d.del_docs == d.ndocs) {
+      e->number = 0; /* nothing live: drop the segment (below) */
+    } else if (!rc) {
+      uint64_t bytes;
+      rc = osq__deletions_write(w->dir, number, m->generation, &d, &bytes);
+      e->flags |= OSQ__SEGF_DELETIONS;
+      e->del_gen = m->generation;
+      e->del_docs = d.del_docs;
+      e->del_passages = d.del_passages;
+    }
+    osq__deletions_free(&d);
+    i = j;
+  }
+  if (rc) return rc;
+  uint32_t n = 0;
+  for (uint32_t k = 0; k < m->nsegs; k++)
+    if (m->segs[k].number) m->segs[n++] = m->segs[k];
+  m->nsegs = n;
+  return OSQ_OK;
+}
+
+/* Adds a document from a segment being merged: its record and its passages
+ * exactly as stored (so passage boundaries do not move). */
+int osq__writer_add_stored(osq_writer *w, const osq__doc_info *di, char *const *texts, const size_t *lens) {
+  if (w->ndocs == w->docs_cap) {
+    uint32_t cap = w->docs_cap ? w->docs_cap * 2 : 1024;
+    uint32_t *p = realloc(w->doc_offsets, cap * sizeof *p);
+    if (!p) return OSQ_E_NOMEM;
+    w->doc_offsets = p;
+    w->docs_cap = cap;
+  }
+  uint32_t first = w->npassages;
+  int rc;
+  for (uint32_t i = 0; i < di->npassages; i++)
+    if ((rc = add_passage(w, texts[i], lens[i]))) return rc;
+  w->doc_offsets[w->ndocs] = (uint32_t)w->docs.n;
+  const char *f[5] = {di->id, di->title, di->source, di->url, di->date};
+  for (int i = 0; i < 5; i++)
+    if (osq__buf_str(&w->docs, f[i], strlen(f[i]))) return OSQ_E_NOMEM;
+  if (osq__buf_varint(&w->docs, first) || osq__buf_varint(&w->docs, w->npassages - first))
+    return OSQ_E_NOMEM;
+  w->ndocs++;
+  size_t mem = w->mem_bytes + w->store.n + w->docs.n + (size_t)w->npassages * sizeof(osq__wpassage);
+  if (mem >= w->opts.flush_bytes || w->ndocs >= UINT32_MAX / 2) return flush_segment(w);
+  return OSQ_OK;
+}
+
 /* ---- public API ------------------------------------------------------------- */
 
 static int mkdirs(const char *dir) {
@@ -568,30 +847,63 @@ static int mkdirs(const char *dir) {
   return 0;
 }
 
-/* Deletes segment files and temporaries that the manifest does not name:
- * leftovers of a writer that crashed before publishing. */
+/* Test hook: OSQ_TEST_CRASH_AT=NAME kills the process with SIGKILL at the
+ * named step of a commit or merge, so that tests/durability/crash_test.sh
+ * crashes once inside every window between two durable steps.  Unset, it
+ * costs one getenv per step of a commit. */
+static void crash_point(const char *name) {
+  const char *at = getenv("OSQ_TEST_CRASH_AT");
+  if (at && !strcmp(at, name)) raise(SIGKILL);
+}
+
+/* Deletes segment files, deletion files and temporaries that the manifest
+ * does not name: leftovers of a writer that crashed before publishing, and
+ * files an earlier manifest named.  Readers that mapped them keep their
+ * mappings (manifest.c, SNAPSHOTS).  Only a writer holding the LOCK calls
+ * this. */
 static void remove_garbage(osq_writer *w) {
   DIR *d = opendir(w->dir);
   if (!d) return;
   struct dirent *e;
   while ((e = readdir(d))) {
     const char *n = e->d_name;
-    int garbage = 0;
-    unsigned num;
-    char tail[8];
-    if (strstr(n, ".tmp")) garbage = 1;
-    else if (sscanf(n, "seg-%8u.os%1s", &num, tail) == 2 && strlen(n) == 16) {
+    uint32_t num = 0;
+    uint64_t gen = 0;
+    int kind = osq__index_file_kind(n, &num, &gen), garbage = kind == 3;
+    if (kind == 1 || kind == 2) {
       garbage = 1;
-      for (uint32_t i = 0; i < w->man.nsegs; i++)
-        if (w->man.segs[i].number == num) garbage = 0;
+      for (uint32_t i = 0; i < w->man.nsegs && garbage; i++) {
+        const osq__manifest_seg *s = &w->man.segs[i];
+        if (s->number != num) continue;
+        if (kind == 1 || ((s->flags & OSQ__SEGF_DELETIONS) && s->del_gen == gen)) garbage = 0;
+      }
+      for (uint32_t i = 0; i < w->nnew && garbage; i++)
+        if (kind == 1 && w->new_segs[i].number == num) garbage = 0;
     }
     if (garbage) {
-      char path[4200];
-      snprintf(path, sizeof path, "%s/%s", w->dir, n);
+      char path[4400];
+      path_of(w, n, path, sizeof path);
       unlink(path);
+      crash_point("cleanup");
     }
   }
   closedir(d);
+}
+
+/* The highest segment number of any file in the directory, plus one. */
+static uint32_t next_free_number(osq_writer *w) {
+  uint32_t next = 1;
+  DIR *d = opendir(w->dir);
+  if (!d) return next;
+  struct dirent *e;
+  while ((e = readdir(d))) {
+    uint32_t num = 0;
+    uint64_t gen = 0;
+    int kind = osq__index_file_kind(e->d_name, &num, &gen);
+    if ((kind == 1 || kind == 2) && num >= next && num < UINT32_MAX) next = num + 1;
+  }
+  closedir(d);
+  return next;
 }
 
 OSQ_EXPORT int osq_writer_open(const char *dir, const osq_writer_options *opts, osq_writer **out) {
@@ -626,23 +938,27 @@ OSQ_EXPORT int osq_writer_open(const char *dir, const osq_writer_options *opts, 
     ssize_t n = pread(w->lock_fd, holder, sizeof holder - 1, 0);
     holder[n > 0 ? n : 0] = 0;
     holder[strcspn(holder, "\n")] = 0;
-    rc = osq__fail(OSQ_E_LOCKED, "%s: index is locked by another writer (%s)", dir,
-                   holder[0] ? holder : "unknown process");
+    rc = osq__fail(OSQ_E_LOCKED, "%s: index is locked by another writer (%s holds %s); try again when it is done",
+                   dir, holder[0] ? holder : "a process that has not written its pid yet", lock);
     goto fail;
   }
-  char me[64];
-  int mn = snprintf(me, sizeof me, "pid %ld\n", (long)getpid());
+  char me[128];
+  int mn = snprintf(me, sizeof me, "pid %ld (%.60s)\n", (long)getpid(), program_invocation_short_name);
   if (ftruncate(w->lock_fd, 0) != 0 || pwrite(w->lock_fd, me, (size_t)mn, 0) != mn) {
     /* The holder's name is a courtesy; the flock is what excludes. */
   }
   rc = osq__manifest_read(dir, &w->man);
-  if (rc == OSQ_E_NOINDEX) {
+  int garbage_now = rc == OSQ_OK;
+  if (rc == OSQ_E_NOINDEX || (w->opts.replace && (rc == OSQ_E_CORRUPT || rc == OSQ_E_VERSION))) {
+    /* Nothing to add to, or a rebuild of an index this osq cannot read:
+     * start empty, with numbers past every file there.  The old files go
+     * only after the rebuild's commit. */
     memset(&w->man, 0, sizeof w->man);
-    w->man.next_segment = 1;
+    w->man.next_segment = next_free_number(w);
     rc = OSQ_OK;
   }
   if (rc) goto fail;
-  remove_garbage(w);
+  if (garbage_now) remove_garbage(w);
   if ((rc = osq_tokenizer_create(&w->tk))) goto fail;
   osq__clear_error();
   *out = w;
@@ -654,6 +970,8 @@ fail:
 
 OSQ_EXPORT int osq_writer_add(osq_writer *w, const osq_doc *doc) {
   if (!doc->id || !*doc->id) return osq__fail(OSQ_E_INVAL, "document without an id");
+  int lrc = load_ids(w);
+  if (lrc) return lrc;
   size_t bad = 0;
   const char *text = doc->text ? doc->text : "";
   size_t len = doc->text ? doc->text_len : 0;
@@ -709,6 +1027,7 @@ OSQ_EXPORT int osq_writer_add(osq_writer *w, const osq_doc *doc) {
   }
   if (osq__buf_varint(&w->docs, first) || osq__buf_varint(&w->docs, w->npassages - first))
     return OSQ_E_NOMEM;
+  if ((rc = note_id(w, doc->id, w->ndocs))) return rc;
   w->ndocs++;
   w->stats.documents++;
   w->stats.passages += w->npassages - first;
@@ -717,18 +1036,70 @@ OSQ_EXPORT int osq_writer_add(osq_writer *w, const osq_doc *doc) {
   return OSQ_OK;
 }
 
-OSQ_EXPORT int osq_writer_commit(osq_writer *w) {
-  int rc = flush_segment(w);
-  if (rc) return rc;
-  if (w->nnew == 0 && w->man.generation > 0) return OSQ_OK;
+/* Publishes what was flushed (w->new_segs) and the queued deletions in a new
+ * manifest; keep_old: the live segments stay (else a rebuild drops them). */
+static int publish(osq_writer *w, int keep_old) {
   osq__manifest m = w->man;
-  uint32_t keep = w->opts.replace ? 0 : w->man.nsegs;
+  uint32_t keep = keep_old ? w->man.nsegs : 0;
   m.generation++;
   m.nsegs = keep + w->nnew;
   m.segs = malloc((m.nsegs ? m.nsegs : 1) * sizeof *m.segs);
   if (!m.segs) return OSQ_E_NOMEM;
   if (keep) memcpy(m.segs, w->man.segs, keep * sizeof *m.segs);
   if (w->nnew) memcpy(m.segs + keep, w->new_segs, w->nnew * sizeof *m.segs);
+  crash_point("flushed");
+  int rc = apply_deletions(w, &m);
+  if (!rc) crash_point("deletions-written");
+  if (!rc) rc = osq__manifest_write(w->dir, &m);
+  if (rc) {
+    free(m.segs);
+    return rc;
+  }
+  osq__manifest_free(&w->man);
+  w->man = m;
+  w->nnew = 0;
+  w->npending = 0;
+  crash_point("published");
+  /* Files the new manifest does not name go now; readers that mapped them
+   * keep their mapping. */
+  remove_garbage(w);
+  return OSQ_OK;
+}
+
+/* ---- merging ------------------------------------------------------------------ */
+
+/* Re-adds the live documents of the segments at w->man.segs[pick[0..n)]
+ * into new segments and publishes a manifest where those replace them (at
+ * the place of the first).  Nothing may be pending. */
+static int merge_segments(osq_writer *w, const uint32_t *pick, uint32_t n) {
+  if (w->ndocs || w->nnew || w->npending) return osq__fail(OSQ_E_INVAL, "internal: merge with uncommitted changes");
+  osq_writer_stats saved = w->stats;
+  w->merging = 1;
+  int rc = OSQ_OK;
+  for (uint32_t i = 0; i < n && !rc; i++) rc = osq__merge_copy(w, w->dir, &w->man.segs[pick[i]]);
+  if (!rc) rc = flush_segment(w);
+  if (!rc) crash_point("merge-flushed");
+  w->merging = 0;
+  w->stats = saved;
+  if (rc) {
+    reset_segment(w);
+    return rc;
+  }
+  osq__manifest m = w->man;
+  m.generation++;
+  m.segs = malloc((w->man.nsegs + w->nnew + 1) * sizeof *m.segs);
+  if (!m.segs) return OSQ_E_NOMEM;
+  m.nsegs = 0;
+  uint32_t first = pick[0];
+  for (uint32_t i = 1; i < n; i++)
+    if (pick[i] < first) first = pick[i];
+  for (uint32_t i = 0; i < w->man.nsegs; i++) {
+    if (i == first)
+      for (uint32_t k = 0; k < w->nnew; k++) m.segs[m.nsegs++] = w->new_segs[k];
+    int picked = 0;
+    for (uint32_t k = 0; k < n; k++) picked |= pick[k] == i;
+    if (!picked) m.segs[m.nsegs++] = w->man.segs[i];
+  }
   rc = osq__manifest_write(w->dir, &m);
   if (rc) {
     free(m.segs);
@@ -737,10 +1108,60 @@ OSQ_EXPORT int osq_writer_commit(osq_writer *w) {
   osq__manifest_free(&w->man);
   w->man = m;
   w->nnew = 0;
-  /* Readers that still map replaced segments keep their mapping; the
-   * files go now. */
-  if (w->opts.replace) remove_garbage(w);
+  w->stats.merges++;
+  drop_ids(w); /* documents moved: read the ids again when needed */
+  crash_point("merge-published");
+  remove_garbage(w);
   return OSQ_OK;
+}
+
+/* The automatic merge policy (merge.c picks the segments). */
+static int auto_merge(osq_writer *w) {
+  if (w->opts.no_auto_merge) return OSQ_OK;
+  uint32_t *pick = malloc((w->man.nsegs + 1) * sizeof *pick);
+  if (!pick) return OSQ_E_NOMEM;
+  int rc = OSQ_OK;
+  /* Every merge leaves fewer segments or fewer deleted documents, so this
+   * ends; the bound is a guard against a policy bug. */
+  for (int round = 0; round < 100000 && !rc; round++) {
+    uint32_t n = osq__merge_pick(&w->man, osq__merge_budget(w->opts.flush_bytes), pick);
+    if (n == 0) break;
+    uint32_t before = w->man.nsegs;
+    uint64_t deleted = 0;
+    for (uint32_t i = 0; i < n; i++) deleted += w->man.segs[pick[i]].del_docs;
+    rc = merge_segments(w, pick, n);
+    if (!rc && w->man.nsegs >= before && deleted == 0) break; /* no progress */
+  }
+  free(pick);
+  return rc;
+}
+
+OSQ_EXPORT int osq_writer_commit(osq_writer *w) {
+  osq__clear_error();
+  int rc = flush_segment(w);
+  if (rc) return rc;
+  if (w->nnew == 0 && w->npending == 0 && w->man.generation > 0) return OSQ_OK;
+  /* replace: the first commit of a rebuild replaces the index; later ones
+   * through the same writer add to what it published. */
+  rc = publish(w, !w->opts.replace || w->replace_done);
+  if (rc) return rc;
+  w->replace_done = 1;
+  return auto_merge(w);
+}
+
+OSQ_EXPORT int osq_writer_merge(osq_writer *w) {
+  int rc = osq_writer_commit(w);
+  if (rc) return rc;
+  /* Every segment, unless that would just rewrite one clean segment. */
+  if (w->man.nsegs == 0 || (w->man.nsegs == 1 && !(w->man.segs[0].flags & OSQ__SEGF_DELETIONS)))
+    return OSQ_OK;
+  uint32_t *pick = malloc(w->man.nsegs * sizeof *pick);
+  if (!pick) return OSQ_E_NOMEM;
+  uint32_t n = w->man.nsegs;
+  for (uint32_t i = 0; i < n; i++) pick[i] = i;
+  rc = merge_segments(w, pick, n);
+  free(pick);
+  return rc;
 }
 
 OSQ_EXPORT void osq_writer_get_stats(const osq_writer *w, osq_writer_stats *st) { *st = w->stats; }
@@ -778,6 +1199,8 @@ OSQ_EXPORT void osq_writer_close(osq_writer *w) {
   free(w->cuts);
   osq__buf_free(&w->clean);
   osq__buf_free(&w->arena);
+  drop_ids(w);
+  free(w->pending);
   if (w->lock_fd >= 0) close(w->lock_fd);
   free(w);
 }

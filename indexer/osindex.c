@@ -1,13 +1,26 @@
 /*
- * osindex -- builds an osq index from text and JSON Lines files.
+ * osindex -- builds and maintains an osq index.
  *
- *   osindex [-i INDEX] [-q] PATH...        build (replace) the index
- *   osindex add [-i INDEX] [-q] PATH...    add to the index
+ *   osindex [-i INDEX] [-q] PATH...             build (replace) the index
+ *   osindex add [-i INDEX] [-q] PATH...         add documents; an id already
+ *                                               in the index is replaced
+ *   osindex delete [-i INDEX] [-q] ID...        delete documents (ID - reads
+ *                                               ids from stdin, one a line)
+ *   osindex merge [-i INDEX] [-q]               rewrite all segments as few,
+ *                                               without deleted documents
+ *   osindex check [-i INDEX] [--deep]           verify every file
+ *   osindex stats [-i INDEX] [--json]           documents, segments, bytes
  *
- * Exit status: 0 when documents were indexed (warnings about bad input are
- * printed but do not fail the run), 1 when nothing could be indexed, 2 for
- * usage errors and failures of the index itself (locked, unwritable).
+ * add and the build merge small segments automatically after their commit
+ * (--no-merge: not this time).
+ *
+ * Exit status: 0 on success (warnings about bad input are printed but do not
+ * fail a build); 1 when nothing could be indexed, when some ids to delete
+ * were not found (the others are deleted), or when check found problems; 2
+ * for usage errors and failures of the index itself (missing, locked by
+ * another writer, unwritable, corrupt, another format version).
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,54 +74,42 @@ static void draw_bar(ui *u, const osq_source_stats *st, double t0) {
 }
 
 static void usage(FILE *f) {
-  fputs("usage: osindex [-i INDEX] [-q] PATH...       build the index from files and directories\n"
-        "       osindex add [-i INDEX] [-q] PATH...   add documents to an existing index\n"
+  fputs("usage: osindex [-i INDEX] [-q] [--no-merge] PATH...      build the index from files and directories\n"
+        "       osindex add [-i INDEX] [-q] [--no-merge] PATH...  add documents (an id already there is replaced)\n"
+        "       osindex delete [-i INDEX] [-q] ID...              delete documents by id (- : ids from stdin)\n"
+        "       osindex merge [-i INDEX] [-q]                     merge all segments, dropping deleted documents\n"
+        "       osindex check [-i INDEX] [--deep]                 verify the index; exit 1 if anything is wrong\n"
+        "       osindex stats [-i INDEX] [--json]                 documents, passages, segments, terms, bytes\n"
         "PATH: .txt (first line is the title), .jsonl or .jsonl.gz (id, title, text,\n"
         "source, url, date); directories are read recursively.\n"
         "INDEX defaults to $OSQ_INDEX, else ./osq-index.\n",
         f);
 }
 
-int main(int argc, char **argv) {
-  const char *index = getenv("OSQ_INDEX");
-  if (!index || !*index) index = "osq-index";
-  int quiet = 0, replace = 1;
-  int argi = 1;
-  if (argc > 1 && strcmp(argv[1], "add") == 0) {
-    replace = 0;
-    argi = 2;
-  }
-  static const struct option longopts[] = {{"index", required_argument, NULL, 'i'},
-                                           {"quiet", no_argument, NULL, 'q'},
-                                           {"help", no_argument, NULL, 'h'},
-                                           {NULL, 0, NULL, 0}};
-  optind = argi;
-  int c;
-  while ((c = getopt_long(argc, argv, "i:qh", longopts, NULL)) != -1) {
-    switch (c) {
-      case 'i': index = optarg; break;
-      case 'q': quiet = 1; break;
-      case 'h': usage(stdout); return 0;
-      default: usage(stderr); return 2;
-    }
-  }
-  if (optind >= argc) {
-    fputs("osindex: no input given\n", stderr);
-    usage(stderr);
-    return 2;
-  }
-  ui u = {0, !quiet && isatty(2), 0};
+/* Prints a failure of the index itself and returns 2. */
+static int index_failure(const char *what, int rc) {
+  fprintf(stderr, "osindex: %s%s%s: %s\n", what ? what : "", what ? ": " : "", osq_strerror(rc), osq_last_error());
+  return 2;
+}
+
+typedef struct {
+  const char *index;
+  int quiet, no_merge, deep, json;
+} options;
+
+/* ---- build and add -------------------------------------------------------- */
+
+static int cmd_index(const options *o, int replace, char **paths, int npaths) {
+  ui u = {0, !o->quiet && isatty(2), 0};
   osq_writer_options wo;
   memset(&wo, 0, sizeof wo);
   wo.replace = replace;
+  wo.no_auto_merge = o->no_merge;
   osq_writer *w;
-  int rc = osq_writer_open(index, &wo, &w);
-  if (rc) {
-    fprintf(stderr, "osindex: %s: %s\n", osq_strerror(rc), osq_last_error());
-    return 2;
-  }
+  int rc = osq_writer_open(o->index, &wo, &w);
+  if (rc) return index_failure(NULL, rc);
   osq_source *src;
-  rc = osq_source_open((const char *const *)argv + optind, (size_t)(argc - optind), warn, &u, &src);
+  rc = osq_source_open((const char *const *)paths, (size_t)npaths, warn, &u, &src);
   if (rc) {
     fprintf(stderr, "osindex: %s\n", osq_strerror(rc));
     osq_writer_close(w);
@@ -116,20 +117,17 @@ int main(int argc, char **argv) {
   }
   double t0 = now(), last = 0;
   osq_doc doc;
-  uint64_t failed_docs = 0;
   while ((rc = osq_source_next(src, &doc)) == OSQ_OK) {
     int arc = osq_writer_add(w, &doc);
     if (arc == OSQ_E_INVAL) {
       warn(&u, doc.id ? doc.id : "(document)", 0, osq_last_error());
-      failed_docs++;
       continue;
     }
     if (arc) {
       clear_bar(&u);
-      fprintf(stderr, "osindex: %s: %s\n", osq_strerror(arc), osq_last_error());
       osq_source_close(src);
       osq_writer_close(w);
-      return 2;
+      return index_failure(NULL, arc);
     }
     if (u.progress) {
       double t = now();
@@ -151,29 +149,28 @@ int main(int argc, char **argv) {
   osq_writer_stats ws;
   osq_writer_get_stats(w, &ws);
   if (ws.documents == 0) {
-    fprintf(stderr, "osindex: nothing could be indexed; the index at %s is unchanged\n", index);
+    fprintf(stderr, "osindex: nothing could be indexed; the index at %s is unchanged\n", o->index);
     osq_source_close(src);
     osq_writer_close(w);
     return 1;
   }
   rc = osq_writer_commit(w);
   if (rc) {
-    fprintf(stderr, "osindex: commit failed: %s: %s\n", osq_strerror(rc), osq_last_error());
     osq_source_close(src);
     osq_writer_close(w);
-    return 2;
+    return index_failure("commit failed", rc);
   }
   osq_writer_get_stats(w, &ws);
   double secs = now() - t0;
   double mb = (double)ws.input_bytes / 1e6;
-  osq_source_stats st;
-  osq_source_get_stats(src, &st);
-  if (!quiet) {
+  if (!o->quiet) {
     fprintf(stderr,
             "osindex: %llu documents, %llu passages, %.1f MB input in %.2f s (%.1f MB/s), "
             "index %llu bytes at %s",
             (unsigned long long)ws.documents, (unsigned long long)ws.passages, mb, secs,
-            secs > 0 ? mb / secs : 0.0, (unsigned long long)ws.index_bytes, index);
+            secs > 0 ? mb / secs : 0.0, (unsigned long long)ws.index_bytes, o->index);
+    if (ws.replaced) fprintf(stderr, "; %llu replaced a document with the same id", (unsigned long long)ws.replaced);
+    if (ws.merges) fprintf(stderr, "; %llu merge%s", (unsigned long long)ws.merges, ws.merges == 1 ? "" : "s");
     if (u.warnings) fprintf(stderr, "; %llu warnings", (unsigned long long)u.warnings);
     if (ws.bad_bytes) fprintf(stderr, "; %llu invalid UTF-8 bytes replaced", (unsigned long long)ws.bad_bytes);
     fputc('\n', stderr);
@@ -181,4 +178,278 @@ int main(int argc, char **argv) {
   osq_source_close(src);
   osq_writer_close(w);
   return 0;
+}
+
+/* ---- delete ------------------------------------------------------------------ */
+
+/* Deletes one id; returns 0, 1 (not found) or 2 (failure, printed). */
+static int delete_one(osq_writer *w, const char *id) {
+  int rc = osq_writer_delete(w, id);
+  if (rc == OSQ_OK) return 0;
+  if (rc == OSQ_E_NOTFOUND || rc == OSQ_E_INVAL) {
+    fprintf(stderr, "osindex: no document with id '%s'\n", id);
+    return 1;
+  }
+  return index_failure(NULL, rc);
+}
+
+static int cmd_delete(const options *o, char **ids, int nids) {
+  osq_index_info *info; /* an index must be there: a writer would make one */
+  int rc = osq_index_info_get(o->index, &info);
+  if (rc) return index_failure(NULL, rc);
+  osq_index_info_free(info);
+  osq_writer_options wo;
+  memset(&wo, 0, sizeof wo);
+  wo.no_auto_merge = o->no_merge;
+  osq_writer *w;
+  if ((rc = osq_writer_open(o->index, &wo, &w))) return index_failure(NULL, rc);
+  int status = 0;
+  uint64_t missing = 0;
+  for (int i = 0; i < nids && status < 2; i++) {
+    if (strcmp(ids[i], "-") != 0) {
+      int r = delete_one(w, ids[i]);
+      missing += r == 1;
+      if (r > status) status = r;
+      continue;
+    }
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    while (status < 2 && (n = getline(&line, &cap, stdin)) >= 0) {
+      while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r')) line[--n] = 0;
+      if (n == 0) continue;
+      int r = delete_one(w, line);
+      missing += r == 1;
+      if (r > status) status = r;
+    }
+    free(line);
+  }
+  if (status == 2) {
+    osq_writer_close(w);
+    return 2;
+  }
+  osq_writer_stats ws;
+  osq_writer_get_stats(w, &ws);
+  if (ws.deleted > 0 && (rc = osq_writer_commit(w))) {
+    osq_writer_close(w);
+    return index_failure("commit failed", rc);
+  }
+  if (!o->quiet)
+    fprintf(stderr, "osindex: %llu document%s deleted from %s%s\n", (unsigned long long)ws.deleted,
+            ws.deleted == 1 ? "" : "s", o->index, missing ? "; some ids were not found" : "");
+  osq_writer_close(w);
+  return status;
+}
+
+/* ---- merge ------------------------------------------------------------------- */
+
+static int cmd_merge(const options *o) {
+  osq_index_info *before;
+  int rc = osq_index_info_get(o->index, &before);
+  if (rc) return index_failure(NULL, rc);
+  osq_writer *w;
+  if ((rc = osq_writer_open(o->index, NULL, &w))) {
+    osq_index_info_free(before);
+    return index_failure(NULL, rc);
+  }
+  double t0 = now();
+  rc = osq_writer_merge(w);
+  osq_writer_close(w);
+  if (rc) {
+    osq_index_info_free(before);
+    return index_failure("merge failed", rc);
+  }
+  osq_index_info *after;
+  if ((rc = osq_index_info_get(o->index, &after))) {
+    osq_index_info_free(before);
+    return index_failure(NULL, rc);
+  }
+  if (!o->quiet && before->stats.generation == after->stats.generation)
+    fprintf(stderr, "osindex: nothing to merge (%llu segment%s, no deleted documents)\n",
+            (unsigned long long)after->stats.segments, after->stats.segments == 1 ? "" : "s");
+  else if (!o->quiet)
+    fprintf(stderr, "osindex: %llu segments (%llu deleted documents) merged into %llu in %.2f s; %llu documents, %llu bytes\n",
+            (unsigned long long)before->stats.segments, (unsigned long long)before->stats.deleted_documents,
+            (unsigned long long)after->stats.segments, now() - t0, (unsigned long long)after->stats.documents,
+            (unsigned long long)after->stats.bytes);
+  osq_index_info_free(before);
+  osq_index_info_free(after);
+  return 0;
+}
+
+/* ---- check ------------------------------------------------------------------- */
+
+static void print_problem(void *ctx, const char *file, const char *problem) {
+  (void)ctx;
+  printf("%s: %s\n", file, problem);
+}
+
+static int cmd_check(const options *o) {
+  uint64_t stray = 0;
+  int rc = osq_index_check(o->index, o->deep, print_problem, NULL, &stray);
+  if (rc == OSQ_E_NOINDEX || rc == OSQ_E_IO || rc == OSQ_E_NOMEM) return index_failure(NULL, rc);
+  if (rc) {
+    printf("%s: %s\n", o->index, osq_last_error()[0] ? osq_last_error() : osq_strerror(rc));
+    printf("%s: the index is damaged; rebuild it with osindex\n", o->index);
+    return 1;
+  }
+  osq_index_info *info = NULL;
+  if (osq_index_info_get(o->index, &info) == OSQ_OK) {
+    printf("%s: ok (%s check of %llu segment%s, %llu documents)", o->index, o->deep ? "deep" : "standard",
+           (unsigned long long)info->stats.segments, info->stats.segments == 1 ? "" : "s",
+           (unsigned long long)info->stats.documents);
+    osq_index_info_free(info);
+  } else {
+    printf("%s: ok", o->index);
+  }
+  if (stray)
+    printf("; %llu file%s no manifest names (left by an interrupted writer; the next writer deletes them)",
+           (unsigned long long)stray, stray == 1 ? "" : "s");
+  putchar('\n');
+  return 0;
+}
+
+/* ---- stats ------------------------------------------------------------------- */
+
+static void json_str(const char *s) {
+  putchar('"');
+  for (; *s; s++) {
+    unsigned char c = (unsigned char)*s;
+    if (c == '"' || c == '\\') printf("\\%c", c);
+    else if (c < 0x20) printf("\\u%04x", c);
+    else putchar(c);
+  }
+  putchar('"');
+}
+
+static int cmd_stats(const options *o) {
+  osq_index_info *info;
+  int rc = osq_index_info_get(o->index, &info);
+  if (rc) return index_failure(NULL, rc);
+  const osq_index_stats *st = &info->stats;
+  if (o->json) {
+    printf("{\"index\":");
+    json_str(o->index);
+    printf(",\"generation\":%llu,\"documents\":%llu,\"deleted_documents\":%llu,\"passages\":%llu,"
+           "\"deleted_passages\":%llu,\"segments\":%llu,\"terms\":%llu,\"bytes\":%llu,\"parts\":{",
+           (unsigned long long)st->generation, (unsigned long long)st->documents,
+           (unsigned long long)st->deleted_documents, (unsigned long long)st->passages,
+           (unsigned long long)st->deleted_passages, (unsigned long long)st->segments,
+           (unsigned long long)st->terms, (unsigned long long)st->bytes);
+    for (int p = 0; p < OSQ_PART_COUNT; p++)
+      printf("%s\"%s\":%llu", p ? "," : "", osq_part_name(p), (unsigned long long)info->part_bytes[p]);
+    printf(",\"manifest\":%llu},\"segment_list\":[", (unsigned long long)info->manifest_bytes);
+    for (size_t i = 0; i < info->nsegments; i++) {
+      const osq_segment_info *s = &info->segments[i];
+      printf("%s{\"number\":%u,\"documents\":%llu,\"deleted_documents\":%llu,\"passages\":%llu,"
+             "\"deleted_passages\":%llu,\"terms\":%llu,\"bytes\":%llu}",
+             i ? "," : "", s->number, (unsigned long long)s->documents, (unsigned long long)s->deleted_documents,
+             (unsigned long long)s->passages, (unsigned long long)s->deleted_passages,
+             (unsigned long long)s->terms, (unsigned long long)s->bytes);
+    }
+    printf("]}\n");
+    osq_index_info_free(info);
+    return 0;
+  }
+  uint64_t total = st->bytes + info->manifest_bytes;
+  printf("index       %s (generation %llu)\n", o->index, (unsigned long long)st->generation);
+  printf("documents   %llu", (unsigned long long)st->documents);
+  if (st->deleted_documents)
+    printf(" (and %llu deleted, until a merge drops them)", (unsigned long long)st->deleted_documents);
+  printf("\npassages    %llu", (unsigned long long)st->passages);
+  if (st->deleted_passages) printf(" (and %llu deleted)", (unsigned long long)st->deleted_passages);
+  printf("\nsegments    %llu\n", (unsigned long long)st->segments);
+  printf("terms       %llu (summed over segments)\n", (unsigned long long)st->terms);
+  printf("bytes       %llu\n", (unsigned long long)total);
+  for (int p = 0; p < OSQ_PART_COUNT; p++)
+    printf("  %-12s %12llu  %5.1f%%\n", osq_part_name(p), (unsigned long long)info->part_bytes[p],
+           total ? 100.0 * (double)info->part_bytes[p] / (double)total : 0.0);
+  printf("  %-12s %12llu  %5.1f%%\n", "manifest", (unsigned long long)info->manifest_bytes,
+         total ? 100.0 * (double)info->manifest_bytes / (double)total : 0.0);
+  if (info->nsegments) {
+    printf("\n%-18s %10s %8s %10s %10s %12s\n", "segment", "documents", "deleted", "passages", "terms", "bytes");
+    for (size_t i = 0; i < info->nsegments; i++) {
+      const osq_segment_info *s = &info->segments[i];
+      char name[32];
+      snprintf(name, sizeof name, "seg-%08u.osq", s->number);
+      printf("%-18s %10llu %8llu %10llu %10llu %12llu\n", name, (unsigned long long)s->documents,
+             (unsigned long long)s->deleted_documents, (unsigned long long)s->passages,
+             (unsigned long long)s->terms, (unsigned long long)s->bytes);
+    }
+  }
+  osq_index_info_free(info);
+  return 0;
+}
+
+/* ---- main -------------------------------------------------------------------- */
+
+int main(int argc, char **argv) {
+  options o;
+  memset(&o, 0, sizeof o);
+  o.index = getenv("OSQ_INDEX");
+  if (!o.index || !*o.index) o.index = "osq-index";
+  static const char *const cmds[] = {"add", "delete", "merge", "check", "stats", NULL};
+  const char *cmd = NULL;
+  int argi = 1;
+  for (int i = 0; cmds[i] && argc > 1; i++)
+    if (!strcmp(argv[1], cmds[i])) {
+      cmd = cmds[i];
+      argi = 2;
+    }
+  enum { OPT_NO_MERGE = 256, OPT_DEEP, OPT_JSON };
+  static const struct option longopts[] = {{"index", required_argument, NULL, 'i'},
+                                           {"quiet", no_argument, NULL, 'q'},
+                                           {"help", no_argument, NULL, 'h'},
+                                           {"no-merge", no_argument, NULL, OPT_NO_MERGE},
+                                           {"deep", no_argument, NULL, OPT_DEEP},
+                                           {"json", no_argument, NULL, OPT_JSON},
+                                           {NULL, 0, NULL, 0}};
+  optind = argi;
+  int c;
+  while ((c = getopt_long(argc, argv, "i:qh", longopts, NULL)) != -1) {
+    switch (c) {
+      case 'i': o.index = optarg; break;
+      case 'q': o.quiet = 1; break;
+      case 'h': usage(stdout); return 0;
+      case OPT_NO_MERGE: o.no_merge = 1; break;
+      case OPT_DEEP: o.deep = 1; break;
+      case OPT_JSON: o.json = 1; break;
+      default: usage(stderr); return 2;
+    }
+  }
+  int nargs = argc - optind;
+  char **args = argv + optind;
+  const char *misplaced = NULL;
+  if (o.deep && (!cmd || strcmp(cmd, "check"))) misplaced = "--deep";
+  if (o.json && (!cmd || strcmp(cmd, "stats"))) misplaced = "--json";
+  if (o.no_merge && cmd && strcmp(cmd, "add") && strcmp(cmd, "delete")) misplaced = "--no-merge";
+  if (misplaced) {
+    fprintf(stderr, "osindex: %s does not apply to %s\n", misplaced, cmd ? cmd : "a build");
+    usage(stderr);
+    return 2;
+  }
+  if (!cmd || !strcmp(cmd, "add")) {
+    if (nargs == 0) {
+      fputs("osindex: no input given\n", stderr);
+      usage(stderr);
+      return 2;
+    }
+    return cmd_index(&o, !cmd, args, nargs);
+  }
+  if (!strcmp(cmd, "delete")) {
+    if (nargs == 0) {
+      fputs("osindex: delete: no document id given\n", stderr);
+      usage(stderr);
+      return 2;
+    }
+    return cmd_delete(&o, args, nargs);
+  }
+  if (nargs > 0) {
+    fprintf(stderr, "osindex: %s takes no arguments (got '%s')\n", cmd, args[0]);
+    usage(stderr);
+    return 2;
+  }
+  if (!strcmp(cmd, "merge")) return cmd_merge(&o);
+  if (!strcmp(cmd, "check")) return cmd_check(&o);
+  return cmd_stats(&o);
 }

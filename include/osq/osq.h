@@ -146,6 +146,8 @@ typedef struct osq_writer_options {
   /* Non-zero: the commit replaces the whole index with what was added
    * (a rebuild); zero: what was added joins the live segments. */
   int replace;
+  /* Non-zero: no automatic merge after a commit (see osq_writer_commit). */
+  int no_auto_merge;
 } osq_writer_options;
 
 typedef struct osq_writer osq_writer;
@@ -156,14 +158,34 @@ typedef struct osq_writer osq_writer;
 OSQ_EXPORT int osq_writer_open(const char *dir, const osq_writer_options *opts,
                                osq_writer **out);
 /* Adds one document.  Copies what it needs; doc may be reused at once.
- * Returns OSQ_OK, OSQ_E_INVAL (no id), OSQ_E_NOMEM or OSQ_E_IO (a flush). */
+ * A document whose id is already in the index (or was added earlier through
+ * w) replaces it: the commit deletes the old version.
+ * Returns OSQ_OK, OSQ_E_INVAL (no id), OSQ_E_NOMEM, OSQ_E_CORRUPT or OSQ_E_IO
+ * (reading the ids of the index, or a flush). */
 OSQ_EXPORT int osq_writer_add(osq_writer *w, const osq_doc *doc);
-/* Writes what was added as segments and publishes them atomically in a new
- * manifest.  Returns OSQ_OK, OSQ_E_IO or OSQ_E_NOMEM. */
+/* Deletes the document with this id (from the index or from what was added
+ * through w); takes effect at the commit.  Returns OSQ_OK, OSQ_E_NOTFOUND (no
+ * live document has this id), OSQ_E_IO, OSQ_E_CORRUPT or OSQ_E_NOMEM. */
+OSQ_EXPORT int osq_writer_delete(osq_writer *w, const char *id);
+/* Writes what was added as segments and publishes them, with the deletions,
+ * atomically in a new manifest.  Then, unless opts.no_auto_merge, merges
+ * segments while there are more than 10 live ones: the smallest (at most 10
+ * at a time) whose sizes together fit in the writer's memory budget
+ * (flush_bytes), and any segment with half or more of its documents deleted.
+ * Each merge publishes its own manifest.  Returns OSQ_OK, OSQ_E_IO,
+ * OSQ_E_CORRUPT or OSQ_E_NOMEM. */
 OSQ_EXPORT int osq_writer_commit(osq_writer *w);
+/* Commits, then rewrites every live segment into as few new segments as
+ * flush_bytes allows, without the deleted documents.  Readers keep their
+ * snapshot; the old files are deleted once the new manifest is published.
+ * Returns OSQ_OK, OSQ_E_IO, OSQ_E_CORRUPT or OSQ_E_NOMEM. */
+OSQ_EXPORT int osq_writer_merge(osq_writer *w);
 /* Statistics of what was added through w so far. */
 typedef struct osq_writer_stats {
   uint64_t documents, passages, input_bytes, bad_bytes, index_bytes;
+  uint64_t replaced; /* added documents that replaced one with the same id */
+  uint64_t deleted;  /* documents deleted by osq_writer_delete */
+  uint64_t merges;   /* merges run (automatic or osq_writer_merge) */
 } osq_writer_stats;
 OSQ_EXPORT void osq_writer_get_stats(const osq_writer *w, osq_writer_stats *st);
 /* Releases w; what was not committed is discarded. */
@@ -181,8 +203,13 @@ typedef struct osq_index osq_index;
 OSQ_EXPORT int osq_index_open(const char *dir, osq_index **out);
 OSQ_EXPORT void osq_index_close(osq_index *ix);
 
+/* documents and passages count live ones (deleted ones excluded); terms is
+ * summed over segments (a term in two segments counts twice); bytes is the
+ * size of the segment and deletion files. */
 typedef struct osq_index_stats {
   uint64_t segments, documents, passages, terms, bytes;
+  uint64_t deleted_documents, deleted_passages; /* not yet merged away */
+  uint64_t generation; /* of the manifest this snapshot was opened from */
 } osq_index_stats;
 OSQ_EXPORT void osq_index_get_stats(const osq_index *ix, osq_index_stats *st);
 
@@ -221,7 +248,65 @@ OSQ_EXPORT uint64_t osq_results_matched(const osq_results *r);
  * osq_results_free(r).  Returns OSQ_OK, OSQ_E_INVAL (i out of range),
  * OSQ_E_CORRUPT or OSQ_E_NOMEM (decompressing the passage). */
 OSQ_EXPORT int osq_results_get(osq_results *r, size_t i, osq_hit *hit);
+/* Like osq_results_get, but fills only the score, passage_no and the
+ * document fields (passage NULL, no spans, no explanation): it reads no
+ * passage text, for callers that want ids only. */
+OSQ_EXPORT int osq_results_get_doc(osq_results *r, size_t i, osq_hit *hit);
 OSQ_EXPORT void osq_results_free(osq_results *r);
+
+/* ------------------------------------------------------------------------
+ * Maintenance: checking and describing an index (no lock needed)
+ * ---------------------------------------------------------------------- */
+
+/* Called once per problem found: file is the file's name in the index
+ * directory ("MANIFEST", "seg-00000003.osq", ...), problem a sentence. */
+typedef void (*osq_check_fn)(void *ctx, const char *file, const char *problem);
+
+/* Verifies the index in dir: the manifest, then every segment and deletion
+ * file it names -- checksums of every section and whole file, header and
+ * section table, every dictionary entry and their order, the passage and
+ * document tables, every store block inflated, deletion bitmaps against the
+ * documents.  deep: also walks every posting list and its positions with the
+ * checked decoders.  Stray files a crashed writer left are not problems (the
+ * next writer deletes them); *stray (may be NULL) counts them.  Returns
+ * OSQ_OK when nothing is wrong, OSQ_E_CORRUPT when report was called (it may
+ * be NULL), OSQ_E_VERSION, OSQ_E_NOINDEX, OSQ_E_IO or OSQ_E_NOMEM. */
+OSQ_EXPORT int osq_index_check(const char *dir, int deep, osq_check_fn report, void *ctx,
+                               uint64_t *stray);
+
+/* The parts of a segment file, for osq_index_info. */
+typedef enum {
+  OSQ_PART_DICTIONARY = 0, /* term dictionary and its block index */
+  OSQ_PART_POSTINGS,       /* posting lists and skip tables */
+  OSQ_PART_POSITIONS,
+  OSQ_PART_PASSAGES,       /* the passage table */
+  OSQ_PART_DOCUMENTS,      /* document records (id, title, ...) */
+  OSQ_PART_STORE,          /* compressed passage text */
+  OSQ_PART_OTHER,          /* headers, section tables, footers, other sections */
+  OSQ_PART_DELETIONS,      /* deletion files */
+  OSQ_PART_COUNT
+} osq_part;
+/* "dictionary", "postings", ... */
+OSQ_EXPORT const char *osq_part_name(int part);
+
+typedef struct osq_segment_info {
+  uint32_t number; /* file seg-%08u.osq */
+  uint64_t documents, deleted_documents, passages, deleted_passages, terms;
+  uint64_t bytes;  /* segment file plus deletion file */
+} osq_segment_info;
+
+typedef struct osq_index_info {
+  osq_index_stats stats;
+  uint64_t part_bytes[OSQ_PART_COUNT];
+  uint64_t manifest_bytes;
+  size_t nsegments;
+  osq_segment_info *segments; /* in manifest order */
+} osq_index_info;
+
+/* Describes the index in dir from one manifest snapshot.  Returns OSQ_OK,
+ * OSQ_E_NOINDEX, OSQ_E_VERSION, OSQ_E_CORRUPT, OSQ_E_IO or OSQ_E_NOMEM. */
+OSQ_EXPORT int osq_index_info_get(const char *dir, osq_index_info **out);
+OSQ_EXPORT void osq_index_info_free(osq_index_info *info);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,82 @@
+/*
+ * engine_osq.c -- osq through its public API: osq_writer to build,
+ * osq_index + osq_search to query, default options throughout.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench.h"
+
+static int add_doc(void *ctx, const osq_doc *doc, char *err, size_t errlen) {
+  int rc = osq_writer_add(ctx, doc);
+  if (rc != OSQ_OK)
+    snprintf(err, errlen, "osq_writer_add(%s): %s (%s)", doc->id, osq_strerror(rc),
+             osq_last_error());
+  return rc;
+}
+
+static int osq_build(const char *dir, char *const *paths, size_t npaths,
+                     bench_read_stats *st, char *err, size_t errlen) {
+  osq_writer *w = NULL;
+  int rc = osq_writer_open(dir, NULL, &w);
+  if (rc != OSQ_OK) {
+    snprintf(err, errlen, "osq_writer_open(%s): %s (%s)", dir, osq_strerror(rc),
+             osq_last_error());
+    return rc;
+  }
+  rc = bench_read_corpus(paths, npaths, add_doc, w, st, err, errlen);
+  if (rc == OSQ_OK && (rc = osq_writer_commit(w)) != OSQ_OK)
+    snprintf(err, errlen, "osq_writer_commit: %s (%s)", osq_strerror(rc), osq_last_error());
+  osq_writer_close(w);
+  return rc;
+}
+
+static int osq_open(const char *dir, void **handle, char *err, size_t errlen) {
+  osq_index *ix = NULL;
+  int rc = osq_index_open(dir, &ix);
+  if (rc != OSQ_OK) {
+    snprintf(err, errlen, "osq_index_open(%s): %s (%s)", dir, osq_strerror(rc),
+             osq_last_error());
+    return rc;
+  }
+  *handle = ix;
+  return OSQ_OK;
+}
+
+static int osq_query(void *handle, const bench_query *q, bench_ids *ids,
+                     char *err, size_t errlen) {
+  osq_search_options opts;
+  memset(&opts, 0, sizeof opts);
+  opts.k = BENCH_K;
+  osq_results *r = NULL;
+  ids->n = 0;
+  int rc = osq_search(handle, q->text, q->len, &opts, &r);
+  if (rc != OSQ_OK) {
+    snprintf(err, errlen, "osq_search: %s (%s)", osq_strerror(rc), osq_last_error());
+    return rc;
+  }
+  size_t n = osq_results_count(r);
+  for (size_t i = 0; i < n && i < BENCH_K; i++) {
+    osq_hit hit;
+    if ((rc = osq_results_get_doc(r, i, &hit)) != OSQ_OK) {
+      snprintf(err, errlen, "osq_results_get_doc: %s (%s)", osq_strerror(rc), osq_last_error());
+      break;
+    }
+    bench_ids_push(ids, hit.doc_id, strlen(hit.doc_id));
+  }
+  osq_results_free(r);
+  return rc;
+}
+
+static void osq_close_handle(void *handle) { osq_index_close(handle); }
+
+const bench_engine bench_engine_osq = {
+    .name = "osq",
+    .what = "osq_writer defaults; osq_search, k=10",
+    .build = osq_build,
+    .open = osq_open,
+    .search = osq_query,
+    .close = osq_close_handle,
+    .db_name = "",
+};

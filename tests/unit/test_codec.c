@@ -1,0 +1,211 @@
+/*
+ * test_codec.c -- bit packing of posting blocks (core/codec.h): every width
+ * 0..32 round-trips over random and edge lists, the decoder refuses input
+ * that is too short and never reads past what it is given (the packed bytes
+ * live in a malloc'd buffer of exactly their size, so ASan catches an
+ * overread; without ASan, a guard check catches a wrong result).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "codec.h"
+#include "internal.h"
+
+static uint64_t rng_state = 0x243F6A8885A308D3ull;
+static uint32_t rnd32(void) {
+  rng_state ^= rng_state << 13;
+  rng_state ^= rng_state >> 7;
+  rng_state ^= rng_state << 17;
+  return (uint32_t)(rng_state >> 23) ^ (uint32_t)rng_state;
+}
+
+static uint32_t max_for(int w) { return w == 32 ? UINT32_MAX : w == 0 ? 0 : (1u << w) - 1; }
+
+/* Packs v[0..n) at width w into a buffer of exactly osq__bp_bytes(n, w)
+ * bytes, checks that nothing beyond was written, unpacks and compares. */
+static void roundtrip(const uint32_t *v, uint32_t n, int w) {
+  size_t bytes = osq__bp_bytes(n, w);
+  /* the packer writes into a larger buffer so that a write past the end is
+   * visible as a changed guard byte */
+  uint8_t *wide = malloc(bytes + 16);
+  assert_non_null(wide);
+  memset(wide, 0xA5, bytes + 16);
+  osq__bp_pack(v, n, w, wide);
+  for (size_t i = bytes; i < bytes + 16; i++) assert_int_equal(wide[i], 0xA5);
+
+  /* exactly-sized copy for the decoder (malloc(0) may return NULL) */
+  uint8_t *exact = malloc(bytes ? bytes : 1);
+  assert_non_null(exact);
+  if (bytes) memcpy(exact, wide, bytes);
+  uint32_t *out = malloc((n + 1) * sizeof *out);
+  assert_non_null(out);
+  for (uint32_t i = 0; i <= n; i++) out[i] = 0xDEADBEEF;
+  assert_int_equal(osq__bp_unpack(exact, bytes, n, w, out), 0);
+  for (uint32_t i = 0; i < n; i++) {
+    if (out[i] != v[i]) fail_msg("w=%d n=%u: value %u unpacked as %u, packed %u", w, n, i, out[i], v[i]);
+  }
+  assert_int_equal(out[n], 0xDEADBEEF); /* no write past n values */
+
+  /* one byte short is refused (for any non-empty payload) */
+  if (bytes > 0) {
+    uint32_t *o2 = malloc((n ? n : 1) * sizeof *o2);
+    assert_non_null(o2);
+    assert_int_equal(osq__bp_unpack(exact, bytes - 1, n, w, o2), -1);
+    assert_int_equal(osq__bp_unpack(exact, 0, n, w, o2), -1);
+    free(o2);
+  }
+  free(out);
+  free(exact);
+  free(wide);
+}
+
+static const uint32_t sizes[] = {1, 2, 3, 7, 8, 9, 31, 63, 64, 65, 127, 128};
+
+static void test_width_of(void **state) {
+  (void)state;
+  assert_int_equal(osq__bits(0), 0);
+  assert_int_equal(osq__bits(1), 1);
+  assert_int_equal(osq__bits(255), 8);
+  assert_int_equal(osq__bits(256), 9);
+  assert_int_equal(osq__bits(UINT32_MAX), 32);
+  uint32_t v[4] = {0, 5, 0, 1};
+  assert_int_equal(osq__bp_width(v, 4), 3);
+  v[2] = 0x80000000u;
+  assert_int_equal(osq__bp_width(v, 4), 32);
+  assert_int_equal(osq__bp_width(v, 0), 0);
+  assert_int_equal(osq__bp_bytes(128, 32), 512);
+  assert_int_equal(osq__bp_bytes(127, 3), 48);
+  assert_int_equal(osq__bp_bytes(1, 1), 1);
+  assert_int_equal(osq__bp_bytes(0, 17), 0);
+}
+
+static void test_all_zeros(void **state) {
+  (void)state;
+  uint32_t v[OSQ__BLOCK] = {0};
+  for (int w = 0; w <= 32; w++)
+    for (size_t s = 0; s < sizeof sizes / sizeof *sizes; s++) roundtrip(v, sizes[s], w);
+}
+
+static void test_all_max(void **state) {
+  (void)state;
+  uint32_t v[OSQ__BLOCK];
+  for (int w = 0; w <= 32; w++) {
+    for (uint32_t i = 0; i < OSQ__BLOCK; i++) v[i] = max_for(w);
+    for (size_t s = 0; s < sizeof sizes / sizeof *sizes; s++) roundtrip(v, sizes[s], w);
+  }
+}
+
+static void test_random(void **state) {
+  (void)state;
+  uint32_t v[OSQ__BLOCK];
+  for (int w = 0; w <= 32; w++) {
+    for (int rep = 0; rep < 20; rep++) {
+      for (uint32_t i = 0; i < OSQ__BLOCK; i++) v[i] = rnd32() & max_for(w);
+      /* make sure the top bit of the width is used somewhere */
+      if (w) v[rnd32() % OSQ__BLOCK] |= 1u << (w - 1);
+      for (size_t s = 0; s < sizeof sizes / sizeof *sizes; s++) roundtrip(v, sizes[s], w);
+      uint32_t n = 1 + rnd32() % OSQ__BLOCK;
+      roundtrip(v, n, w);
+    }
+  }
+}
+
+static void test_alternating_and_single_bits(void **state) {
+  (void)state;
+  uint32_t v[OSQ__BLOCK];
+  for (int w = 1; w <= 32; w++) {
+    for (uint32_t i = 0; i < OSQ__BLOCK; i++) v[i] = i % 2 ? max_for(w) : 0;
+    roundtrip(v, 127, w);
+    roundtrip(v, 128, w);
+    for (uint32_t i = 0; i < OSQ__BLOCK; i++) v[i] = 1u << (i % (uint32_t)w);
+    roundtrip(v, 127, w);
+    roundtrip(v, 128, w);
+  }
+}
+
+/* The width the writer would pick for a list packs it without loss. */
+static void test_width_from_data(void **state) {
+  (void)state;
+  uint32_t v[OSQ__BLOCK];
+  for (int rep = 0; rep < 200; rep++) {
+    int bits = (int)(rnd32() % 33);
+    uint32_t n = 1 + rnd32() % OSQ__BLOCK;
+    for (uint32_t i = 0; i < n; i++) v[i] = rnd32() & max_for(bits);
+    int w = osq__bp_width(v, n);
+    assert_true(w <= bits);
+    roundtrip(v, n, w);
+  }
+}
+
+static void test_unpack_refuses_bad_width(void **state) {
+  (void)state;
+  uint8_t in[160] = {0};
+  uint32_t out[OSQ__BLOCK];
+  assert_int_equal(osq__bp_unpack(in, sizeof in, 4, 33, out), -1);
+  assert_int_equal(osq__bp_unpack(in, sizeof in, 4, -1, out), -1);
+  assert_int_equal(osq__bp_unpack(in, sizeof in, 4, 255, out), -1);
+}
+
+static void test_unpack_short_input(void **state) {
+  (void)state;
+  /* For every width and a few sizes: any avail below the packed size is
+   * refused, from an exactly-sized malloc'd buffer of avail bytes. */
+  uint32_t out[OSQ__BLOCK];
+  for (int w = 1; w <= 32; w++) {
+    static const uint32_t ns[] = {1, 127, 128};
+    for (size_t s = 0; s < 3; s++) {
+      size_t need = osq__bp_bytes(ns[s], w);
+      for (size_t avail = 0; avail < need; avail += (need > 40 ? 7 : 1)) {
+        uint8_t *in = malloc(avail ? avail : 1);
+        assert_non_null(in);
+        memset(in, 0xFF, avail ? avail : 1);
+        assert_int_equal(osq__bp_unpack(in, avail, ns[s], w, out), -1);
+        free(in);
+      }
+    }
+  }
+  /* width 0 needs no bytes at all: it succeeds with zeros */
+  for (uint32_t i = 0; i < OSQ__BLOCK; i++) out[i] = 7;
+  assert_int_equal(osq__bp_unpack(NULL, 0, OSQ__BLOCK, 0, out), 0);
+  for (uint32_t i = 0; i < OSQ__BLOCK; i++) assert_int_equal(out[i], 0);
+}
+
+static void test_unpack_from_larger_buffer(void **state) {
+  (void)state;
+  /* Blocks sit back to back in a posting list: decoding one with avail
+   * reaching far beyond it must give the same values. */
+  uint32_t v[OSQ__BLOCK], out[OSQ__BLOCK];
+  for (int w = 1; w <= 32; w++) {
+    for (uint32_t i = 0; i < OSQ__BLOCK; i++) v[i] = rnd32() & max_for(w);
+    size_t bytes = osq__bp_bytes(127, w);
+    uint8_t *buf = malloc(bytes + 64);
+    assert_non_null(buf);
+    memset(buf, 0xFF, bytes + 64);
+    osq__bp_pack(v, 127, w, buf);
+    assert_int_equal(osq__bp_unpack(buf, bytes + 64, 127, w, out), 0);
+    for (uint32_t i = 0; i < 127; i++) assert_int_equal(out[i], v[i]);
+    free(buf);
+  }
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_width_of),
+      cmocka_unit_test(test_all_zeros),
+      cmocka_unit_test(test_all_max),
+      cmocka_unit_test(test_random),
+      cmocka_unit_test(test_alternating_and_single_bits),
+      cmocka_unit_test(test_width_from_data),
+      cmocka_unit_test(test_unpack_refuses_bad_width),
+      cmocka_unit_test(test_unpack_short_input),
+      cmocka_unit_test(test_unpack_from_larger_buffer),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "osq/osq.h"
+#include "xapian_index.h"
 #include "osq/source.h"
 
 typedef struct {
@@ -396,13 +397,15 @@ int main(int argc, char **argv) {
       cmd = cmds[i];
       argi = 2;
     }
-  enum { OPT_NO_MERGE = 256, OPT_DEEP, OPT_JSON };
+  enum { OPT_NO_MERGE = 256, OPT_DEEP, OPT_JSON, OPT_ENGINE };
+  const char *engine = "osq";
   static const struct option longopts[] = {{"index", required_argument, NULL, 'i'},
                                            {"quiet", no_argument, NULL, 'q'},
                                            {"help", no_argument, NULL, 'h'},
                                            {"no-merge", no_argument, NULL, OPT_NO_MERGE},
                                            {"deep", no_argument, NULL, OPT_DEEP},
                                            {"json", no_argument, NULL, OPT_JSON},
+                                           {"engine", required_argument, NULL, OPT_ENGINE},
                                            {NULL, 0, NULL, 0}};
   optind = argi;
   int c;
@@ -414,6 +417,7 @@ int main(int argc, char **argv) {
       case OPT_NO_MERGE: o.no_merge = 1; break;
       case OPT_DEEP: o.deep = 1; break;
       case OPT_JSON: o.json = 1; break;
+      case OPT_ENGINE: engine = optarg; break;
       default: usage(stderr); return 2;
     }
   }
@@ -427,6 +431,19 @@ int main(int argc, char **argv) {
     fprintf(stderr, "osindex: %s does not apply to %s\n", misplaced, cmd ? cmd : "a build");
     usage(stderr);
     return 2;
+  }
+  if (strcmp(engine, "osq") != 0) {
+    /* --engine xapian: the same passages in a Xapian database, for
+     * comparisons (osq --engine xapian queries it). */
+    if (strcmp(engine, "xapian") != 0 || cmd) {
+      fprintf(stderr, "osindex: --engine %s: only 'osindex --engine xapian [-i DB] PATH...' is supported\n", engine);
+      return 2;
+    }
+    if (nargs == 0) {
+      fputs("osindex: no input given\n", stderr);
+      return 2;
+    }
+    return osindex_xapian(o.index, (const char *const *)args, (size_t)nargs, o.quiet);
   }
   if (!cmd || !strcmp(cmd, "add")) {
     if (nargs == 0) {

@@ -18,11 +18,15 @@
 #include <unistd.h>
 
 #include "osq/osq.h"
+#include "xapian_dl.h"
 
 typedef struct opts {
   const char *index;
   uint32_t k;
   int json, explain, color;
+  /* --engine xapian: a database built by osindex --engine xapian */
+  osq_xapian_api xapi;
+  osq_xapian *xdb;
 } opts;
 
 /* Prints the passage with spans marked: colour on a terminal, ** in a pipe.
@@ -73,7 +77,110 @@ static int print_json(const osq_hit *h, size_t rank, const char *qid) {
   return OSQ_OK;
 }
 
-static int run_query(osq_index *ix, const opts *o, const char *q, size_t len, const char *qid) {
+static int print_hit(const opts *o, const osq_hit *h, size_t rank, const char *qid) {
+  if (o->json) return print_json(h, rank, qid);
+  if (o->color)
+    printf("\033[1m%2zu.\033[0m \033[33m%.3f\033[0m  \033[1m%s\033[0m  (%s, passage %u)\n", rank, h->score,
+           *h->title ? h->title : "(untitled)", h->doc_id, h->passage_no);
+  else
+    printf("%2zu. %.3f  %s  (%s, passage %u)\n", rank, h->score, *h->title ? h->title : "(untitled)", h->doc_id,
+           h->passage_no);
+  print_passage(h, o->color);
+  if (h->explain) printf("%s\n", h->explain);
+  return OSQ_OK;
+}
+
+static int cmp_span(const void *a, const void *b) {
+  const osq_span *x = a, *y = b;
+  return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* Highlights for Xapian results: every occurrence of each query word (the
+ * words as typed, without operators, quotes and parentheses). */
+static size_t xapian_spans(const char *q, const char *passage, osq_span *spans, size_t cap) {
+  size_t n = 0;
+  const char *p = q;
+  while (*p) {
+    while (*p && strchr(" \t\"()+-", *p)) p++;
+    const char *a = p;
+    while (*p && !strchr(" \t\"()", *p)) p++;
+    size_t wl = (size_t)(p - a);
+    if (wl == 0 || (wl == 3 && (!strncmp(a, "AND", 3) || !strncmp(a, "NOT", 3))) || (wl == 2 && !strncmp(a, "OR", 2)))
+      continue;
+    char word[256];
+    if (wl >= sizeof word) continue;
+    memcpy(word, a, wl);
+    word[wl] = 0;
+    for (const char *m = strstr(passage, word); m && n < cap; m = strstr(m + wl, word)) {
+      spans[n].start = (uint32_t)(m - passage);
+      spans[n].end = (uint32_t)(m - passage + wl);
+      n++;
+    }
+  }
+  qsort(spans, n, sizeof *spans, cmp_span);
+  size_t k = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (k && spans[i].start < spans[k - 1].end) {
+      if (spans[i].end > spans[k - 1].end) spans[k - 1].end = spans[i].end;
+    } else {
+      spans[k++] = spans[i];
+    }
+  }
+  return k;
+}
+
+/* The same query on a Xapian database (osq --engine xapian): Xapian's own
+ * QueryParser with CJK n-grams, results in osq's output shape. */
+static int run_query_xapian(opts *o, const char *q, size_t len, const char *qid) {
+  osq_xapian_results *xr;
+  int rc = o->xapi.query(o->xdb, q, len, 1, o->k, &xr);
+  if (rc) {
+    const char *msg = o->xapi.errmsg(o->xdb);
+    fprintf(stderr, "osq: %s%s%s\n", qid ? qid : "", qid ? ": " : "", *msg ? msg : osq_strerror(rc));
+    return rc;
+  }
+  size_t n = o->xapi.results_count(xr);
+  if (!o->json && n == 0) printf("no passage matches %.*s\n", (int)len, q);
+  for (size_t i = 0; i < n && rc == OSQ_OK; i++) {
+    uint32_t docid;
+    double score;
+    const char *data;
+    size_t dlen;
+    if ((rc = o->xapi.results_get(xr, i, &docid, &score, &data, &dlen))) break;
+    json_error_t je;
+    json_t *d = json_loadb(data, dlen, 0, &je);
+    if (!d) {
+      fprintf(stderr, "osq: Xapian document %u has no osq data (was the database built by osindex --engine xapian?)\n", docid);
+      rc = OSQ_E_CORRUPT;
+      break;
+    }
+    osq_hit h;
+    memset(&h, 0, sizeof h);
+    h.score = score;
+    const char *s;
+    h.doc_id = (s = json_string_value(json_object_get(d, "doc_id"))) ? s : "";
+    h.title = (s = json_string_value(json_object_get(d, "title"))) ? s : "";
+    h.source = (s = json_string_value(json_object_get(d, "source"))) ? s : "";
+    h.url = (s = json_string_value(json_object_get(d, "url"))) ? s : "";
+    h.date = (s = json_string_value(json_object_get(d, "date"))) ? s : "";
+    h.passage = (s = json_string_value(json_object_get(d, "passage"))) ? s : "";
+    h.passage_len = strlen(h.passage);
+    h.passage_no = (uint32_t)json_integer_value(json_object_get(d, "passage_no"));
+    osq_span spans[256];
+    char *qz = strndup(q, len);
+    h.nspans = qz ? xapian_spans(qz, h.passage, spans, 256) : 0;
+    free(qz);
+    h.spans = spans;
+    rc = print_hit(o, &h, i + 1, qid);
+    json_decref(d);
+  }
+  o->xapi.results_free(xr);
+  fflush(stdout);
+  return rc;
+}
+
+static int run_query(osq_index *ix, opts *o, const char *q, size_t len, const char *qid) {
+  if (o->xdb) return run_query_xapian(o, q, len, qid);
   osq_search_options so;
   memset(&so, 0, sizeof so);
   so.k = o->k;
@@ -99,18 +206,7 @@ static int run_query(osq_index *ix, const opts *o, const char *q, size_t len, co
       fprintf(stderr, "osq: %s\n", *osq_last_error() ? osq_last_error() : osq_strerror(rc));
       break;
     }
-    if (o->json) {
-      if ((rc = print_json(&h, i + 1, qid))) break;
-      continue;
-    }
-    if (o->color)
-      printf("\033[1m%2zu.\033[0m \033[33m%.3f\033[0m  \033[1m%s\033[0m  (%s, passage %u)\n", i + 1, h.score,
-             *h.title ? h.title : "(untitled)", h.doc_id, h.passage_no);
-    else
-      printf("%2zu. %.3f  %s  (%s, passage %u)\n", i + 1, h.score, *h.title ? h.title : "(untitled)", h.doc_id,
-             h.passage_no);
-    print_passage(&h, o->color);
-    if (h.explain) printf("%s\n", h.explain);
+    if ((rc = print_hit(o, &h, i + 1, qid))) break;
   }
   osq_results_free(r);
   fflush(stdout);
@@ -154,20 +250,26 @@ static int run_batch(osq_index *ix, opts *o, const char *file) {
 static void usage(FILE *f) {
   fputs("usage: osq [-i INDEX] [-n K] [--json] [--explain] [--color=auto|always|never] QUERY...\n"
         "       osq [-i INDEX] [-n K] [--explain] --batch FILE|-\n"
+        "       --engine xapian: query a Xapian database built by osindex --engine xapian\n"
         "Query syntax: words (ranked), \"a phrase\", +must -mustnot, a AND b, a OR b, NOT a, (...).\n"
         "INDEX defaults to $OSQ_INDEX, else ./osq-index.\n",
         f);
 }
 
 int main(int argc, char **argv) {
-  opts o = {getenv("OSQ_INDEX"), 10, 0, 0, -1};
+  opts o;
+  memset(&o, 0, sizeof o);
+  o.index = getenv("OSQ_INDEX");
+  o.k = 10;
+  o.color = -1;
   if (!o.index || !*o.index) o.index = "osq-index";
-  const char *batch = NULL;
+  const char *batch = NULL, *engine = "osq";
   static const struct option longopts[] = {{"index", required_argument, NULL, 'i'},
                                            {"json", no_argument, NULL, 'j'},
                                            {"explain", no_argument, NULL, 'x'},
                                            {"batch", required_argument, NULL, 'b'},
                                            {"color", optional_argument, NULL, 'c'},
+                                           {"engine", required_argument, NULL, 'e'},
                                            {"help", no_argument, NULL, 'h'},
                                            {NULL, 0, NULL, 0}};
   int c;
@@ -190,17 +292,42 @@ int main(int argc, char **argv) {
       case 'c':
         o.color = !optarg || !strcmp(optarg, "always") ? 1 : !strcmp(optarg, "never") ? 0 : -1;
         break;
+      case 'e': engine = optarg; break;
       case 'h': usage(stdout); return 0;
       default: usage(stderr); return 2;
     }
+  }
+  if (strcmp(engine, "osq") != 0 && strcmp(engine, "xapian") != 0) {
+    fprintf(stderr, "osq: unknown engine '%s' (osq or xapian)\n", engine);
+    return 2;
   }
   if (o.color < 0) o.color = isatty(1) && !getenv("NO_COLOR");
   if (!batch && optind >= argc) {
     usage(stderr);
     return 2;
   }
-  osq_index *ix;
-  int rc = osq_index_open(o.index, &ix);
+  osq_index *ix = NULL;
+  int rc;
+  if (!strcmp(engine, "xapian")) {
+    char err[512];
+    if (osq_xapian_load(&o.xapi, err, sizeof err)) {
+      fprintf(stderr, "osq: %s\n", err);
+      return 2;
+    }
+    char *msg = NULL;
+    rc = o.xapi.open(o.index, OSQ_XAPIAN_READ, &o.xdb, &msg);
+    if (rc) {
+      if (rc == OSQ_E_NOINDEX)
+        fprintf(stderr, "osq: no Xapian database at %s; build one with: osindex --engine xapian -i %s corpus/\n",
+                o.index, o.index);
+      else
+        fprintf(stderr, "osq: cannot open Xapian database %s: %s\n", o.index, msg ? msg : osq_strerror(rc));
+      free(msg);
+      return 2;
+    }
+    goto run;
+  }
+  rc = osq_index_open(o.index, &ix);
   if (rc == OSQ_E_NOINDEX) {
     fprintf(stderr, "osq: no index at %s; build one with: osindex -i %s corpus/\n", o.index, o.index);
     return 2;
@@ -209,6 +336,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "osq: cannot open index %s: %s\n", o.index, *osq_last_error() ? osq_last_error() : osq_strerror(rc));
     return 2;
   }
+run:;
   int status = 0;
   if (batch) {
     status = run_batch(ix, &o, batch);
@@ -232,5 +360,6 @@ int main(int argc, char **argv) {
     status = rc ? 2 : 0;
   }
   osq_index_close(ix);
+  if (o.xdb) o.xapi.close(o.xdb);
   return status;
 }

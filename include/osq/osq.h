@@ -143,8 +143,9 @@ typedef struct osq_writer_options {
   uint32_t passage_min_chars;
   uint32_t passage_max_chars;
   uint32_t passage_overlap_chars;
-  /* Non-zero: the commit replaces the whole index with what was added
-   * (a rebuild); zero: what was added joins the live segments. */
+  /* Non-zero: the first commit replaces the whole index with what was added
+   * (a rebuild; later commits through the same writer add to it); zero:
+   * what was added joins the live segments. */
   int replace;
   /* Non-zero: no automatic merge after a commit (see osq_writer_commit). */
   int no_auto_merge;
@@ -188,6 +189,16 @@ typedef struct osq_writer_stats {
   uint64_t merges;   /* merges run (automatic or osq_writer_merge) */
 } osq_writer_stats;
 OSQ_EXPORT void osq_writer_get_stats(const osq_writer *w, osq_writer_stats *st);
+/* Cuts a document text into passages the way the writer does (the title,
+ * which the writer adds as a passage of its own, is not included).  opts
+ * may be NULL (defaults).  *cuts receives a malloc'd array the caller
+ * frees.  Returns the number of passages or OSQ_E_NOMEM. */
+typedef struct osq_passage_cut {
+  uint32_t start, end; /* byte range in text */
+} osq_passage_cut;
+OSQ_EXPORT long osq_cut_passages(const char *text, size_t len, const osq_writer_options *opts,
+                                 osq_passage_cut **cuts);
+
 /* Releases w; what was not committed is discarded. */
 OSQ_EXPORT void osq_writer_close(osq_writer *w);
 
@@ -198,7 +209,10 @@ OSQ_EXPORT void osq_writer_close(osq_writer *w);
 typedef struct osq_index osq_index;
 
 /* Opens the index in dir for reading: maps the live segments named by the
- * manifest; reads no posting list.  Returns OSQ_OK, OSQ_E_NOINDEX (no
+ * manifest and reads their deletion bitmaps; reads no posting list.  The
+ * index is a snapshot: commits, deletions and merges that a writer publishes
+ * later are not seen (open again to see them), and the files they delete
+ * stay readable through the mapping.  Returns OSQ_OK, OSQ_E_NOINDEX (no
  * manifest), OSQ_E_VERSION, OSQ_E_CORRUPT, OSQ_E_IO or OSQ_E_NOMEM. */
 OSQ_EXPORT int osq_index_open(const char *dir, osq_index **out);
 OSQ_EXPORT void osq_index_close(osq_index *ix);

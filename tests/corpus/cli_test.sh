@@ -87,6 +87,19 @@ contains "$T/err" "nothing could be indexed" "nothing indexed message"
 [ $? -eq 1 ] || fail "osindex of a missing path should exit 1"
 contains "$T/err" "missing-dir" "missing path is named"
 
+# --- the Xapian engine behind the same command line ---
+if "$OSINDEX" -q --engine xapian -i "$T/xdb" corpus >"$T/out" 2>"$T/err"; then
+  "$OSQ" --engine xapian -i "$T/xdb" -n 2 --json 화웨이 >"$T/xjson" 2>&1
+  contains "$T/xjson" '"rank":1' "xapian json rank"
+  contains "$T/xjson" '"doc_id":"corpus/openstack/seed-article.txt"' "xapian json doc_id"
+  contains "$T/xjson" '"highlights":[[' "xapian json highlights"
+  "$OSQ" --engine xapian -i "$T/xdb" "화웨이 AND" >"$T/out" 2>"$T/err"
+  [ $? -eq 2 ] || fail "a query Xapian cannot parse should exit 2"
+  contains "$T/err" "QueryParserError" "Xapian's parse error is shown"
+else
+  contains "$T/err" "cannot load the Xapian engine" "osindex --engine xapian without the library says why"
+fi
+
 if [ "$failures" -ne 0 ]; then
   echo "$failures failures"
   exit 1

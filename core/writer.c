@@ -938,8 +938,8 @@ OSQ_EXPORT int osq_writer_open(const char *dir, const osq_writer_options *opts, 
     ssize_t n = pread(w->lock_fd, holder, sizeof holder - 1, 0);
     holder[n > 0 ? n : 0] = 0;
     holder[strcspn(holder, "\n")] = 0;
-    rc = osq__fail(OSQ_E_LOCKED, "%s: index is locked by another writer (%s holds %s); try again when it is done",
-                   dir, holder[0] ? holder : "a process that has not written its pid yet", lock);
+    rc = osq__fail(OSQ_E_LOCKED, "%s: another writer, %s, holds %s; try again when it is done", dir,
+                   holder[0] ? holder : "a process that has not written its pid yet", lock);
     goto fail;
   }
   char me[128];

@@ -282,15 +282,29 @@ static void test_auto_merge_bounds_segments(void **state) {
 
 /* ---- snapshots while a writer works -------------------------------------------------- */
 
+typedef struct {
+  char text[8192];
+  int n;
+} collected;
+
+static void collect(void *ctx, const char *file, const char *problem) {
+  collected *c = ctx;
+  size_t o = strlen(c->text);
+  snprintf(c->text + o, sizeof c->text - o, "%s: %s\n", file, problem);
+  c->n++;
+}
+
 #define SNAP_K 20
 
 /* Child: opens the index again and again while the parent writes; in every
  * snapshot the documents are a multiple of SNAP_K, the common word finds
- * each live document exactly once, and no id appears twice. */
+ * each live document exactly once, and no id appears twice.  Every tenth
+ * time, osq_index_check runs too: it must not mistake the files a commit
+ * deletes under it for damage. */
 static int snapshot_reader(const char *dir, double seconds) {
   struct timespec t0, t;
   clock_gettime(CLOCK_MONOTONIC, &t0);
-  int opens = 0;
+  int opens = 0, checks = 0;
   for (;;) {
     osq_index *ix;
     int rc = osq_index_open(dir, &ix);
@@ -333,10 +347,20 @@ static int snapshot_reader(const char *dir, double seconds) {
     free(ids);
     osq_index_close(ix);
     if (bad) return 1;
+    if (opens % 10 == 0) {
+      collected c;
+      memset(&c, 0, sizeof c);
+      rc = osq_index_check(dir, 0, collect, &c, NULL);
+      if (rc) {
+        fprintf(stderr, "reader: check during writes: %s (%s)\n%s", osq_err_name(rc), osq_last_error(), c.text);
+        return 1;
+      }
+      checks++;
+    }
     clock_gettime(CLOCK_MONOTONIC, &t);
     if ((double)(t.tv_sec - t0.tv_sec) + (double)(t.tv_nsec - t0.tv_nsec) / 1e9 > seconds) break;
   }
-  fprintf(stderr, "reader: %d consistent snapshots\n", opens);
+  fprintf(stderr, "reader: %d consistent snapshots, %d clean checks\n", opens, checks);
   return opens > 0 ? 0 : 1;
 }
 
@@ -522,18 +546,6 @@ static void test_legacy_manifest(void **state) {
   expect_clean(dir);
   rm_tree(dir);
   free(dir);
-}
-
-typedef struct {
-  char text[8192];
-  int n;
-} collected;
-
-static void collect(void *ctx, const char *file, const char *problem) {
-  collected *c = ctx;
-  size_t o = strlen(c->text);
-  snprintf(c->text + o, sizeof c->text - o, "%s: %s\n", file, problem);
-  c->n++;
 }
 
 static void patch(const char *path, long off, const char *bytes, size_t n) {

@@ -35,6 +35,7 @@ static double BM25_K1 = OSQ__BM25_K1, BM25_B = OSQ__BM25_B, PAIR_W = 0.1, BRIDGE
 static int PAIR_MODE = 2;
 static double TAIL2_W = 0.3;
 static int PMODE = 2;
+static double TITLE_W = OSQ__TITLE_W;
 static void tune_from_env(void) { /* TEMPORARY: parameter sweeps */
   const char *v;
   if ((v = getenv("OSQ_K1"))) BM25_K1 = atof(v);
@@ -45,6 +46,7 @@ static void tune_from_env(void) { /* TEMPORARY: parameter sweeps */
   if ((v = getenv("OSQ_PAIRMODE"))) PAIR_MODE = atoi(v);
   if ((v = getenv("OSQ_TAIL2W"))) TAIL2_W = atof(v);
   if ((v = getenv("OSQ_PMODE"))) PMODE = atoi(v);
+  if ((v = getenv("OSQ_TITLEW"))) TITLE_W = atof(v);
 }
 
 struct osq_index {
@@ -709,6 +711,9 @@ static int node_match(evalctx *e, const osq__qnode *n, uint32_t pid) {
   return 0;
 }
 
+/* What title boost a bound must allow for in this segment. */
+static double title_bound(const osq__segment *seg) { return seg->has_titles ? TITLE_W : 1.0; }
+
 static double bm25(const osq_results *r, const qterm *qt, uint32_t tf, uint32_t len) {
   double norm = BM25_K1 * (1.0 - BM25_B + BM25_B * (double)len / r->avglen);
   return qt->qtf * qt->idf * (double)tf * (BM25_K1 + 1.0) / ((double)tf + norm);
@@ -813,10 +818,10 @@ static int cmp_sterm(const void *a, const void *b) {
 static double skip_ub(const osq_results *r, const osq__segment *seg, const qterm *qt, uint32_t max_tf,
                       uint32_t min_len, float max_f) {
   double pair = PAIR_W * qt->idf * qt->pair_occ / 2;
-  if (max_f >= 0 && BM25_K1 == OSQ__BM25_K1 && BM25_B == OSQ__BM25_B && r->nsegs_is_one)
+  if (max_f >= 0 && BM25_K1 == OSQ__BM25_K1 && BM25_B == OSQ__BM25_B && TITLE_W == OSQ__TITLE_W && r->nsegs_is_one)
     return qt->qtf * qt->idf * (double)max_f * (1 + 1e-6) + pair + 1e-9;
   uint32_t qlen = seg->norm_len[osq__norm_encode(seg->norm_len, min_len)];
-  return bm25(r, qt, max_tf, qlen) + pair + 1e-9;
+  return bm25(r, qt, max_tf, qlen) * title_bound(seg) + pair + 1e-9;
 }
 
 /* The score bound of the block holding the cursor's current posting, and
@@ -826,7 +831,7 @@ static double block_ub(const osq_results *r, const osq__segment *seg, tcur *tc, 
   if (tc->kind != 1 || tc->c.nblocks <= 1) {
     if (tc->bm_block == UINT32_MAX) {
       tc->bm_block = 0;
-      tc->bm_ub = bm25(r, qt, tc->max_tf, tc->min_len) + PAIR_W * qt->idf * qt->pair_occ / 2 + 1e-9;
+      tc->bm_ub = bm25(r, qt, tc->max_tf, tc->min_len) * title_bound(seg) + PAIR_W * qt->idf * qt->pair_occ / 2 + 1e-9;
       tc->bm_last = UINT32_MAX - 1;
     }
     *last = tc->bm_last;
@@ -887,7 +892,7 @@ static int search_segment(osq_results *r, uint32_t si, heap *hp, int no_prune) {
     const qterm *qt = &r->terms[t];
     if (qt->qtf == 0 || e.tc[t].kind == 0 || e.tc[t].pid == UINT32_MAX) continue;
     st[ns].t = (uint32_t)t;
-    st[ns].ub = bm25(r, qt, e.tc[t].max_tf, e.tc[t].min_len) + PAIR_W * qt->idf * qt->pair_occ / 2 + 1e-9;
+    st[ns].ub = bm25(r, qt, e.tc[t].max_tf, e.tc[t].min_len) * title_bound(seg) + PAIR_W * qt->idf * qt->pair_occ / 2 + 1e-9;
     ns++;
   }
   qsort(st, ns, sizeof *st, cmp_sterm);
@@ -983,12 +988,13 @@ static int search_segment(osq_results *r, uint32_t si, heap *hp, int no_prune) {
       }
     }
     uint32_t len = osq__segment_plen(seg, pid);
+    double tw = osq__segment_title(seg, pid) ? TITLE_W : 1.0;
     double score = 0, bound = 0;
     for (size_t i = ess; i < ns; i++) {
       tcur *tc = &e.tc[st[i].t];
       if (tc->pid != pid) continue;
       const qterm *qt = &r->terms[st[i].t];
-      score += bm25(r, qt, tcur_tf(tc), len);
+      score += bm25(r, qt, tcur_tf(tc), len) * tw;
       bound += PAIR_W * qt->idf * qt->pair_occ / 2;
     }
     int pruned = 0;
@@ -998,7 +1004,7 @@ static int search_segment(osq_results *r, uint32_t si, heap *hp, int no_prune) {
       if (tcur_seek(tc, pid) < 0) e.corrupt = 1;
       if (tc->pid != pid) continue;
       const qterm *qt = &r->terms[st[i].t];
-      score += bm25(r, qt, tcur_tf(tc), len);
+      score += bm25(r, qt, tcur_tf(tc), len) * tw;
       bound += PAIR_W * qt->idf * qt->pair_occ / 2;
     }
     if (!pruned && !osq__segment_deleted(seg, pid) && score + bound + 1e-9 > theta) {
@@ -1009,7 +1015,7 @@ static int search_segment(osq_results *r, uint32_t si, heap *hp, int no_prune) {
         score = 0;
         for (size_t t = 0; t < r->nterms; t++)
           if (r->terms[t].qtf > 0 && present(&e, (uint32_t)t, pid))
-            score += bm25(r, &r->terms[t], tcur_tf(&e.tc[t]), len);
+            score += bm25(r, &r->terms[t], tcur_tf(&e.tc[t]), len) * tw;
         score += pair_bonus(&e, pid, NULL);
         if (score > theta || no_prune) heap_push(hp, (hit_ref){score, si, pid});
       }
@@ -1247,7 +1253,7 @@ static int explain_hit(osq_results *r, const hit_ref *h, char **out) {
       const qterm *qt = &r->terms[t];
       if (qt->qtf == 0 || !present(&e, (uint32_t)t, h->pid)) continue;
       uint32_t tf = tcur_tf(&e.tc[t]);
-      double v = bm25(r, qt, tf, len);
+      double v = bm25(r, qt, tf, len) * (osq__segment_title(seg, h->pid) ? TITLE_W : 1.0);
       total += v;
       n = snprintf(line, sizeof line, "  term %.*s%s: tf %u, df %llu, idf %.3f -> %.3f\n", (int)qt->len, qt->term,
                    qt->prefix ? "*" : "", tf, (unsigned long long)qt->df, qt->idf, v);

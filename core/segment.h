@@ -12,7 +12,7 @@
 #define OSQ__SEG_MAGIC "OSQSEG\x01\x00"
 #define OSQ__SEG_FOOTER_MAGIC "OSQSEGND"
 #define OSQ__SEG_HEADER_BYTES 64
-#define OSQ__SEG_NSECTIONS 8
+#define OSQ__SEG_NSECTIONS 9
 #define OSQ__SEG_SECTION_BYTES 24
 #define OSQ__SEG_FOOTER_BYTES 16
 #define OSQ__DICT_BLOCK 32       /* terms per front-coded dictionary block */
@@ -32,8 +32,13 @@ enum {
   OSQ__SEC_PASSAGES = 4,
   OSQ__SEC_DOCS = 5,
   OSQ__SEC_STORE = 6,
-  OSQ__SEC_NORMS = 7
+  OSQ__SEC_NORMS = 7,
+  OSQ__SEC_TITLES = 8
 };
+
+/* A match in a title passage counts this many times a body match; the
+ * writer folds it into the stored block bounds. */
+#define OSQ__TITLE_W 1.5
 
 /* Passage lengths for BM25, one byte a passage ("norms", as in Lucene):
  * exact below 64 tokens, then in steps of 4%.  The byte array of a whole
@@ -54,6 +59,7 @@ typedef struct osq__wterm {
 
 typedef struct osq__wpassage {
   uint32_t doc, block, offset, length, ntokens;
+  uint32_t title; /* the passage is its document's title */
 } osq__wpassage;
 
 typedef struct osq__wsegment {
@@ -88,6 +94,7 @@ typedef struct osq__segment {
   uint32_t dict_blocks;
   uint32_t store_blocks;
   uint32_t norm_len[256];
+  int has_titles; /* any title passage (bounds must allow the boost) */
   /* Passage bitmap of deleted passages (manifest.c), or NULL: set and owned
    * by whoever opened the segment (osq_index_open), never by segment_read. */
   const uint8_t *deleted;
@@ -128,6 +135,11 @@ typedef struct osq__passage_info {
 } osq__passage_info;
 int osq__segment_passage(const osq__segment *seg, uint32_t pid,
                          osq__passage_info *pi);
+/* Is passage pid a title passage?  pid < npassages. */
+static inline int osq__segment_title(const osq__segment *seg, uint32_t pid) {
+  return (seg->sec[OSQ__SEC_TITLES].p[pid >> 3] >> (pid & 7)) & 1;
+}
+
 /* The BM25 length of passage pid (its norm decoded); pid < npassages. */
 static inline uint32_t osq__segment_plen(const osq__segment *seg, uint32_t pid) {
   return seg->norm_len[seg->sec[OSQ__SEC_NORMS].p[pid]];

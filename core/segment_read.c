@@ -83,6 +83,12 @@ int osq__segment_open(const char *path, osq__segment *seg) {
     goto fail;
   }
   osq__norm_table(seg->norm_len);
+  if (seg->sec[OSQ__SEC_TITLES].n != ((uint64_t)seg->npassages + 7) / 8) {
+    rc = CORRUPT(seg, "title bitmap size");
+    goto fail;
+  }
+  for (uint64_t i = 0; i < seg->sec[OSQ__SEC_TITLES].n && !seg->has_titles; i++)
+    seg->has_titles = seg->sec[OSQ__SEC_TITLES].p[i] != 0;
   return OSQ_OK;
 fail:
   osq__unmap(&seg->map);
@@ -101,6 +107,8 @@ int osq__segment_verify(const osq__segment *seg) {
       return CORRUPT(seg, "checksum mismatch in section %d", s);
   if (osq__get_u32(p + n - OSQ__SEG_FOOTER_BYTES) != osq__crc32(0, p, n - OSQ__SEG_FOOTER_BYTES))
     return CORRUPT(seg, "file checksum mismatch");
+  /* the one word no checksum covers */
+  if (osq__get_u32(p + n - OSQ__SEG_FOOTER_BYTES + 4) != 0) return CORRUPT(seg, "reserved footer word is not zero");
   return OSQ_OK;
 }
 

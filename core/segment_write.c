@@ -17,12 +17,12 @@
  *    16  u32      passages P
  *    20  u32      documents D
  *    24  u32      terms T
- *    28  u32      number of sections (8)
+ *    28  u32      number of sections (9)
  *    32  u64      total tokens of all passages (average passage length)
  *    40  u32      CRC32 of the section table (read and checked on open)
  *    44  u32      CRC32 of header bytes 0..39
  *    48  16 bytes zero
- * Section table, 8 entries of 24 bytes: u64 offset from file start, u64
+ * Section table, 9 entries of 24 bytes: u64 offset from file start, u64
  * length, u32 CRC32 of the section's bytes, u32 zero.  Sections, in order:
  *
  *   0 DICT_INDEX  u32 B, then B u32 offsets into DICT, one per block.
@@ -61,6 +61,9 @@
  *   6 STORE       u32 S blocks, then S+1 u64 offsets relative to the end of
  *                 the offset table, then S zlib streams, each the text of
  *                 consecutive passages (about 8 KiB uncompressed).
+ *   8 TITLES      a bitmap of P bits (bit i of byte i/8): passage i is its
+ *                 document's title, whose matches count OSQ__TITLE_W times
+ *                 (the factor is folded into the skip entries' float bound).
  *   7 NORMS       P bytes: each passage's length in tokens, quantized
  *                 (exact below 64, then steps of 4%; see segment.h).  The
  *                 block bounds use the quantized length too.
@@ -153,6 +156,7 @@ static int encode_term(const osq__wsegment *seg, osq__wterm *t, osq__buf *dict,
       double qlen = seg->norm_len[osq__norm_encode(seg->norm_len, len)];
       double f = (double)tf * (OSQ__BM25_K1 + 1.0) /
                  ((double)tf + OSQ__BM25_K1 * (1.0 - OSQ__BM25_B + OSQ__BM25_B * qlen / seg->avglen));
+      if (seg->passages[pid].title) f *= OSQ__TITLE_W;
       if (f > max_f) max_f = f;
       for (uint64_t k = 0; k < tf; k++) {
         uint64_t d;
@@ -258,6 +262,15 @@ int osq__segment_write(const char *dir, const char *name,
   for (uint32_t i = 0; i <= seg->store_blocks; i++)
     if ((rc = osq__buf_u64(&sec[OSQ__SEC_STORE], seg->store_offsets[i]))) goto done;
   if ((rc = osq__buf_put(&sec[OSQ__SEC_STORE], seg->store.p, seg->store.n))) goto done;
+  /* TITLES */
+  {
+    size_t nb = ((size_t)seg->npassages + 7) / 8;
+    if ((rc = osq__buf_reserve(&sec[OSQ__SEC_TITLES], nb + 1))) goto done;
+    memset(sec[OSQ__SEC_TITLES].p, 0, nb);
+    for (uint32_t i = 0; i < seg->npassages; i++)
+      if (seg->passages[i].title) sec[OSQ__SEC_TITLES].p[i >> 3] |= (uint8_t)(1u << (i & 7));
+    sec[OSQ__SEC_TITLES].n = nb;
+  }
   /* NORMS */
   {
     uint32_t table[256];

@@ -424,7 +424,7 @@ static int finish_store_block(osq_writer *w) {
 }
 
 /* Indexes one passage text as pid w->npassages of document w->ndocs. */
-static int add_passage(osq_writer *w, const char *text, size_t len) {
+static int add_passage(osq_writer *w, const char *text, size_t len, int title) {
   if (w->npassages == UINT32_MAX - 1) return osq__fail(OSQ_E_INVAL, "too many passages in a segment");
   if (w->npassages == w->passages_cap) {
     uint32_t cap = w->passages_cap ? w->passages_cap * 2 : 4096;
@@ -444,6 +444,7 @@ static int add_passage(osq_writer *w, const char *text, size_t len) {
   ps->offset = (uint32_t)w->block.n;
   ps->length = (uint32_t)len;
   ps->ntokens = ntoks ? toks[ntoks - 1].pos + 1 : 0;
+  ps->title = title != 0;
   if (osq__buf_put(&w->block, text, len)) return OSQ_E_NOMEM;
   if (w->block.n >= OSQ__STORE_BLOCK && (rc = finish_store_block(w))) return rc;
   w->npassages++;
@@ -819,7 +820,10 @@ int osq__writer_add_stored(osq_writer *w, const osq__doc_info *di, char *const *
   uint32_t first = w->npassages;
   int rc;
   for (uint32_t i = 0; i < di->npassages; i++)
-    if ((rc = add_passage(w, texts[i], lens[i]))) return rc;
+    /* the title passage is the first one and holds exactly the title */
+    if ((rc = add_passage(w, texts[i], lens[i],
+                          i == 0 && *di->title && lens[0] == strlen(di->title) && !memcmp(texts[0], di->title, lens[0]))))
+      return rc;
   w->doc_offsets[w->ndocs] = (uint32_t)w->docs.n;
   const char *f[5] = {di->id, di->title, di->source, di->url, di->date};
   for (int i = 0; i < 5; i++)
@@ -1002,7 +1006,7 @@ OSQ_EXPORT int osq_writer_add(osq_writer *w, const osq_doc *doc) {
     char *tcopy = strndup(title, tlen);
     if (!tcopy) return OSQ_E_NOMEM;
     const char *t = clean_text(w, tcopy, tlen, &tbad);
-    rc = t ? add_passage(w, t, tbad ? w->clean.n : tlen) : OSQ_E_NOMEM;
+    rc = t ? add_passage(w, t, tbad ? w->clean.n : tlen, 1) : OSQ_E_NOMEM;
     free(tcopy);
     if (rc) return rc;
     if (bad) { /* clean_text reused w->clean: redo the body */
@@ -1015,7 +1019,7 @@ OSQ_EXPORT int osq_writer_add(osq_writer *w, const osq_doc *doc) {
                                  w->opts.passage_overlap_chars, &w->cuts, &w->cuts_cap);
   if (ncuts < 0) return OSQ_E_NOMEM;
   for (long i = 0; i < ncuts; i++)
-    if ((rc = add_passage(w, text + w->cuts[i].start, w->cuts[i].end - w->cuts[i].start))) return rc;
+    if ((rc = add_passage(w, text + w->cuts[i].start, w->cuts[i].end - w->cuts[i].start, 0))) return rc;
   /* The document record. */
   w->doc_offsets[w->ndocs] = (uint32_t)w->docs.n;
   const char *f[5] = {doc->id, doc->title, doc->source, doc->url, doc->date};

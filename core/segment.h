@@ -77,6 +77,7 @@ typedef struct osq__wsegment {
   /* filled by osq__segment_write */
   uint32_t norm_len[256];
   double avglen;
+  double *pass_k; /* per passage: k1*(1-b+b*len/avglen) */
 } osq__wsegment;
 
 /* Writes seg to dir/name (temporary name, fsync, rename).  *bytes receives
@@ -177,7 +178,18 @@ int osq__cursor_open(osq__cursor *c, const osq__segment *seg,
                      const osq__term_info *ti);
 /* Moves to the first pid >= target.  Returns OSQ_OK, OSQ_DONE or
  * OSQ_E_CORRUPT. */
-int osq__cursor_seek(osq__cursor *c, uint32_t target);
+int osq__cursor_seek_slow(osq__cursor *c, uint32_t target);
+static inline int osq__cursor_seek(osq__cursor *c, uint32_t target) {
+  if (c->pid >= target) return c->pid == UINT32_MAX ? OSQ_DONE : OSQ_OK;
+  if (c->pids[c->n - 1] >= target) { /* within the decoded block */
+    uint32_t i = c->i;
+    while (c->pids[i] < target) i++;
+    c->i = i;
+    c->pid = c->pids[i];
+    return OSQ_OK;
+  }
+  return osq__cursor_seek_slow(c, target);
+}
 int osq__cursor_next(osq__cursor *c);
 static inline uint32_t osq__cursor_tf(const osq__cursor *c) { return c->tfs[c->i]; }
 /* Decodes the positions of the current entry into out (at most cap; returns

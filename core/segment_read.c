@@ -338,13 +338,17 @@ static int load_block(osq__cursor *c, uint32_t blk) {
   if (nd > avail - 2 || osq__bp_unpack(bp + 2, avail - 2, n, wd, c->pids) ||
       osq__bp_unpack(bp + 2 + nd, avail - 2 - nd, n, wt, c->tfs))
     return CORRUPT(seg, "posting block truncated");
+  /* Gaps are non-negative, so checking the last pid checks them all; the
+   * sum is done in 64 bits so no gap can wrap it. */
+  uint64_t acc = (uint64_t)(prev + 1);
   for (uint32_t i = 0; i < n; i++) {
-    int64_t pid = prev + 1 + (int64_t)c->pids[i];
-    if (pid >= c->seg->npassages) return CORRUPT(seg, "posting refers to passage %lld of %u", (long long)pid, c->seg->npassages);
-    c->pids[i] = (uint32_t)pid;
+    acc += c->pids[i];
+    c->pids[i] = (uint32_t)acc;
     c->tfs[i] += 1;
-    prev = pid;
+    acc++;
   }
+  if (acc - 1 >= c->seg->npassages || acc - 1 > UINT32_MAX)
+    return CORRUPT(seg, "posting refers to passage %llu of %u", (unsigned long long)(acc - 1), c->seg->npassages);
   if (pos_rel > (uint64_t)(c->pos_end - c->pos_base)) return CORRUPT(seg, "positions out of bounds");
   c->block = blk;
   c->n = n;
@@ -388,7 +392,7 @@ int osq__cursor_next(osq__cursor *c) {
   return rc;
 }
 
-int osq__cursor_seek(osq__cursor *c, uint32_t target) {
+int osq__cursor_seek_slow(osq__cursor *c, uint32_t target) {
   if (c->pid >= target) return c->pid == UINT32_MAX ? OSQ_DONE : OSQ_OK;
   /* Within the current block? */
   if (c->pids[c->n - 1] < target) {

@@ -152,10 +152,9 @@ static int encode_term(const osq__wsegment *seg, osq__wterm *t, osq__buf *dict,
       if (tf > max_tf) max_tf = (uint32_t)tf;
       uint32_t len = seg->passages[pid].ntokens;
       if (len < min_len) min_len = len;
-      /* the same expression, in the same order, as the search's BM25 */
-      double qlen = seg->norm_len[osq__norm_encode(seg->norm_len, len)];
-      double f = (double)tf * (OSQ__BM25_K1 + 1.0) /
-                 ((double)tf + OSQ__BM25_K1 * (1.0 - OSQ__BM25_B + OSQ__BM25_B * qlen / seg->avglen));
+      /* the same expression, in the same order, as the search's BM25; the
+       * length part is precomputed per passage (seg->pass_k) */
+      double f = (double)tf * (OSQ__BM25_K1 + 1.0) / ((double)tf + seg->pass_k[pid]);
       if (seg->passages[pid].title) f *= OSQ__TITLE_W;
       if (f > max_f) max_f = f;
       for (uint64_t k = 0; k < tf; k++) {
@@ -230,6 +229,13 @@ int osq__segment_write(const char *dir, const char *name,
   osq__norm_table(seg->norm_len);
   seg->avglen = seg->npassages ? (double)seg->total_tokens / (double)seg->npassages : 1.0;
   if (seg->avglen <= 0) seg->avglen = 1.0;
+  double *pass_k = malloc(((size_t)seg->npassages + 1) * sizeof *pass_k);
+  if (!pass_k) return OSQ_E_NOMEM;
+  for (uint32_t i = 0; i < seg->npassages; i++) {
+    double qlen = seg->norm_len[osq__norm_encode(seg->norm_len, seg->passages[i].ntokens)];
+    pass_k[i] = OSQ__BM25_K1 * (1.0 - OSQ__BM25_B + OSQ__BM25_B * qlen / seg->avglen);
+  }
+  seg->pass_k = pass_k;
   uint32_t nblocks = (uint32_t)((seg->nterms + OSQ__DICT_BLOCK - 1) / OSQ__DICT_BLOCK);
   if ((rc = osq__buf_u32(&sec[OSQ__SEC_DICT_INDEX], nblocks))) goto done;
   for (size_t i = 0; i < seg->nterms; i++) {
@@ -343,5 +349,7 @@ done:
     unlink(tmp);
   }
   for (int s = 0; s < OSQ__SEG_NSECTIONS; s++) osq__buf_free(&sec[s]);
+  free(seg->pass_k);
+  seg->pass_k = NULL;
   return rc;
 }

@@ -77,8 +77,14 @@ typedef struct osq__wsegment {
   /* filled by osq__segment_write */
   uint32_t norm_len[256];
   double avglen;
-  double *pass_k; /* per passage: k1*(1-b+b*len/avglen) */
+  struct osq__wpass_k *pass_k; /* per passage, for block bounds */
 } osq__wsegment;
+
+typedef struct osq__wpass_k {
+  double k;        /* k1*(1-b+b*len/avglen), len quantized */
+  uint32_t len;    /* exact token count */
+  uint32_t title;
+} osq__wpass_k;
 
 /* Writes seg to dir/name (temporary name, fsync, rename).  *bytes receives
  * the file size. */

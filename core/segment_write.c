@@ -150,12 +150,12 @@ static int encode_term(const osq__wsegment *seg, osq__wterm *t, osq__buf *dict,
       b.tfs[i] = (uint32_t)tf - 1;
       last = pid;
       if (tf > max_tf) max_tf = (uint32_t)tf;
-      uint32_t len = seg->passages[pid].ntokens;
-      if (len < min_len) min_len = len;
+      const osq__wpass_k *pk = &seg->pass_k[pid];
+      if (pk->len < min_len) min_len = pk->len;
       /* the same expression, in the same order, as the search's BM25; the
-       * length part is precomputed per passage (seg->pass_k) */
-      double f = (double)tf * (OSQ__BM25_K1 + 1.0) / ((double)tf + seg->pass_k[pid]);
-      if (seg->passages[pid].title) f *= OSQ__TITLE_W;
+       * length part is precomputed per passage */
+      double f = (double)tf * (OSQ__BM25_K1 + 1.0) / ((double)tf + pk->k);
+      if (pk->title) f *= OSQ__TITLE_W;
       if (f > max_f) max_f = f;
       for (uint64_t k = 0; k < tf; k++) {
         uint64_t d;
@@ -229,11 +229,13 @@ int osq__segment_write(const char *dir, const char *name,
   osq__norm_table(seg->norm_len);
   seg->avglen = seg->npassages ? (double)seg->total_tokens / (double)seg->npassages : 1.0;
   if (seg->avglen <= 0) seg->avglen = 1.0;
-  double *pass_k = malloc(((size_t)seg->npassages + 1) * sizeof *pass_k);
+  osq__wpass_k *pass_k = malloc(((size_t)seg->npassages + 1) * sizeof *pass_k);
   if (!pass_k) return OSQ_E_NOMEM;
   for (uint32_t i = 0; i < seg->npassages; i++) {
     double qlen = seg->norm_len[osq__norm_encode(seg->norm_len, seg->passages[i].ntokens)];
-    pass_k[i] = OSQ__BM25_K1 * (1.0 - OSQ__BM25_B + OSQ__BM25_B * qlen / seg->avglen);
+    pass_k[i].k = OSQ__BM25_K1 * (1.0 - OSQ__BM25_B + OSQ__BM25_B * qlen / seg->avglen);
+    pass_k[i].len = seg->passages[i].ntokens;
+    pass_k[i].title = seg->passages[i].title;
   }
   seg->pass_k = pass_k;
   uint32_t nblocks = (uint32_t)((seg->nterms + OSQ__DICT_BLOCK - 1) / OSQ__DICT_BLOCK);

@@ -74,7 +74,7 @@ struct osq_writer {
   uint32_t nnew;
   osq_tokenizer *tk;
   /* the in-memory segment */
-  wterm **terms;  /* by term id */
+  wterm *terms;   /* by term id */
   size_t nterms, terms_cap;
   tslot *table;
   uint32_t *seen;  /* by term id: the passage that last used the term + 1 */
@@ -296,8 +296,7 @@ static const char *clean_text(osq_writer *w, const char *text, size_t len, size_
 
 static void reset_segment(osq_writer *w) {
   for (size_t i = 0; i < w->nterms; i++) {
-    osq__buf_free(&w->terms[i]->w.raw);
-    free(w->terms[i]);
+    osq__buf_free(&w->terms[i].w.raw);
   }
   w->nterms = 0;
   if (w->table) memset(w->table, 0, w->table_cap * sizeof *w->table);
@@ -348,7 +347,7 @@ static int grow_table(osq_writer *w) {
   tslot *t = calloc(cap, sizeof *t);
   if (!t) return OSQ_E_NOMEM;
   for (size_t i = 0; i < w->nterms; i++) {
-    const wterm *wt = w->terms[i];
+    const wterm *wt = &w->terms[i];
     size_t h = (size_t)wt->hash & (cap - 1);
     while (t[h].id1) h = (h + 1) & (cap - 1);
     t[h].key = slot_key((const char *)wt->w.term, wt->w.len, wt->hash);
@@ -371,13 +370,13 @@ static long term_id(osq_writer *w, const char *s, size_t n, uint64_t h) {
     const tslot *e = &w->table[i];
     if (!e->id1) break;
     if (e->key == key && e->len == n &&
-        (n <= 8 || memcmp(w->terms[e->id1 - 1]->w.term, s, n) == 0))
+        (n <= 8 || memcmp(w->terms[e->id1 - 1].w.term, s, n) == 0))
       return e->id1 - 1;
     i = (i + 1) & mask;
   }
   if (w->nterms == w->terms_cap) {
     size_t cap = w->terms_cap ? w->terms_cap * 2 : 1 << 14;
-    wterm **p = realloc(w->terms, cap * sizeof *p);
+    wterm *p = realloc(w->terms, cap * sizeof *p);
     uint32_t *seen = realloc(w->seen, cap * sizeof *seen);
     if (seen) w->seen = seen;
     uint32_t *slot = realloc(w->slot, cap * sizeof *slot);
@@ -386,14 +385,13 @@ static long term_id(osq_writer *w, const char *s, size_t n, uint64_t h) {
     if (!p || !seen || !slot) return -1;
     w->terms_cap = cap;
   }
-  wterm *t = calloc(1, sizeof *t);
-  if (!t) return -1;
+  wterm *t = &w->terms[w->nterms];
+  memset(t, 0, sizeof *t);
   t->w.term = arena_copy(w, s, n);
-  if (!t->w.term) { free(t); return -1; }
+  if (!t->w.term) return -1;
   t->w.len = (uint32_t)n;
   t->hash = h;
   t->last_pid = UINT32_MAX;
-  w->terms[w->nterms] = t;
   w->seen[w->nterms] = 0;
   w->table[i].key = key;
   w->table[i].id1 = (uint32_t)w->nterms + 1;
@@ -505,15 +503,14 @@ static int add_passage(osq_writer *w, const char *text, size_t len, int title) {
   at = 0;
   for (uint32_t sl = 0; sl < nslots; sl++) {
     if (sl + 8 < nslots) {
-      const wterm *ahead = w->terms[w->slot_term[sl + 8]];
+      const wterm *ahead = &w->terms[w->slot_term[sl + 8]];
       __builtin_prefetch(ahead);
-      __builtin_prefetch((const char *)ahead + 64);
     }
     if (sl + 4 < nslots) {
-      const wterm *ahead = w->terms[w->slot_term[sl + 4]];
+      const wterm *ahead = &w->terms[w->slot_term[sl + 4]];
       __builtin_prefetch(ahead->w.raw.p + ahead->w.raw.n, 1);
     }
-    wterm *t = w->terms[w->slot_term[sl]];
+    wterm *t = &w->terms[w->slot_term[sl]];
     uint32_t tf = w->slot_tf[sl];
     size_t before = t->w.raw.cap;
     uint32_t gap = t->last_pid == UINT32_MAX ? pid : pid - t->last_pid - 1;
@@ -557,10 +554,15 @@ static int flush_segment(osq_writer *w) {
       w->store_offsets[0] = w->store_offsets[1] = 0;
     }
   }
-  if (w->nterms) qsort(w->terms, w->nterms, sizeof *w->terms, term_cmp);
+  /* Terms live in one array by id (their hot fields together, for the
+   * indexing loop); the segment wants them sorted, through pointers. */
+  osq__wterm **sorted = malloc((w->nterms ? w->nterms : 1) * sizeof *sorted);
+  if (!sorted) return OSQ_E_NOMEM;
+  for (size_t i = 0; i < w->nterms; i++) sorted[i] = &w->terms[i].w;
+  if (w->nterms) qsort(sorted, w->nterms, sizeof *sorted, term_cmp);
   osq__wsegment seg;
   memset(&seg, 0, sizeof seg);
-  seg.terms = (osq__wterm **)w->terms;
+  seg.terms = sorted;
   seg.nterms = w->nterms;
   seg.passages = w->passages;
   seg.npassages = w->npassages;
@@ -579,8 +581,8 @@ static int flush_segment(osq_writer *w) {
   char name[64];
   osq__segment_name(ms.number, name, sizeof name);
   rc = osq__segment_write(w->dir, name, &seg, &ms.bytes);
-  /* The hash table indexes terms by id; sorting broke that, so the
-   * segment is discarded either way. */
+  free(sorted);
+  /* the segment is discarded either way */
   reset_segment(w);
   if (rc) return rc;
   osq__manifest_seg *p = realloc(w->new_segs, (w->nnew + 1) * sizeof *p);

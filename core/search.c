@@ -860,9 +860,14 @@ static double shallow_ub(const osq_results *r, const osq__segment *seg, tcur *tc
   }
   uint32_t max_tf, min_len, lastp;
   float max_f;
-  if (osq__cursor_shallow(&tc->c, pid, &max_tf, &min_len, &lastp, &max_f) != OSQ_OK) {
+  int rc = osq__cursor_shallow(&tc->c, pid, &max_tf, &min_len, &lastp, &max_f);
+  if (rc == OSQ_DONE) {
     *last = UINT32_MAX - 1;
     return 0;
+  }
+  if (rc) { /* a corrupt skip entry: no bound, so the term is read (and fails) */
+    *last = pid;
+    return HUGE_VAL;
   }
   tc->sh_valid = 1;
   tc->sh_first = pid - 1; /* valid for (sh_first, sh_last] */
@@ -967,7 +972,7 @@ static int search_segment(osq_results *r, uint32_t si, heap *hp, int no_prune) {
           for (uint32_t bl = tc->c.block + 1; bl < tc->c.nblocks; bl++) {
             const uint8_t *en = tc->c.post + (size_t)bl * OSQ__SKIP_BYTES;
             uint32_t last = osq__get_u32(en);
-            if (last >= limit) break;
+            if (last >= limit || last < next) break; /* last < next: a corrupt entry */
             float max_f;
             memcpy(&max_f, en + 20, 4);
             double ub = skip_ub(r, seg, qt, osq__get_u32(en + 12), osq__get_u32(en + 16), max_f);
@@ -1033,6 +1038,8 @@ static int search_segment(osq_results *r, uint32_t si, heap *hp, int no_prune) {
       }
     }
   }
+  /* a cursor that failed may have ended the loop (the leapfrog, a skip) */
+  if (e.corrupt) rc = osq__fail(OSQ_E_CORRUPT, "%s: corrupt postings", seg->path);
 done:
   if (e.tc)
     for (size_t t = 0; t < r->nterms; t++) tcur_close(&e.tc[t]);
@@ -1263,6 +1270,7 @@ static int explain_hit(osq_results *r, const hit_ref *h, char **out) {
     n = snprintf(line, sizeof line, "  = %.3f (BM25) + %.3f (adjacency)", total, bonus);
     osq__buf_put(&b, line, (size_t)n);
     osq__buf_byte(&b, 0);
+    if (e.corrupt) rc = osq__fail(OSQ_E_CORRUPT, "%s: corrupt postings", seg->path);
   }
   for (size_t t = 0; t < r->nterms; t++) tcur_close(&e.tc[t]);
   free(e.tc);

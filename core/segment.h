@@ -204,8 +204,8 @@ long osq__cursor_positions(osq__cursor *c, uint32_t *out, uint32_t cap);
 /* Upper bound of tf / lowest passage length in the block holding the
  * current entry (for block-max pruning). */
 /* The bound of the block that would hold pid (>= the current pid), read
- * from the skip table without decoding: OSQ_OK, or OSQ_DONE when no block
- * can hold it. */
+ * from the skip table without decoding: OSQ_OK, OSQ_DONE when no block
+ * can hold it, or OSQ_E_CORRUPT (the entry names an impossible pid). */
 int osq__cursor_shallow(const osq__cursor *c, uint32_t pid, uint32_t *max_tf, uint32_t *min_len,
                         uint32_t *last_pid, float *max_f);
 void osq__cursor_block_bound(const osq__cursor *c, uint32_t *max_tf,

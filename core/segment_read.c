@@ -145,9 +145,12 @@ static int dict_next(const osq__segment *seg, dict_iter *it, osq__term_info *ti)
   uint64_t v[6];
   for (int i = 0; i < 6; i++)
     if (osq__varint(&it->p, it->end, &v[i])) return CORRUPT(seg, "dictionary entry");
+  /* Every position takes a byte at least, so max tf cannot exceed what
+   * follows the term's positions offset: this bounds the buffers that
+   * readers size by tf. */
   if (v[0] == 0 || v[0] > seg->npassages || v[1] == 0 || v[1] > UINT32_MAX || v[2] > UINT32_MAX ||
       v[3] > seg->sec[OSQ__SEC_POSTINGS].n || v[4] > seg->sec[OSQ__SEC_POSTINGS].n - v[3] ||
-      v[5] > seg->sec[OSQ__SEC_POSITIONS].n)
+      v[5] > seg->sec[OSQ__SEC_POSITIONS].n || v[1] > seg->sec[OSQ__SEC_POSITIONS].n - v[5])
     return CORRUPT(seg, "dictionary entry values");
   ti->df = (uint32_t)v[0];
   ti->max_tf = (uint32_t)v[1];
@@ -248,7 +251,10 @@ int osq__segment_passage_text(const osq__segment *seg, uint32_t pid, char **out,
   uint64_t a = osq__get_u64(st + 4 + (uint64_t)pi.block * 8);
   uint64_t b = osq__get_u64(st + 4 + (uint64_t)(pi.block + 1) * 8);
   if (a > b || b > stn - base) return CORRUPT(seg, "store block %u out of bounds", pi.block);
-  if (pi.length > 64u << 20 || pi.offset > 64u << 20) return CORRUPT(seg, "passage %u too long", pid);
+  /* zlib expands at most 1032:1: a passage ending further into the block
+   * is corrupt (checked before the buffer is allocated) */
+  if (pi.length > 64u << 20 || pi.offset > 64u << 20 || (uint64_t)pi.offset + pi.length > (b - a) * 1032 + 64)
+    return CORRUPT(seg, "passage %u too long", pid);
   /* Inflate only as far as the passage ends. */
   size_t want = (size_t)pi.offset + pi.length;
   uint8_t *buf = malloc(want + 1);
@@ -333,7 +339,9 @@ static int load_block(osq__cursor *c, uint32_t blk) {
   size_t avail = (size_t)(c->post_end - bp);
   if (avail < 2) return CORRUPT(seg, "posting block truncated");
   int wd = bp[0], wt = bp[1];
-  if (wd > 32 || wt > 32) return CORRUPT(seg, "posting block bit width");
+  /* Every tf - 1 fits the width of the term's max tf - 1, so no tf is more
+   * than twice the dictionary's bound. */
+  if (wd > 32 || wt > osq__bits(c->ti.max_tf - 1)) return CORRUPT(seg, "posting block bit width");
   size_t nd = osq__bp_bytes(n, wd);
   if (nd > avail - 2 || osq__bp_unpack(bp + 2, avail - 2, n, wd, c->pids) ||
       osq__bp_unpack(bp + 2 + nd, avail - 2 - nd, n, wt, c->tfs))
@@ -349,6 +357,12 @@ static int load_block(osq__cursor *c, uint32_t blk) {
   }
   if (acc - 1 >= c->seg->npassages || acc - 1 > UINT32_MAX)
     return CORRUPT(seg, "posting refers to passage %llu of %u", (unsigned long long)(acc - 1), c->seg->npassages);
+  /* A block must end where its skip entry says: seeks trust the skip table
+   * to find a block holding the target, and the block-max bounds to hold up
+   * to its last pid; a block that stops short would let a seek run off it
+   * or stand still. */
+  if (c->nblocks > 1 && acc - 1 != osq__get_u32(c->post + (size_t)blk * OSQ__SKIP_BYTES))
+    return CORRUPT(seg, "posting block %u does not end at its skip entry's passage", blk);
   if (pos_rel > (uint64_t)(c->pos_end - c->pos_base)) return CORRUPT(seg, "positions out of bounds");
   c->block = blk;
   c->n = n;
@@ -476,6 +490,9 @@ int osq__cursor_shallow(const osq__cursor *c, uint32_t pid, uint32_t *max_tf, ui
   }
   if (lo >= c->nblocks) return OSQ_DONE;
   const uint8_t *s = c->post + (size_t)lo * OSQ__SKIP_BYTES;
+  /* this block is not decoded, so load_block has not checked its entry:
+   * an impossible last pid would wrap the caller's "up to last + 1" */
+  if (osq__get_u32(s) >= c->seg->npassages) return CORRUPT(c->seg, "skip entry refers past the last passage");
   *last_pid = osq__get_u32(s);
   *max_tf = osq__get_u32(s + 12);
   *min_len = osq__get_u32(s + 16);

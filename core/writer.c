@@ -508,7 +508,7 @@ static int add_passage(osq_writer *w, const char *text, size_t len, int title) {
     }
     if (sl + 4 < nslots) {
       const wterm *ahead = &w->terms[w->slot_term[sl + 4]];
-      __builtin_prefetch(ahead->w.raw.p + ahead->w.raw.n, 1);
+      if (ahead->w.raw.p) __builtin_prefetch(ahead->w.raw.p + ahead->w.raw.n, 1); /* NULL + 0 is UB */
     }
     wterm *t = &w->terms[w->slot_term[sl]];
     uint32_t tf = w->slot_tf[sl];

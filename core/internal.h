@@ -102,6 +102,8 @@ static inline int osq__varint32(const uint8_t **pp, const uint8_t *end,
 int osq__write_file_atomic(const char *dir, const char *name, const void *data,
                            size_t n);
 int osq__fsync_dir(const char *dir);
+/* Writes all n bytes (retrying short writes and EINTR); 0 or -1 (errno). */
+int osq__write_all(int fd, const void *data, size_t n);
 uint32_t osq__crc32(uint32_t crc, const void *p, size_t n);
 
 /* A read-only mapping of a whole file. */

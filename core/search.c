@@ -1282,8 +1282,9 @@ static int explain_hit(osq_results *r, const hit_ref *h, char **out) {
   return OSQ_OK;
 }
 
-OSQ_EXPORT int osq_results_get_doc(osq_results *r, size_t i, osq_hit *hit) {
-  if (i >= r->n) return OSQ_E_INVAL;
+/* Reads result i's document record (once) and fills the hit's score and
+ * document fields. */
+static int fill_doc(osq_results *r, size_t i, osq_hit *hit) {
   const hit_ref *h = &r->refs[i];
   const osq__segment *seg = &r->ix->segs[h->seg];
   if (!r->hits[i].docstore) {
@@ -1303,34 +1304,28 @@ OSQ_EXPORT int osq_results_get_doc(osq_results *r, size_t i, osq_hit *hit) {
   return OSQ_OK;
 }
 
+OSQ_EXPORT int osq_results_get_doc(osq_results *r, size_t i, osq_hit *hit) {
+  if (i >= r->n) return OSQ_E_INVAL;
+  return fill_doc(r, i, hit);
+}
+
 OSQ_EXPORT int osq_results_get(osq_results *r, size_t i, osq_hit *hit) {
   if (i >= r->n) return OSQ_E_INVAL;
   const hit_ref *h = &r->refs[i];
   const osq__segment *seg = &r->ix->segs[h->seg];
+  int rc = fill_doc(r, i, hit);
+  if (rc) return rc;
   if (!r->hits[i].ready) {
-    osq__passage_info pi;
-    int rc = osq__segment_passage(seg, h->pid, &pi);
-    if (rc) return rc;
     if ((rc = osq__segment_passage_text(seg, h->pid, &r->hits[i].passage, &r->hits[i].len))) return rc;
-    if (!r->hits[i].docstore && (rc = osq__segment_doc(seg, pi.doc, &r->hits[i].di, &r->hits[i].docstore)))
-      return rc;
     if ((rc = highlight(r, r->hits[i].passage, r->hits[i].len, &r->hits[i].spans, &r->hits[i].nspans))) return rc;
     if (r->explain && (rc = explain_hit(r, h, &r->hits[i].explain))) return rc;
     r->hits[i].ready = 1;
   }
-  memset(hit, 0, sizeof *hit);
-  hit->score = h->score;
-  hit->doc_id = r->hits[i].di.id;
-  hit->title = r->hits[i].di.title;
-  hit->source = r->hits[i].di.source;
-  hit->url = r->hits[i].di.url;
-  hit->date = r->hits[i].di.date;
   hit->passage = r->hits[i].passage;
   hit->passage_len = r->hits[i].len;
   hit->spans = r->hits[i].spans;
   hit->nspans = r->hits[i].nspans;
   hit->explain = r->hits[i].explain;
-  hit->passage_no = h->pid - r->hits[i].di.first_passage;
   return OSQ_OK;
 }
 

@@ -201,18 +201,8 @@ static int encode_term(const osq__wsegment *seg, osq__wterm *t, osq__buf *dict,
 }
 
 static int write_all(int fd, const void *data, size_t n, uint32_t *crc) {
-  const uint8_t *p = data;
-  if (crc) *crc = osq__crc32(*crc, p, n);
-  while (n > 0) {
-    ssize_t w = write(fd, p, n > (1u << 30) ? (1u << 30) : n);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      return -1;
-    }
-    p += w;
-    n -= (size_t)w;
-  }
-  return 0;
+  if (crc) *crc = osq__crc32(*crc, data, n);
+  return osq__write_all(fd, data, n);
 }
 
 int osq__segment_write(const char *dir, const char *name,

@@ -90,7 +90,8 @@ int osq__fsync_dir(const char *dir) {
   return OSQ_OK;
 }
 
-static int write_all(int fd, const uint8_t *p, size_t n) {
+int osq__write_all(int fd, const void *data, size_t n) {
+  const uint8_t *p = data;
   while (n > 0) {
     ssize_t w = write(fd, p, n > (1u << 30) ? (1u << 30) : n);
     if (w < 0) {
@@ -110,7 +111,7 @@ int osq__write_file_atomic(const char *dir, const char *name, const void *data,
   snprintf(dst, sizeof dst, "%s/%s", dir, name);
   int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return osq__fail(OSQ_E_IO, "%s: %s", tmp, strerror(errno));
-  if (write_all(fd, data, n) != 0 || fsync(fd) != 0) {
+  if (osq__write_all(fd, data, n) != 0 || fsync(fd) != 0) {
     int e = errno;
     close(fd);
     unlink(tmp);

@@ -809,16 +809,43 @@ static int apply_deletions(osq_writer *w, osq__manifest *m) {
   return OSQ_OK;
 }
 
+/* Room for one more document record. */
+static int reserve_doc(osq_writer *w) {
+  if (w->ndocs < w->docs_cap) return OSQ_OK;
+  uint32_t cap = w->docs_cap ? w->docs_cap * 2 : 1024;
+  uint32_t *p = realloc(w->doc_offsets, cap * sizeof *p);
+  if (!p) return OSQ_E_NOMEM;
+  w->doc_offsets = p;
+  w->docs_cap = cap;
+  return OSQ_OK;
+}
+
+/* Appends the DOCS record of document w->ndocs: id, title, source, url,
+ * date (NULL is ""), its first passage and passage count. */
+static int append_doc_record(osq_writer *w, const char *const f[5], uint32_t first) {
+  w->doc_offsets[w->ndocs] = (uint32_t)w->docs.n;
+  for (int i = 0; i < 5; i++) {
+    const char *s = f[i] ? f[i] : "";
+    size_t n = strlen(s);
+    if (n > 65535) n = 65535;
+    if (osq__buf_str(&w->docs, s, n)) return OSQ_E_NOMEM;
+  }
+  if (osq__buf_varint(&w->docs, first) || osq__buf_varint(&w->docs, w->npassages - first))
+    return OSQ_E_NOMEM;
+  return OSQ_OK;
+}
+
+/* Flushes the in-memory segment once its buffers reach flush_bytes. */
+static int flush_if_full(osq_writer *w) {
+  size_t mem = w->mem_bytes + w->store.n + w->docs.n + (size_t)w->npassages * sizeof(osq__wpassage);
+  if (mem >= w->opts.flush_bytes || w->ndocs >= UINT32_MAX / 2) return flush_segment(w);
+  return OSQ_OK;
+}
+
 /* Adds a document from a segment being merged: its record and its passages
  * exactly as stored (so passage boundaries do not move). */
 int osq__writer_add_stored(osq_writer *w, const osq__doc_info *di, char *const *texts, const size_t *lens) {
-  if (w->ndocs == w->docs_cap) {
-    uint32_t cap = w->docs_cap ? w->docs_cap * 2 : 1024;
-    uint32_t *p = realloc(w->doc_offsets, cap * sizeof *p);
-    if (!p) return OSQ_E_NOMEM;
-    w->doc_offsets = p;
-    w->docs_cap = cap;
-  }
+  if (reserve_doc(w)) return OSQ_E_NOMEM;
   uint32_t first = w->npassages;
   int rc;
   for (uint32_t i = 0; i < di->npassages; i++)
@@ -826,16 +853,10 @@ int osq__writer_add_stored(osq_writer *w, const osq__doc_info *di, char *const *
     if ((rc = add_passage(w, texts[i], lens[i],
                           i == 0 && *di->title && lens[0] == strlen(di->title) && !memcmp(texts[0], di->title, lens[0]))))
       return rc;
-  w->doc_offsets[w->ndocs] = (uint32_t)w->docs.n;
   const char *f[5] = {di->id, di->title, di->source, di->url, di->date};
-  for (int i = 0; i < 5; i++)
-    if (osq__buf_str(&w->docs, f[i], strlen(f[i]))) return OSQ_E_NOMEM;
-  if (osq__buf_varint(&w->docs, first) || osq__buf_varint(&w->docs, w->npassages - first))
-    return OSQ_E_NOMEM;
+  if (append_doc_record(w, f, first)) return OSQ_E_NOMEM;
   w->ndocs++;
-  size_t mem = w->mem_bytes + w->store.n + w->docs.n + (size_t)w->npassages * sizeof(osq__wpassage);
-  if (mem >= w->opts.flush_bytes || w->ndocs >= UINT32_MAX / 2) return flush_segment(w);
-  return OSQ_OK;
+  return flush_if_full(w);
 }
 
 /* ---- public API ------------------------------------------------------------- */
@@ -986,13 +1007,7 @@ OSQ_EXPORT int osq_writer_add(osq_writer *w, const osq_doc *doc) {
   if (bad) len = w->clean.n;
   w->stats.bad_bytes += bad;
   w->stats.input_bytes += doc->text_len;
-  if (w->ndocs == w->docs_cap) {
-    uint32_t cap = w->docs_cap ? w->docs_cap * 2 : 1024;
-    uint32_t *p = realloc(w->doc_offsets, cap * sizeof *p);
-    if (!p) return OSQ_E_NOMEM;
-    w->doc_offsets = p;
-    w->docs_cap = cap;
-  }
+  if (reserve_doc(w)) return OSQ_E_NOMEM;
   uint32_t first = w->npassages;
   int rc;
   /* The title is a passage of its own, so that headlines are found. */
@@ -1022,24 +1037,13 @@ OSQ_EXPORT int osq_writer_add(osq_writer *w, const osq_doc *doc) {
   if (ncuts < 0) return OSQ_E_NOMEM;
   for (long i = 0; i < ncuts; i++)
     if ((rc = add_passage(w, text + w->cuts[i].start, w->cuts[i].end - w->cuts[i].start, 0))) return rc;
-  /* The document record. */
-  w->doc_offsets[w->ndocs] = (uint32_t)w->docs.n;
   const char *f[5] = {doc->id, doc->title, doc->source, doc->url, doc->date};
-  for (int i = 0; i < 5; i++) {
-    const char *s = f[i] ? f[i] : "";
-    size_t n = strlen(s);
-    if (n > 65535) n = 65535;
-    if (osq__buf_str(&w->docs, s, n)) return OSQ_E_NOMEM;
-  }
-  if (osq__buf_varint(&w->docs, first) || osq__buf_varint(&w->docs, w->npassages - first))
-    return OSQ_E_NOMEM;
+  if (append_doc_record(w, f, first)) return OSQ_E_NOMEM;
   if ((rc = note_id(w, doc->id, w->ndocs))) return rc;
   w->ndocs++;
   w->stats.documents++;
   w->stats.passages += w->npassages - first;
-  size_t mem = w->mem_bytes + w->store.n + w->docs.n + (size_t)w->npassages * sizeof(osq__wpassage);
-  if (mem >= w->opts.flush_bytes || w->ndocs >= UINT32_MAX / 2) return flush_segment(w);
-  return OSQ_OK;
+  return flush_if_full(w);
 }
 
 /* Publishes what was flushed (w->new_segs) and the queued deletions in a new

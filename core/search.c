@@ -36,7 +36,11 @@ static int PAIR_MODE = 2;
 static double TAIL2_W = 0.3;
 static int PMODE = 2;
 static double TITLE_W = OSQ__TITLE_W;
-static void tune_from_env(void) { /* TEMPORARY: parameter sweeps */
+/* Ranking parameters can be overridden from the environment for sweeps
+ * (docs/ranking.md lists them).  The stored block bounds are used only with
+ * the default k1, b and title weight; pruning is exact for the defaults
+ * (tests compare it with exhaustive evaluation), not for every setting. */
+static void tune_from_env(void) {
   const char *v;
   if ((v = getenv("OSQ_K1"))) BM25_K1 = atof(v);
   if ((v = getenv("OSQ_B"))) BM25_B = atof(v);

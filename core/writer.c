@@ -1046,6 +1046,17 @@ OSQ_EXPORT int osq_writer_add(osq_writer *w, const osq_doc *doc) {
   return flush_if_full(w);
 }
 
+/* Writes m as the new MANIFEST and makes it the writer's own; on failure
+ * nothing changes and m stays the caller's. */
+static int adopt_manifest(osq_writer *w, osq__manifest *m) {
+  int rc = osq__manifest_write(w->dir, m);
+  if (rc) return rc;
+  osq__manifest_free(&w->man);
+  w->man = *m;
+  w->nnew = 0;
+  return OSQ_OK;
+}
+
 /* Publishes what was flushed (w->new_segs) and the queued deletions in a new
  * manifest; keep_old: the live segments stay (else a rebuild drops them). */
 static int publish(osq_writer *w, int keep_old) {
@@ -1060,14 +1071,10 @@ static int publish(osq_writer *w, int keep_old) {
   crash_point("flushed");
   int rc = apply_deletions(w, &m);
   if (!rc) crash_point("deletions-written");
-  if (!rc) rc = osq__manifest_write(w->dir, &m);
-  if (rc) {
+  if (rc || (rc = adopt_manifest(w, &m))) {
     free(m.segs);
     return rc;
   }
-  osq__manifest_free(&w->man);
-  w->man = m;
-  w->nnew = 0;
   w->npending = 0;
   crash_point("published");
   /* Files the new manifest does not name go now; readers that mapped them
@@ -1110,14 +1117,10 @@ static int merge_segments(osq_writer *w, const uint32_t *pick, uint32_t n) {
     for (uint32_t k = 0; k < n; k++) picked |= pick[k] == i;
     if (!picked) m.segs[m.nsegs++] = w->man.segs[i];
   }
-  rc = osq__manifest_write(w->dir, &m);
-  if (rc) {
+  if ((rc = adopt_manifest(w, &m))) {
     free(m.segs);
     return rc;
   }
-  osq__manifest_free(&w->man);
-  w->man = m;
-  w->nnew = 0;
   w->stats.merges++;
   drop_ids(w); /* documents moved: read the ids again when needed */
   crash_point("merge-published");

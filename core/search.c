@@ -164,6 +164,8 @@ typedef struct qterm {
   int prefix;       /* one character: every term starting with it */
   double qtf;       /* occurrences in scoring clauses */
   int required;     /* every matching passage contains it */
+  struct tcur *pre; /* prefix terms: the merged list per segment, made once
+                       (for df) and handed to the search */
   double pair_occ;  /* pair memberships (for the bound) */
   uint64_t df;
   double idf;
@@ -894,7 +896,12 @@ static int search_segment(osq_results *r, uint32_t si, heap *hp, int no_prune) {
     goto done;
   }
   for (size_t t = 0; t < r->nterms; t++)
-    if ((rc = tcur_open(&e.tc[t], seg, &r->terms[t]))) goto done;
+    if (r->terms[t].pre && r->terms[t].pre[si].kind) {
+      e.tc[t] = r->terms[t].pre[si]; /* the merged list made for df: taken */
+      memset(&r->terms[t].pre[si], 0, sizeof r->terms[t].pre[si]);
+    } else if ((rc = tcur_open(&e.tc[t], seg, &r->terms[t]))) {
+      goto done;
+    }
   /* Scoring terms present here, by increasing bound. */
   size_t ns = 0;
   for (size_t t = 0; t < r->nterms; t++) {
@@ -1073,11 +1080,10 @@ static int compute_stats(osq_results *r) {
     qt->df = 0;
     for (uint32_t s = 0; s < ix->nsegs; s++) {
       if (qt->prefix) {
-        tcur tc;
-        int rc = tcur_open(&tc, &ix->segs[s], qt);
+        if (!qt->pre && !(qt->pre = calloc(ix->nsegs, sizeof *qt->pre))) return OSQ_E_NOMEM;
+        int rc = tcur_open(&qt->pre[s], &ix->segs[s], qt);
         if (rc) return rc;
-        qt->df += tcur_df(&tc);
-        tcur_close(&tc);
+        qt->df += tcur_df(&qt->pre[s]);
       } else {
         osq__term_info ti;
         int rc = osq__segment_lookup(&ix->segs[s], qt->term, qt->len, &ti);
@@ -1350,6 +1356,11 @@ OSQ_EXPORT void osq_results_free(osq_results *r) {
     free(r->leaves[i].flag);
   }
   free(r->leaves);
+  for (size_t t = 0; t < r->nterms; t++)
+    if (r->terms[t].pre) {
+      for (uint32_t s = 0; s < r->ix->nsegs; s++) tcur_close(&r->terms[t].pre[s]);
+      free(r->terms[t].pre);
+    }
   free(r->terms);
   osq__query_free(r->root);
   free(r);

@@ -96,6 +96,27 @@ static inline int osq__varint32(const uint8_t **pp, const uint8_t *end,
   return 0;
 }
 
+/* Length of the valid UTF-8 sequence at p (1 to 4), or 0 when the bytes
+ * there are not one (overlong forms, surrogates, values past U+10FFFF and
+ * truncated sequences are not).  avail > 0 bytes may be read. */
+static inline size_t osq__utf8_len(const uint8_t *p, size_t avail) {
+  uint8_t c = p[0];
+  if (c < 0x80) return 1;
+  size_t k = c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+  if (!k || k > avail) return 0;
+  for (size_t j = 1; j < k; j++)
+    if ((p[j] & 0xC0) != 0x80) return 0;
+  if (k == 3) {
+    uint32_t v = ((c & 0x0Fu) << 12) | ((p[1] & 0x3Fu) << 6);
+    if (v < 0x800 || (v >= 0xD800 && v <= 0xDFFF)) return 0;
+  }
+  if (k == 4) {
+    uint32_t v = ((c & 0x07u) << 18) | ((p[1] & 0x3Fu) << 12);
+    if (v < 0x10000 || v > 0x10FFFF) return 0;
+  }
+  return k;
+}
+
 /* ---- files ----------------------------------------------------------- */
 /* Writes a whole file under a temporary name, fsyncs it and renames it into
  * place, then fsyncs the directory. */

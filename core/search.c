@@ -1100,25 +1100,9 @@ static int compute_stats(osq_results *r) {
 /* Offset of the first byte that is not valid UTF-8, or n. */
 static size_t utf8_bad_offset(const char *s, size_t n) {
   const uint8_t *p = (const uint8_t *)s;
-  size_t i = 0;
-  while (i < n) {
-    uint8_t c = p[i];
-    if (c < 0x80) { i++; continue; }
-    size_t k = c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
-    if (!k || i + k > n) return i;
-    for (size_t j = 1; j < k; j++)
-      if ((p[i + j] & 0xC0) != 0x80) return i;
-    if (k == 3) {
-      uint32_t v = ((c & 0x0Fu) << 12) | ((p[i + 1] & 0x3Fu) << 6);
-      if (v < 0x800 || (v >= 0xD800 && v <= 0xDFFF)) return i;
-    }
-    if (k == 4) {
-      uint32_t v = ((c & 0x07u) << 18) | ((p[i + 1] & 0x3Fu) << 12);
-      if (v < 0x10000 || v > 0x10FFFF) return i;
-    }
-    i += k;
-  }
-  return n;
+  size_t i = 0, k;
+  while (i < n && (k = osq__utf8_len(p + i, n - i)) > 0) i += k;
+  return i;
 }
 
 OSQ_EXPORT int osq_search(osq_index *ix, const char *query, size_t len,

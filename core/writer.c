@@ -231,54 +231,24 @@ long osq__cut_passages(const char *text, size_t len, uint32_t min_chars, uint32_
  * space.  *bad counts replaced bytes. */
 static const char *clean_text(osq_writer *w, const char *text, size_t len, size_t *bad) {
   const uint8_t *p = (const uint8_t *)text;
-  size_t i = 0;
+  size_t i = 0, k;
   *bad = 0;
-  for (;;) {
-    while (i < len && p[i] >= 1 && p[i] < 0x80) i++;
-    if (i >= len) return text;
-    size_t k = 0;
-    uint8_t c = p[i];
-    if (c >= 0xC2 && c <= 0xDF) k = 2;
-    else if (c >= 0xE0 && c <= 0xEF) k = 3;
-    else if (c >= 0xF0 && c <= 0xF4) k = 4;
-    if (!k || i + k > len) break;
-    int ok = 1;
-    for (size_t j = 1; j < k; j++) ok &= (p[i + j] & 0xC0) == 0x80;
-    if (ok && k == 3) {
-      uint32_t v = ((c & 0x0Fu) << 12) | ((p[i + 1] & 0x3Fu) << 6);
-      ok = v >= 0x800 && !(v >= 0xD800 && v <= 0xDFFF);
-    }
-    if (ok && k == 4) {
-      uint32_t v = ((c & 0x07u) << 18) | ((p[i + 1] & 0x3Fu) << 12);
-      ok = v >= 0x10000 && v <= 0x10FFFF;
-    }
-    if (!ok) break;
-    i += k;
-  }
+  while (i < len && p[i] != 0 && (k = osq__utf8_len(p + i, len - i)) > 0) i += k;
+  if (i >= len) return text;
   /* Slow path: copy with replacements. */
   w->clean.n = 0;
   if (osq__buf_reserve(&w->clean, len * 3 + 1)) return NULL;
   uint8_t *o = w->clean.p;
   i = 0;
   while (i < len) {
-    uint8_t c = p[i];
-    if (c == 0) { *o++ = ' '; (*bad)++; i++; continue; }
-    if (c < 0x80) { *o++ = c; i++; continue; }
-    size_t k = 0;
-    if (c >= 0xC2 && c <= 0xDF) k = 2;
-    else if (c >= 0xE0 && c <= 0xEF) k = 3;
-    else if (c >= 0xF0 && c <= 0xF4) k = 4;
-    int ok = k && i + k <= len;
-    for (size_t j = 1; ok && j < k; j++) ok &= (p[i + j] & 0xC0) == 0x80;
-    if (ok && k == 3) {
-      uint32_t v = ((c & 0x0Fu) << 12) | ((p[i + 1] & 0x3Fu) << 6);
-      ok = v >= 0x800 && !(v >= 0xD800 && v <= 0xDFFF);
+    if (p[i] == 0) {
+      *o++ = ' ';
+      (*bad)++;
+      i++;
+      continue;
     }
-    if (ok && k == 4) {
-      uint32_t v = ((c & 0x07u) << 18) | ((p[i + 1] & 0x3Fu) << 12);
-      ok = v >= 0x10000 && v <= 0x10FFFF;
-    }
-    if (!ok) {
+    k = osq__utf8_len(p + i, len - i);
+    if (!k) {
       *o++ = 0xEF; *o++ = 0xBF; *o++ = 0xBD;
       (*bad)++;
       i++;

@@ -40,6 +40,15 @@ enum {
  * writer folds it into the stored block bounds. */
 #define OSQ__TITLE_W 1.5
 
+/* The passage store's deflate level and window (writer.c).  On the
+ * precedents corpus, level 6 (zlib's default) / 3 / 1: store 42.3 / 45.2 /
+ * 47.5 MB, osindex 7.5 / 6.5 / 6.6 s; deflate at 6 was a fifth of the
+ * indexing time.  A window of 2^13 bytes covers a whole store block. */
+#ifndef OSQ__STORE_LEVEL
+#define OSQ__STORE_LEVEL 3
+#endif
+#define OSQ__STORE_WBITS 13
+
 /* Passage lengths for BM25, one byte a passage ("norms", as in Lucene):
  * exact below 64 tokens, then in steps of 4%.  The byte array of a whole
  * segment stays in cache where the 20-byte passage table would not.

@@ -91,6 +91,8 @@ struct osq_writer {
   uint32_t *doc_offsets;
   uint32_t ndocs, docs_cap;
   osq__buf store, block; /* compressed blocks; the block being filled */
+  z_stream zs;            /* one deflate stream, reset for every block */
+  int zs_ready;
   uint64_t *store_offsets;
   uint32_t store_blocks, store_cap;
   uint64_t total_tokens;
@@ -372,10 +374,24 @@ static long term_id(osq_writer *w, const char *s, size_t n, uint64_t h) {
 
 static int finish_store_block(osq_writer *w) {
   if (w->block.n == 0) return OSQ_OK;
-  uLongf bound = compressBound((uLong)w->block.n);
-  if (osq__buf_reserve(&w->store, bound)) return OSQ_E_NOMEM;
-  if (compress2(w->store.p + w->store.n, &bound, w->block.p, (uLong)w->block.n, 6) != Z_OK)
+  /* One stream for the writer's life, reset per block: compress2() would
+   * allocate and clear about 270 KB of deflate state for every 8 KiB block.
+   * Level OSQ__STORE_LEVEL, a window the size of a block: see segment.h. */
+  if (!w->zs_ready) {
+    if (deflateInit2(&w->zs, OSQ__STORE_LEVEL, Z_DEFLATED, OSQ__STORE_WBITS, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+      return OSQ_E_NOMEM;
+    w->zs_ready = 1;
+  } else if (deflateReset(&w->zs) != Z_OK) {
     return OSQ_E_NOMEM;
+  }
+  uLong bound = deflateBound(&w->zs, (uLong)w->block.n);
+  if (osq__buf_reserve(&w->store, bound)) return OSQ_E_NOMEM;
+  w->zs.next_in = w->block.p;
+  w->zs.avail_in = (uInt)w->block.n;
+  w->zs.next_out = w->store.p + w->store.n;
+  w->zs.avail_out = (uInt)bound;
+  if (deflate(&w->zs, Z_FINISH) != Z_STREAM_END) return OSQ_E_NOMEM;
+  bound = (uLong)w->zs.total_out;
   if (w->store_blocks + 2 > w->store_cap) {
     uint32_t cap = w->store_cap ? w->store_cap * 2 : 1024;
     uint64_t *p = realloc(w->store_offsets, cap * sizeof *p);
@@ -1170,6 +1186,7 @@ OSQ_EXPORT void osq_writer_close(osq_writer *w) {
   free(w->doc_offsets);
   osq__buf_free(&w->store);
   osq__buf_free(&w->block);
+  if (w->zs_ready) deflateEnd(&w->zs);
   free(w->store_offsets);
   free(w->tok_slot);
   free(w->pos);

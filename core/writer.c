@@ -51,6 +51,11 @@
 #include "merge.h"
 #include "segment.h"
 
+#include <pthread.h>
+
+/* Store blocks that may wait for the compressor thread (8 KiB each). */
+#define STORE_QUEUE 16
+
 typedef struct wterm {
   osq__wterm w; /* first member: segment_write sees osq__wterm */
   uint64_t hash;
@@ -93,6 +98,16 @@ struct osq_writer {
   osq__buf store, block; /* compressed blocks; the block being filled */
   z_stream zs;            /* one deflate stream, reset for every block */
   int zs_ready;
+  uint32_t blocks_sent;   /* store blocks handed to the compressor */
+  struct {                /* the compressor thread (see finish_store_block) */
+    pthread_t th;
+    int started, nothread, stop, busy, failed;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    osq__buf q[STORE_QUEUE]; /* filled blocks waiting, q[head..head+count) */
+    size_t head, count;
+    size_t bytes;           /* w->store.n as of the last block done */
+  } zq;
   uint64_t *store_offsets;
   uint32_t store_blocks, store_cap;
   uint64_t total_tokens;
@@ -266,7 +281,10 @@ static const char *clean_text(osq_writer *w, const char *text, size_t len, size_
 
 /* ---- the in-memory segment -------------------------------------------------- */
 
+static int store_sync(osq_writer *w);
+
 static void reset_segment(osq_writer *w) {
+  store_sync(w); /* the compressor must be idle before the store is emptied */
   for (size_t i = 0; i < w->nterms; i++) {
     osq__buf_free(&w->terms[i].w.raw);
   }
@@ -281,6 +299,7 @@ static void reset_segment(osq_writer *w) {
   w->store.n = 0;
   w->block.n = 0;
   w->store_blocks = 0;
+  w->blocks_sent = 0;
   w->total_tokens = 0;
   w->mem_bytes = 0;
 }
@@ -372,8 +391,9 @@ static long term_id(osq_writer *w, const char *s, size_t n, uint64_t h) {
   return (long)w->nterms++;
 }
 
-static int finish_store_block(osq_writer *w) {
-  if (w->block.n == 0) return OSQ_OK;
+/* Compresses one store block and appends it to the store: called by the
+ * compressor thread, or by the indexing thread when there is none. */
+static int compress_store_block(osq_writer *w, const osq__buf *blk) {
   /* One stream for the writer's life, reset per block: compress2() would
    * allocate and clear about 270 KB of deflate state for every 8 KiB block.
    * Level OSQ__STORE_LEVEL, a window the size of a block: see segment.h. */
@@ -384,10 +404,10 @@ static int finish_store_block(osq_writer *w) {
   } else if (deflateReset(&w->zs) != Z_OK) {
     return OSQ_E_NOMEM;
   }
-  uLong bound = deflateBound(&w->zs, (uLong)w->block.n);
+  uLong bound = deflateBound(&w->zs, (uLong)blk->n);
   if (osq__buf_reserve(&w->store, bound)) return OSQ_E_NOMEM;
-  w->zs.next_in = w->block.p;
-  w->zs.avail_in = (uInt)w->block.n;
+  w->zs.next_in = blk->p;
+  w->zs.avail_in = (uInt)blk->n;
   w->zs.next_out = w->store.p + w->store.n;
   w->zs.avail_out = (uInt)bound;
   if (deflate(&w->zs, Z_FINISH) != Z_STREAM_END) return OSQ_E_NOMEM;
@@ -403,6 +423,111 @@ static int finish_store_block(osq_writer *w) {
   w->store.n += bound;
   w->store_blocks++;
   w->store_offsets[w->store_blocks] = w->store.n;
+  return OSQ_OK;
+}
+
+/* THE COMPRESSOR THREAD.  Deflating the passage store is a fifth of the
+ * indexing work, and it depends on nothing but the passage texts, so a
+ * second thread does it while the indexing thread tokenizes: filled blocks
+ * wait in a queue of STORE_QUEUE buffers (the two threads swap buffers, no
+ * copy), and while the thread runs only it touches w->store, w->zs and the
+ * block offsets.  store_sync() waits for the queue to drain; everything
+ * that reads the store (writing the segment, resetting it, closing) calls
+ * it first.  Blocks are numbered as they are handed over (blocks_sent), so
+ * a passage knows its block before the block is compressed. */
+static void *store_thread(void *arg) {
+  osq_writer *w = arg;
+  osq__buf blk = {NULL, 0, 0};
+  pthread_mutex_lock(&w->zq.mu);
+  for (;;) {
+    while (!w->zq.count && !w->zq.stop) pthread_cond_wait(&w->zq.cv, &w->zq.mu);
+    if (!w->zq.count) break;
+    osq__buf t = w->zq.q[w->zq.head];
+    w->zq.q[w->zq.head] = blk; /* the emptied buffer goes back for reuse */
+    blk = t;
+    w->zq.head = (w->zq.head + 1) % STORE_QUEUE;
+    w->zq.count--;
+    w->zq.busy = 1;
+    int failed = w->zq.failed;
+    pthread_mutex_unlock(&w->zq.mu);
+    int rc = failed ? OSQ_OK : compress_store_block(w, &blk);
+    blk.n = 0;
+    pthread_mutex_lock(&w->zq.mu);
+    if (rc) w->zq.failed = 1;
+    w->zq.bytes = w->store.n;
+    w->zq.busy = 0;
+    pthread_cond_broadcast(&w->zq.cv);
+  }
+  pthread_mutex_unlock(&w->zq.mu);
+  osq__buf_free(&blk);
+  return NULL;
+}
+
+/* Waits until every block handed over is in the store. */
+static int store_sync(osq_writer *w) {
+  if (!w->zq.started) return OSQ_OK;
+  pthread_mutex_lock(&w->zq.mu);
+  while (w->zq.count || w->zq.busy) pthread_cond_wait(&w->zq.cv, &w->zq.mu);
+  int failed = w->zq.failed;
+  w->zq.failed = 0;
+  pthread_mutex_unlock(&w->zq.mu);
+  return failed ? OSQ_E_NOMEM : OSQ_OK;
+}
+
+/* The store's compressed size so far (for the flush decision). */
+static size_t store_bytes(osq_writer *w) {
+  if (!w->zq.started) return w->store.n;
+  pthread_mutex_lock(&w->zq.mu);
+  size_t n = w->zq.bytes;
+  pthread_mutex_unlock(&w->zq.mu);
+  return n;
+}
+
+static void store_stop(osq_writer *w) {
+  if (!w->zq.started) return;
+  pthread_mutex_lock(&w->zq.mu);
+  w->zq.stop = 1;
+  pthread_cond_broadcast(&w->zq.cv);
+  pthread_mutex_unlock(&w->zq.mu);
+  pthread_join(w->zq.th, NULL);
+  pthread_mutex_destroy(&w->zq.mu);
+  pthread_cond_destroy(&w->zq.cv);
+  for (size_t i = 0; i < STORE_QUEUE; i++) osq__buf_free(&w->zq.q[i]);
+  w->zq.started = 0;
+}
+
+/* Hands the block being filled to the compressor (or compresses it here
+ * when no thread could be started). */
+static int finish_store_block(osq_writer *w) {
+  if (w->block.n == 0) return OSQ_OK;
+  if (!w->zq.started && !w->zq.nothread) {
+    if (pthread_mutex_init(&w->zq.mu, NULL) == 0) {
+      if (pthread_cond_init(&w->zq.cv, NULL) == 0) {
+        w->zq.stop = w->zq.busy = 0;
+        w->zq.head = w->zq.count = 0;
+        w->zq.bytes = w->store.n;
+        if (pthread_create(&w->zq.th, NULL, store_thread, w) == 0) w->zq.started = 1;
+        else pthread_cond_destroy(&w->zq.cv);
+      }
+      if (!w->zq.started) pthread_mutex_destroy(&w->zq.mu);
+    }
+    if (!w->zq.started) w->zq.nothread = 1; /* no thread: compress inline from now on */
+  }
+  if (!w->zq.started) {
+    int rc = compress_store_block(w, &w->block);
+    if (rc) return rc;
+  } else {
+    pthread_mutex_lock(&w->zq.mu);
+    while (w->zq.count == STORE_QUEUE) pthread_cond_wait(&w->zq.cv, &w->zq.mu);
+    size_t tail = (w->zq.head + w->zq.count) % STORE_QUEUE;
+    osq__buf t = w->zq.q[tail];
+    w->zq.q[tail] = w->block;
+    w->block = t;
+    w->zq.count++;
+    pthread_cond_broadcast(&w->zq.cv);
+    pthread_mutex_unlock(&w->zq.mu);
+  }
+  w->blocks_sent++;
   w->block.n = 0;
   return OSQ_OK;
 }
@@ -424,7 +549,7 @@ static int add_passage(osq_writer *w, const char *text, size_t len, int title) {
   uint32_t pid = w->npassages;
   osq__wpassage *ps = &w->passages[pid];
   ps->doc = w->ndocs;
-  ps->block = w->store_blocks;
+  ps->block = w->blocks_sent;
   ps->offset = (uint32_t)w->block.n;
   ps->length = (uint32_t)len;
   ps->ntokens = ntoks ? toks[ntoks - 1].pos + 1 : 0;
@@ -530,11 +655,12 @@ static int term_cmp(const void *a, const void *b) {
 static int flush_segment(osq_writer *w) {
   if (w->ndocs == 0) return OSQ_OK;
   int rc = finish_store_block(w);
+  if (!rc) rc = store_sync(w);
   if (rc) return rc;
   if (w->store_blocks == 0) {
     /* The format wants at least the offset table; an empty block keeps
      * every passage's block index valid. */
-    if ((rc = osq__buf_put(&w->block, "", 0)) || (rc = finish_store_block(w))) return rc;
+    if ((rc = osq__buf_put(&w->block, "", 0)) || (rc = finish_store_block(w)) || (rc = store_sync(w))) return rc;
     if (w->store_blocks == 0) {
       if (!w->store_offsets && !(w->store_offsets = calloc(2, sizeof *w->store_offsets))) return OSQ_E_NOMEM;
       w->store_offsets[0] = w->store_offsets[1] = 0;
@@ -823,7 +949,7 @@ static int append_doc_record(osq_writer *w, const char *const f[5], uint32_t fir
 
 /* Flushes the in-memory segment once its buffers reach flush_bytes. */
 static int flush_if_full(osq_writer *w) {
-  size_t mem = w->mem_bytes + w->store.n + w->docs.n + (size_t)w->npassages * sizeof(osq__wpassage);
+  size_t mem = w->mem_bytes + store_bytes(w) + w->docs.n + (size_t)w->npassages * sizeof(osq__wpassage);
   if (mem >= w->opts.flush_bytes || w->ndocs >= UINT32_MAX / 2) return flush_segment(w);
   return OSQ_OK;
 }
@@ -1168,6 +1294,7 @@ OSQ_EXPORT void osq_writer_get_stats(const osq_writer *w, osq_writer_stats *st) 
 OSQ_EXPORT void osq_writer_close(osq_writer *w) {
   if (!w) return;
   reset_segment(w);
+  store_stop(w);
   /* Segments flushed but never committed are garbage now. */
   for (uint32_t i = 0; i < w->nnew; i++) {
     char name[64], path[4200];

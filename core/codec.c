@@ -1,4 +1,4 @@
-/* codec.c -- bit packing (see codec.h). */
+/* codec.c -- bit packing and patched frames (see codec.h). */
 #include <string.h>
 
 #include "codec.h"
@@ -86,4 +86,89 @@ int osq__bp_unpack(const uint8_t *in, size_t avail, uint32_t n, int w,
     out[i] = (uint32_t)((x >> (bit & 7)) & mask);
   }
   return 0;
+}
+
+size_t osq__pfor_pack(const uint32_t *v, uint32_t n, uint8_t *out) {
+  uint32_t count[33] = {0};
+  int maxw = 0;
+  for (uint32_t i = 0; i < n; i++) {
+    int w = osq__bits(v[i]);
+    count[w]++;
+    if (w > maxw) maxw = w;
+  }
+  /* bytes for each base width b: the frame, plus its exceptions */
+  int best = maxw;
+  size_t best_cost = 1 + osq__bp_bytes(n, maxw);
+  uint32_t above = n - count[0]; /* values wider than b */
+  for (int b = 0; b < maxw; b++) {
+    if (b > 0) above -= count[b];
+    size_t cost = 1 + osq__bp_bytes(n, b) + 2 + above + osq__bp_bytes(above, maxw - b);
+    if (cost < best_cost) {
+      best_cost = cost;
+      best = b;
+    }
+  }
+  size_t o = 0;
+  if (best == maxw) {
+    out[o++] = (uint8_t)best;
+  } else {
+    uint32_t idx[OSQ__BLOCK], high[OSQ__BLOCK], e = 0;
+    for (uint32_t i = 0; i < n; i++)
+      if (osq__bits(v[i]) > best) {
+        idx[e] = i;
+        high[e++] = v[i] >> best;
+      }
+    out[o++] = (uint8_t)(best | 0x80);
+    out[o++] = (uint8_t)e;
+    out[o++] = (uint8_t)(maxw - best);
+    for (uint32_t i = 0; i < e; i++) out[o++] = (uint8_t)idx[i];
+    osq__bp_pack(high, e, maxw - best, out + o);
+    o += osq__bp_bytes(e, maxw - best);
+  }
+  if (best > 0) {
+    uint32_t low[OSQ__BLOCK];
+    uint32_t mask = best == 32 ? 0xffffffffu : (1u << best) - 1;
+    for (uint32_t i = 0; i < n; i++) low[i] = v[i] & mask;
+    osq__bp_pack(low, n, best, out + o);
+    o += osq__bp_bytes(n, best);
+  }
+  return o;
+}
+
+long osq__pfor_unpack(const uint8_t *in, size_t avail, uint32_t n, int maxw, uint32_t *out) {
+  if (n > OSQ__BLOCK || avail < 1) return -1;
+  int b = in[0] & 0x7f;
+  size_t o = 1;
+  if (b > 32 || (in[0] & 0x40) || b > maxw) return -1;
+  uint32_t e = 0, h = 0;
+  const uint8_t *idx = NULL, *hp = NULL;
+  if (in[0] & 0x80) {
+    if (avail < 3) return -1;
+    e = in[1];
+    h = in[2];
+    o = 3;
+    if (e == 0 || e > n || h == 0 || (uint32_t)b + h > 32 || (int)(b + h) > maxw) return -1;
+    if (avail - o < e) return -1;
+    idx = in + o;
+    o += e;
+    hp = in + o;
+    size_t hb = osq__bp_bytes(e, (int)h);
+    if (avail - o < hb) return -1;
+    o += hb;
+  }
+  size_t lb = osq__bp_bytes(n, b);
+  if (avail - o < lb) return -1;
+  if (osq__bp_unpack(in + o, avail - o, n, b, out)) return -1;
+  o += lb;
+  if (e) {
+    uint32_t high[OSQ__BLOCK];
+    if (osq__bp_unpack(hp, avail - (size_t)(hp - in), e, (int)h, high)) return -1;
+    int last = -1;
+    for (uint32_t i = 0; i < e; i++) {
+      if ((int)idx[i] <= last || idx[i] >= n) return -1;
+      last = idx[i];
+      out[idx[i]] |= high[i] << b;
+    }
+  }
+  return (long)o;
 }

@@ -27,4 +27,28 @@ void osq__bp_pack(const uint32_t *v, uint32_t n, int w, uint8_t *out);
 int osq__bp_unpack(const uint8_t *in, size_t avail, uint32_t n, int w,
                    uint32_t *out);
 
+/* PATCHED FRAMES ("PFor", the exception scheme of Lucene's and PISA's block
+ * codecs).  A block's largest value sets a plain frame's width; one long
+ * gap in 128 costs every value its bits.  A patched frame packs every value
+ * at a base width b and lists the few values that do not fit as
+ * exceptions, whose high bits are packed apart and patched in after the
+ * unpacking.  One frame of n values (n <= OSQ__BLOCK):
+ *
+ *   u8  b, the base width (0..32), with bit 7 set when exceptions follow
+ *   if bit 7: u8 e, the number of exceptions (1..n); u8 h, the width of
+ *       their high parts (1..32-b); e u8 indexes, strictly increasing and
+ *       below n; the e high parts (value >> b), bit-packed at h bits
+ *   the n values' low b bits, bit-packed
+ *
+ * The encoder picks the b of the fewest bytes. */
+#define OSQ__PFOR_MAX_BYTES (3 + OSQ__BLOCK + 2 * OSQ__BLOCK * 4)
+/* Encodes v[0..n) into out (at most OSQ__PFOR_MAX_BYTES); returns the bytes
+ * written. */
+size_t osq__pfor_pack(const uint32_t *v, uint32_t n, uint8_t *out);
+/* Decodes a frame of n values from in[0..avail) into out.  Every value must
+ * fit in maxw bits (32 for no limit): a frame whose widths exceed it is
+ * invalid.  Returns the bytes the frame took, or -1 when it is invalid or
+ * runs past avail. */
+long osq__pfor_unpack(const uint8_t *in, size_t avail, uint32_t n, int maxw, uint32_t *out);
+
 #endif

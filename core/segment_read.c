@@ -337,15 +337,11 @@ static int load_block(osq__cursor *c, uint32_t blk) {
     prev = -1;
   }
   size_t avail = (size_t)(c->post_end - bp);
-  if (avail < 2) return CORRUPT(seg, "posting block truncated");
-  int wd = bp[0], wt = bp[1];
   /* Every tf - 1 fits the width of the term's max tf - 1, so no tf is more
    * than twice the dictionary's bound. */
-  if (wd > 32 || wt > osq__bits(c->ti.max_tf - 1)) return CORRUPT(seg, "posting block bit width");
-  size_t nd = osq__bp_bytes(n, wd);
-  if (nd > avail - 2 || osq__bp_unpack(bp + 2, avail - 2, n, wd, c->pids) ||
-      osq__bp_unpack(bp + 2 + nd, avail - 2 - nd, n, wt, c->tfs))
-    return CORRUPT(seg, "posting block truncated");
+  long nd = osq__pfor_unpack(bp, avail, n, 32, c->pids);
+  if (nd < 0 || osq__pfor_unpack(bp + nd, avail - (size_t)nd, n, osq__bits(c->ti.max_tf - 1), c->tfs) < 0)
+    return CORRUPT(seg, "posting block %u truncated or of impossible bit widths", blk);
   /* Gaps are non-negative, so checking the last pid checks them all; the
    * sum is done in 64 bits so no gap can wrap it. */
   uint64_t acc = (uint64_t)(prev + 1);

@@ -1,7 +1,7 @@
 /*
  * segment_write.c -- writes one immutable segment file.
  *
- * THE SEGMENT FILE FORMAT (version 1)
+ * THE SEGMENT FILE FORMAT (version 2)
  *
  * An index directory holds segment files named seg-NNNNNNNN.osq and a
  * MANIFEST that names the live ones (manifest.c).  A segment is written once,
@@ -43,11 +43,14 @@
  *                 factor tf*(k1+1)/(tf + k1*(1-b+b*len/avglen)) of the block
  *                 for the segment's own average length and the k1, b of
  *                 segment.h, rounded up (a tight block-max bound whenever
- *                 the segment is the whole index).  Then the blocks: u8 bit width of pid
- *                 gaps, u8 bit width of tf-1, then n pid gaps (pid minus the
- *                 previous pid minus 1; the previous pid of the first posting
- *                 is -1) bit-packed, then n values tf-1 bit-packed.  n is 128
- *                 but for the last block (df mod 128).
+ *                 the segment is the whole index).  Then the blocks: the n
+ *                 pid gaps (pid minus the previous pid minus 1; the previous
+ *                 pid of the first posting is -1) as one patched frame, then
+ *                 the n values tf-1 as another (codec.h: a base bit width, the
+ *                 few values wider than it as exceptions).  n is 128 but for
+ *                 the last block (df mod 128).  Version 1 had plain frames
+ *                 (one width per frame): on the precedents corpus patched
+ *                 frames take the postings from 47.6 to 40.7 MB.
  *   3 POSITIONS   per term, per posting in pid order: tf varints (tf comes
  *                 from the posting block), the first position then the gaps
  *                 between positions.  Read only for phrases, proximity and
@@ -163,15 +166,9 @@ static int encode_term(const osq__wsegment *seg, osq__wterm *t, osq__buf *dict,
         if (osq__buf_varint(pos, d)) return OSQ_E_NOMEM;
       }
     }
-    int wd = osq__bp_width(b.pids, n), wt = osq__bp_width(b.tfs, n);
-    size_t need = 2 + osq__bp_bytes(n, wd) + osq__bp_bytes(n, wt);
-    if (osq__buf_reserve(post, need)) return OSQ_E_NOMEM;
-    uint8_t *o = post->p + post->n;
-    o[0] = (uint8_t)wd;
-    o[1] = (uint8_t)wt;
-    osq__bp_pack(b.pids, n, wd, o + 2);
-    osq__bp_pack(b.tfs, n, wt, o + 2 + osq__bp_bytes(n, wd));
-    post->n += need;
+    if (osq__buf_reserve(post, 2 * OSQ__PFOR_MAX_BYTES)) return OSQ_E_NOMEM;
+    post->n += osq__pfor_pack(b.pids, n, post->p + post->n);
+    post->n += osq__pfor_pack(b.tfs, n, post->p + post->n);
     if (nblocks > 1) {
       uint8_t *s = post->p + skip_at + (size_t)blk * OSQ__SKIP_BYTES;
       osq__put_u32(s, (uint32_t)last);

@@ -1,6 +1,7 @@
 /*
  * test_codec.c -- bit packing of posting blocks (core/codec.h): every width
- * 0..32 round-trips over random and edge lists, the decoder refuses input
+ * 0..32 round-trips over random and edge lists, and so do patched frames
+ * with outliers; the decoder refuses input
  * that is too short and never reads past what it is given (the packed bytes
  * live in a malloc'd buffer of exactly their size, so ASan catches an
  * overread; without ASan, a guard check catches a wrong result).
@@ -195,6 +196,106 @@ static void test_unpack_from_larger_buffer(void **state) {
   }
 }
 
+
+/* ---- patched frames --------------------------------------------------- */
+
+/* Encodes v[0..n) as a patched frame, decodes it from a buffer of exactly
+ * its size, compares; returns the frame's bytes. */
+static size_t pfor_roundtrip(const uint32_t *v, uint32_t n) {
+  uint8_t *wide = malloc(OSQ__PFOR_MAX_BYTES + 16);
+  assert_non_null(wide);
+  memset(wide, 0xA5, OSQ__PFOR_MAX_BYTES + 16);
+  size_t bytes = osq__pfor_pack(v, n, wide);
+  assert_true(bytes >= 1 && bytes <= OSQ__PFOR_MAX_BYTES);
+  for (size_t i = bytes; i < OSQ__PFOR_MAX_BYTES + 16; i++) assert_int_equal(wide[i], 0xA5);
+  uint8_t *exact = malloc(bytes);
+  assert_non_null(exact);
+  memcpy(exact, wide, bytes);
+  uint32_t out[OSQ__BLOCK];
+  assert_int_equal(osq__pfor_unpack(exact, bytes, n, 32, out), (long)bytes);
+  assert_memory_equal(out, v, (size_t)n * sizeof *v);
+  /* one byte short is refused, never overread */
+  if (bytes > 1 && n > 0) {
+    uint32_t o2[OSQ__BLOCK];
+    long k = osq__pfor_unpack(exact, bytes - 1, n, 32, o2);
+    /* a frame whose last value has no bits left can still fit: only
+     * frames that need their last byte must fail */
+    if (k >= 0) assert_memory_equal(o2, v, (size_t)n * sizeof *v);
+  }
+  free(exact);
+  free(wide);
+  return bytes;
+}
+
+static void test_pfor_roundtrip(void **state) {
+  (void)state;
+  uint32_t v[OSQ__BLOCK];
+  for (int round = 0; round < 3000; round++) {
+    uint32_t n = 1 + rnd32() % OSQ__BLOCK;
+    int base = (int)(rnd32() % 20);
+    uint32_t outliers = rnd32() % 6;
+    for (uint32_t i = 0; i < n; i++) v[i] = rnd32() & max_for(base);
+    for (uint32_t k = 0; k < outliers; k++) v[rnd32() % n] = rnd32() >> (rnd32() % 32);
+    pfor_roundtrip(v, n);
+  }
+  memset(v, 0, sizeof v);
+  assert_int_equal(pfor_roundtrip(v, OSQ__BLOCK), 1); /* all zero: the header alone */
+  for (uint32_t i = 0; i < OSQ__BLOCK; i++) v[i] = UINT32_MAX;
+  pfor_roundtrip(v, OSQ__BLOCK);
+  pfor_roundtrip(v, 1);
+}
+
+static void test_pfor_beats_plain_frames_on_outliers(void **state) {
+  (void)state;
+  /* 127 small gaps and one huge: plain frames pay 20 bits for every value */
+  uint32_t v[OSQ__BLOCK];
+  for (uint32_t i = 0; i < OSQ__BLOCK; i++) v[i] = i % 4;
+  v[77] = 1u << 19;
+  size_t plain = 1 + osq__bp_bytes(OSQ__BLOCK, 20);
+  size_t patched = pfor_roundtrip(v, OSQ__BLOCK);
+  assert_true(patched * 4 < plain);
+  /* without outliers the frame is plain: one header byte over bit packing */
+  for (uint32_t i = 0; i < OSQ__BLOCK; i++) v[i] = 5 + i % 3;
+  assert_int_equal(pfor_roundtrip(v, OSQ__BLOCK), 1 + osq__bp_bytes(OSQ__BLOCK, 3));
+}
+
+static void test_pfor_refuses_bad_frames(void **state) {
+  (void)state;
+  uint32_t v[OSQ__BLOCK], out[OSQ__BLOCK];
+  for (uint32_t i = 0; i < OSQ__BLOCK; i++) v[i] = i % 4;
+  v[10] = 1000;
+  v[90] = 70000;
+  uint8_t f[OSQ__PFOR_MAX_BYTES];
+  size_t n = osq__pfor_pack(v, OSQ__BLOCK, f);
+  assert_true(f[0] & 0x80); /* it has exceptions */
+  assert_int_equal(osq__pfor_unpack(f, n, OSQ__BLOCK, 32, out), (long)n);
+  /* wider than the caller allows (a tf beyond the term's max) */
+  assert_int_equal(osq__pfor_unpack(f, n, OSQ__BLOCK, 16, out), -1);
+  uint8_t g[OSQ__PFOR_MAX_BYTES];
+  memcpy(g, f, n);
+  g[3] = 90, g[4] = 10; /* indexes out of order */
+  assert_int_equal(osq__pfor_unpack(g, n, OSQ__BLOCK, 32, out), -1);
+  memcpy(g, f, n);
+  g[4] = 200; /* index past n */
+  assert_int_equal(osq__pfor_unpack(g, n, OSQ__BLOCK, 32, out), -1);
+  memcpy(g, f, n);
+  g[1] = 0; /* exceptions flagged, none counted */
+  assert_int_equal(osq__pfor_unpack(g, n, OSQ__BLOCK, 32, out), -1);
+  memcpy(g, f, n);
+  g[1] = 129; /* more exceptions than values */
+  assert_int_equal(osq__pfor_unpack(g, n, OSQ__BLOCK, 32, out), -1);
+  memcpy(g, f, n);
+  g[2] = 33; /* high parts wider than 32 bits in all */
+  assert_int_equal(osq__pfor_unpack(g, n, OSQ__BLOCK, 32, out), -1);
+  g[0] = 33; /* base width past 32 */
+  assert_int_equal(osq__pfor_unpack(g, n, OSQ__BLOCK, 32, out), -1);
+  g[0] = 0x40; /* a reserved bit */
+  assert_int_equal(osq__pfor_unpack(g, n, OSQ__BLOCK, 32, out), -1);
+  /* every truncation is refused */
+  for (size_t k = 0; k < n; k++) assert_int_equal(osq__pfor_unpack(f, k, OSQ__BLOCK, 32, out), -1);
+  assert_int_equal(osq__pfor_unpack(f, n, OSQ__BLOCK + 1, 32, out), -1);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_width_of),
@@ -206,6 +307,9 @@ int main(void) {
       cmocka_unit_test(test_unpack_refuses_bad_width),
       cmocka_unit_test(test_unpack_short_input),
       cmocka_unit_test(test_unpack_from_larger_buffer),
+      cmocka_unit_test(test_pfor_roundtrip),
+      cmocka_unit_test(test_pfor_beats_plain_frames_on_outliers),
+      cmocka_unit_test(test_pfor_refuses_bad_frames),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -172,3 +172,18 @@ long osq__pfor_unpack(const uint8_t *in, size_t avail, uint32_t n, int maxw, uin
   }
   return (long)o;
 }
+
+long osq__pfor_size(const uint8_t *in, size_t avail, uint32_t n) {
+  if (n > OSQ__BLOCK || avail < 1) return -1;
+  int b = in[0] & 0x7f;
+  if (b > 32 || (in[0] & 0x40)) return -1;
+  size_t o = 1;
+  if (in[0] & 0x80) {
+    if (avail < 3) return -1;
+    uint32_t e = in[1], h = in[2];
+    if (e == 0 || e > n || h == 0 || (uint32_t)b + h > 32) return -1;
+    o = 3 + e + osq__bp_bytes(e, (int)h);
+  }
+  o += osq__bp_bytes(n, b);
+  return o <= avail ? (long)o : -1;
+}

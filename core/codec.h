@@ -50,5 +50,8 @@ size_t osq__pfor_pack(const uint32_t *v, uint32_t n, uint8_t *out);
  * invalid.  Returns the bytes the frame took, or -1 when it is invalid or
  * runs past avail. */
 long osq__pfor_unpack(const uint8_t *in, size_t avail, uint32_t n, int maxw, uint32_t *out);
+/* The bytes of the frame of n values at in[0..avail), read from its header
+ * alone, or -1 when the header is invalid or the frame runs past avail. */
+long osq__pfor_size(const uint8_t *in, size_t avail, uint32_t n);
 
 #endif

@@ -87,6 +87,8 @@ typedef struct osq__wsegment {
   uint32_t norm_len[256];
   double avglen;
   struct osq__wpass_k *pass_k; /* per passage, for block bounds */
+  uint32_t *pvals;             /* scratch: one block's position values */
+  size_t pvals_cap;
 } osq__wsegment;
 
 typedef struct osq__wpass_k {
@@ -182,10 +184,14 @@ typedef struct osq__cursor {
   uint32_t n, i;                  /* entries in block, index in block */
   uint32_t pids[OSQ__BLOCK], tfs[OSQ__BLOCK];
   uint32_t pid;                   /* current pid, UINT32_MAX at end */
-  /* positions: decoded lazily */
+  /* positions: decoded lazily, one frame of OSQ__BLOCK values at a time */
   const uint8_t *pos_block;       /* positions of the current block */
-  const uint8_t *pos_cur;         /* position bytes of entry pos_i */
-  uint32_t pos_i;
+  uint32_t pos_nvals;             /* values in the block: the sum of its tfs */
+  uint32_t pos_i, pos_v;          /* entry pos_i's first value is value pos_v */
+  const uint8_t *pos_fp;          /* frame pos_fk of the block starts here */
+  uint32_t pos_fk;
+  uint32_t pos_dec;               /* frame decoded into pos_buf, or UINT32_MAX */
+  uint32_t pos_buf[OSQ__BLOCK];
   int corrupt;
 } osq__cursor;
 

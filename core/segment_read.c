@@ -344,13 +344,15 @@ static int load_block(osq__cursor *c, uint32_t blk) {
     return CORRUPT(seg, "posting block %u truncated or of impossible bit widths", blk);
   /* Gaps are non-negative, so checking the last pid checks them all; the
    * sum is done in 64 bits so no gap can wrap it. */
-  uint64_t acc = (uint64_t)(prev + 1);
+  uint64_t acc = (uint64_t)(prev + 1), nvals = 0;
   for (uint32_t i = 0; i < n; i++) {
     acc += c->pids[i];
     c->pids[i] = (uint32_t)acc;
     c->tfs[i] += 1;
+    nvals += c->tfs[i];
     acc++;
   }
+  if (nvals > UINT32_MAX) return CORRUPT(seg, "posting block %u: tfs too large", blk);
   if (acc - 1 >= c->seg->npassages || acc - 1 > UINT32_MAX)
     return CORRUPT(seg, "posting refers to passage %llu of %u", (unsigned long long)(acc - 1), c->seg->npassages);
   /* A block must end where its skip entry says: seeks trust the skip table
@@ -365,8 +367,11 @@ static int load_block(osq__cursor *c, uint32_t blk) {
   c->i = 0;
   c->pid = c->pids[0];
   c->pos_block = c->pos_base + pos_rel;
-  c->pos_cur = c->pos_block;
-  c->pos_i = 0;
+  c->pos_nvals = (uint32_t)nvals;
+  c->pos_i = c->pos_v = 0;
+  c->pos_fp = c->pos_block;
+  c->pos_fk = 0;
+  c->pos_dec = UINT32_MAX;
   return OSQ_OK;
 }
 
@@ -442,28 +447,36 @@ int osq__cursor_seek_slow(osq__cursor *c, uint32_t target) {
 }
 
 long osq__cursor_positions(osq__cursor *c, uint32_t *out, uint32_t cap) {
-  /* Skip the positions of the entries before the current one. */
-  const uint8_t *p = c->pos_cur;
-  if (c->pos_i > c->i) {
-    p = c->pos_block;
-    c->pos_i = 0;
-  }
-  while (c->pos_i < c->i) {
-    for (uint32_t k = c->tfs[c->pos_i]; k > 0; k--) {
-      /* a varint ends at the first byte without the high bit */
-      while (p < c->pos_end && (*p & 0x80)) p++;
-      if (p >= c->pos_end) return -1;
-      p++;
-    }
-    c->pos_i++;
-  }
-  c->pos_cur = p;
-  uint32_t tf = c->tfs[c->i];
+  /* The first value of the current entry: the tfs before it, summed. */
+  if (c->pos_i > c->i) c->pos_i = c->pos_v = 0;
+  while (c->pos_i < c->i) c->pos_v += c->tfs[c->pos_i++];
+  uint32_t tf = c->tfs[c->i], v = c->pos_v;
   uint64_t pos = 0;
   uint32_t n = 0;
-  for (uint32_t k = 0; k < tf; k++) {
-    uint64_t d;
-    if (osq__varint(&p, c->pos_end, &d)) return -1;
+  for (uint32_t k = 0; k < tf; k++, v++) {
+    uint32_t fk = v / OSQ__BLOCK;
+    if (fk != c->pos_dec) {
+      /* find frame fk by the sizes in the frame headers, then decode it */
+      if (fk < c->pos_fk) {
+        c->pos_fp = c->pos_block;
+        c->pos_fk = 0;
+      }
+      for (;;) {
+        uint32_t fn = c->pos_nvals - c->pos_fk * OSQ__BLOCK;
+        if (fn > OSQ__BLOCK) fn = OSQ__BLOCK;
+        size_t avail = (size_t)(c->pos_end - c->pos_fp);
+        if (c->pos_fk == fk) {
+          if (osq__pfor_unpack(c->pos_fp, avail, fn, 32, c->pos_buf) < 0) return -1;
+          break;
+        }
+        long sz = osq__pfor_size(c->pos_fp, avail, fn);
+        if (sz < 0) return -1;
+        c->pos_fp += sz;
+        c->pos_fk++;
+      }
+      c->pos_dec = fk;
+    }
+    uint32_t d = c->pos_buf[v % OSQ__BLOCK];
     pos = k ? pos + d : d;
     if (pos > UINT32_MAX) return -1;
     if (n < cap) out[n++] = (uint32_t)pos;

@@ -214,6 +214,9 @@ static size_t pfor_roundtrip(const uint32_t *v, uint32_t n) {
   uint32_t out[OSQ__BLOCK];
   assert_int_equal(osq__pfor_unpack(exact, bytes, n, 32, out), (long)bytes);
   assert_memory_equal(out, v, (size_t)n * sizeof *v);
+  /* the size from the header alone agrees, and needs every byte */
+  assert_int_equal(osq__pfor_size(exact, bytes, n), (long)bytes);
+  assert_int_equal(osq__pfor_size(exact, bytes - 1, n), -1);
   /* one byte short is refused, never overread */
   if (bytes > 1 && n > 0) {
     uint32_t o2[OSQ__BLOCK];

@@ -87,8 +87,6 @@ typedef struct osq__wsegment {
   uint32_t norm_len[256];
   double avglen;
   struct osq__wpass_k *pass_k; /* per passage, for block bounds */
-  uint32_t *pvals;             /* scratch: one block's position values */
-  size_t pvals_cap;
 } osq__wsegment;
 
 typedef struct osq__wpass_k {

@@ -94,9 +94,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "segment.h"
 
@@ -128,10 +130,29 @@ uint8_t osq__norm_encode(const uint32_t table[256], uint32_t len) {
   return (uint8_t)lo;
 }
 
-/* Encodes one term's raw postings into POSTINGS and POSITIONS. */
-static int encode_term(osq__wsegment *seg, osq__wterm *t, osq__buf *dict,
-                       osq__buf *post, osq__buf *pos, const uint8_t *prev,
-                       uint32_t prev_len, int first_in_block) {
+/* What a term's dictionary entry needs from its encoded lists. */
+typedef struct term_meta {
+  uint32_t max_tf, min_len;
+  uint64_t post_off, post_len, pos_off; /* relative to the encoding job's buffers */
+} term_meta;
+
+/* One encoding job: the lists of terms [first, last) into its own buffers.
+ * Two jobs run at once (see osq__segment_write). */
+typedef struct encode_job {
+  const osq__wsegment *seg;
+  size_t first, last;
+  osq__buf post, pos;
+  term_meta *meta; /* meta[first..last) */
+  uint32_t *pvals; /* one block's position values */
+  size_t pvals_cap;
+  int rc;
+  char err[256];
+} encode_job;
+
+/* Encodes one term's raw postings into the job's POSTINGS and POSITIONS. */
+static int encode_lists(encode_job *j, const osq__wterm *t, term_meta *m) {
+  const osq__wsegment *seg = j->seg;
+  osq__buf *post = &j->post, *pos = &j->pos;
   const uint8_t *p = t->raw.p, *end = t->raw.p + t->raw.n;
   uint32_t nblocks = (t->df + OSQ__BLOCK - 1) / OSQ__BLOCK;
   uint64_t post_off = post->n, pos_off = pos->n;
@@ -172,21 +193,21 @@ static int encode_term(osq__wsegment *seg, osq__wterm *t, osq__buf *dict,
       for (uint64_t k = 0; k < tf; k++) {
         uint64_t d;
         if (osq__varint(&p, end, &d) || d > UINT32_MAX) return osq__fail(OSQ_E_CORRUPT, "internal: bad raw positions");
-        if (nvals == seg->pvals_cap) {
-          size_t cap = seg->pvals_cap ? seg->pvals_cap * 2 : 4096;
-          uint32_t *pv = realloc(seg->pvals, cap * sizeof *pv);
+        if (nvals == j->pvals_cap) {
+          size_t cap = j->pvals_cap ? j->pvals_cap * 2 : 4096;
+          uint32_t *pv = realloc(j->pvals, cap * sizeof *pv);
           if (!pv) return OSQ_E_NOMEM;
-          seg->pvals = pv;
-          seg->pvals_cap = cap;
+          j->pvals = pv;
+          j->pvals_cap = cap;
         }
-        seg->pvals[nvals++] = (uint32_t)d;
+        j->pvals[nvals++] = (uint32_t)d;
       }
     }
     /* the block's positions: patched frames of OSQ__BLOCK values */
     for (size_t f = 0; f < nvals; f += OSQ__BLOCK) {
       uint32_t fn = nvals - f < OSQ__BLOCK ? (uint32_t)(nvals - f) : OSQ__BLOCK;
       if (osq__buf_reserve(pos, OSQ__PFOR_MAX_BYTES)) return OSQ_E_NOMEM;
-      pos->n += osq__pfor_pack(seg->pvals + f, fn, pos->p + pos->n);
+      pos->n += osq__pfor_pack(j->pvals + f, fn, pos->p + pos->n);
     }
     if (osq__buf_reserve(post, 2 * OSQ__PFOR_MAX_BYTES)) return OSQ_E_NOMEM;
     post->n += osq__pfor_pack(b.pids, n, post->p + post->n);
@@ -206,15 +227,35 @@ static int encode_term(osq__wsegment *seg, osq__wterm *t, osq__buf *dict,
     if (min_len < min_len_all) min_len_all = min_len;
     done += n;
   }
-  /* The dictionary entry. */
+  m->max_tf = max_tf_all;
+  m->min_len = min_len_all;
+  m->post_off = post_off;
+  m->post_len = post->n - post_off;
+  m->pos_off = pos_off;
+  return OSQ_OK;
+}
+
+static void *encode_range(void *arg) {
+  encode_job *j = arg;
+  for (size_t i = j->first; i < j->last && !j->rc; i++) {
+    j->rc = encode_lists(j, j->seg->terms[i], &j->meta[i]);
+    if (j->rc) snprintf(j->err, sizeof j->err, "%s", osq_last_error());
+  }
+  return NULL;
+}
+
+/* Writes one dictionary entry (front-coded against prev unless it opens a
+ * block), offsets made absolute by the job's bases. */
+static int dict_entry(osq__buf *dict, const osq__wterm *t, const osq__wterm *prev, int first_in_block,
+                      const term_meta *m, uint64_t post_base, uint64_t pos_base) {
   uint32_t shared = 0;
-  if (!first_in_block)
-    while (shared < prev_len && shared < t->len && prev[shared] == t->term[shared]) shared++;
+  if (!first_in_block && prev)
+    while (shared < prev->len && shared < t->len && prev->term[shared] == t->term[shared]) shared++;
   if (osq__buf_varint(dict, shared) || osq__buf_varint(dict, t->len - shared) ||
       osq__buf_put(dict, t->term + shared, t->len - shared) ||
-      osq__buf_varint(dict, t->df) || osq__buf_varint(dict, max_tf_all) ||
-      osq__buf_varint(dict, min_len_all) || osq__buf_varint(dict, post_off) ||
-      osq__buf_varint(dict, post->n - post_off) || osq__buf_varint(dict, pos_off))
+      osq__buf_varint(dict, t->df) || osq__buf_varint(dict, m->max_tf) ||
+      osq__buf_varint(dict, m->min_len) || osq__buf_varint(dict, post_base + m->post_off) ||
+      osq__buf_varint(dict, m->post_len) || osq__buf_varint(dict, pos_base + m->pos_off))
     return OSQ_E_NOMEM;
   return OSQ_OK;
 }
@@ -247,16 +288,64 @@ int osq__segment_write(const char *dir, const char *name,
     pass_k[i].title = seg->passages[i].title;
   }
   seg->pass_k = pass_k;
-  uint32_t nblocks = (uint32_t)((seg->nterms + OSQ__DICT_BLOCK - 1) / OSQ__DICT_BLOCK);
-  if ((rc = osq__buf_u32(&sec[OSQ__SEC_DICT_INDEX], nblocks))) goto done;
-  for (size_t i = 0; i < seg->nterms; i++) {
-    int first = (i % OSQ__DICT_BLOCK) == 0;
-    if (first && (rc = osq__buf_u32(&sec[OSQ__SEC_DICT_INDEX], (uint32_t)sec[OSQ__SEC_DICT].n)))
-      goto done;
-    const osq__wterm *prev = i ? seg->terms[i - 1] : NULL;
-    rc = encode_term(seg, seg->terms[i], &sec[OSQ__SEC_DICT], &sec[OSQ__SEC_POSTINGS],
-                     &sec[OSQ__SEC_POSITIONS], prev ? prev->term : NULL,
-                     prev ? prev->len : 0, first);
+  /* POSTINGS and POSITIONS: two jobs, each a run of terms holding about
+   * half the raw postings, encode at once (the other core is idle by now:
+   * the input is read and the store compressed); the second job's bytes
+   * follow the first's, and the dictionary, written after, adds that
+   * base to its offsets. */
+  {
+    size_t n = seg->nterms, split = n;
+    uint64_t total = 0, acc = 0;
+    for (size_t i = 0; i < n; i++) total += seg->terms[i]->raw.n;
+    if (n >= 2 * OSQ__DICT_BLOCK && total >= (1u << 20))
+      for (size_t i = 0; i < n; i++) {
+        acc += seg->terms[i]->raw.n;
+        if (acc * 2 >= total) {
+          split = i + 1;
+          break;
+        }
+      }
+    term_meta *meta = malloc((n ? n : 1) * sizeof *meta);
+    encode_job jobs[2];
+    memset(jobs, 0, sizeof jobs);
+    for (int k = 0; k < 2; k++) {
+      jobs[k].seg = seg;
+      jobs[k].meta = meta;
+    }
+    jobs[0].first = 0;
+    jobs[0].last = split;
+    jobs[1].first = split;
+    jobs[1].last = n;
+    pthread_t th;
+    int threaded = 0;
+    if (!meta) {
+      rc = OSQ_E_NOMEM;
+    } else {
+      threaded = split < n && pthread_create(&th, NULL, encode_range, &jobs[1]) == 0;
+      encode_range(&jobs[0]);
+      if (threaded) pthread_join(th, NULL);
+      else encode_range(&jobs[1]);
+      for (int k = 0; k < 2 && !rc; k++)
+        if (jobs[k].rc) rc = osq__fail(jobs[k].rc, "%s", jobs[k].err);
+    }
+    if (!rc && ((jobs[1].post.n && osq__buf_put(&jobs[0].post, jobs[1].post.p, jobs[1].post.n)) ||
+                (jobs[1].pos.n && osq__buf_put(&jobs[0].pos, jobs[1].pos.p, jobs[1].pos.n))))
+      rc = OSQ_E_NOMEM;
+    uint64_t post_base1 = jobs[0].post.n - jobs[1].post.n, pos_base1 = jobs[0].pos.n - jobs[1].pos.n;
+    uint32_t nblocks = (uint32_t)((n + OSQ__DICT_BLOCK - 1) / OSQ__DICT_BLOCK);
+    if (!rc) rc = osq__buf_u32(&sec[OSQ__SEC_DICT_INDEX], nblocks);
+    for (size_t i = 0; i < n && !rc; i++) {
+      int first = (i % OSQ__DICT_BLOCK) == 0;
+      if (first && (rc = osq__buf_u32(&sec[OSQ__SEC_DICT_INDEX], (uint32_t)sec[OSQ__SEC_DICT].n))) break;
+      rc = dict_entry(&sec[OSQ__SEC_DICT], seg->terms[i], i ? seg->terms[i - 1] : NULL, first, &meta[i],
+                      i < split ? 0 : post_base1, i < split ? 0 : pos_base1);
+    }
+    sec[OSQ__SEC_POSTINGS] = jobs[0].post;
+    sec[OSQ__SEC_POSITIONS] = jobs[0].pos;
+    osq__buf_free(&jobs[1].post);
+    osq__buf_free(&jobs[1].pos);
+    for (int k = 0; k < 2; k++) free(jobs[k].pvals);
+    free(meta);
     if (rc) goto done;
   }
   /* PASSAGES */
@@ -308,11 +397,13 @@ int osq__segment_write(const char *dir, const char *name,
   osq__put_u32(hdr + 28, OSQ__SEG_NSECTIONS);
   osq__put_u64(hdr + 32, seg->total_tokens);
   uint64_t off = sizeof hdr;
+  uint32_t sec_crc[OSQ__SEG_NSECTIONS];
   for (int s = 0; s < OSQ__SEG_NSECTIONS; s++) {
     uint8_t *e = hdr + OSQ__SEG_HEADER_BYTES + s * OSQ__SEG_SECTION_BYTES;
+    sec_crc[s] = osq__crc32(0, sec[s].p, sec[s].n);
     osq__put_u64(e, off);
     osq__put_u64(e + 8, sec[s].n);
-    osq__put_u32(e + 16, osq__crc32(0, sec[s].p, sec[s].n));
+    osq__put_u32(e + 16, sec_crc[s]);
     off += sec[s].n;
   }
   osq__put_u32(hdr + 40, osq__crc32(0, hdr + OSQ__SEG_HEADER_BYTES,
@@ -326,10 +417,13 @@ int osq__segment_write(const char *dir, const char *name,
     rc = osq__fail(OSQ_E_IO, "%s: %s", tmp, strerror(errno));
     goto done;
   }
+  /* the whole file's CRC from the sections' (no second pass over them) */
   uint32_t crc = 0;
   int bad = write_all(fd, hdr, sizeof hdr, &crc);
-  for (int s = 0; s < OSQ__SEG_NSECTIONS && !bad; s++)
-    bad = write_all(fd, sec[s].p, sec[s].n, &crc);
+  for (int s = 0; s < OSQ__SEG_NSECTIONS && !bad; s++) {
+    bad = write_all(fd, sec[s].p, sec[s].n, NULL);
+    crc = (uint32_t)crc32_combine(crc, sec_crc[s], (z_off_t)sec[s].n);
+  }
   uint8_t foot[OSQ__SEG_FOOTER_BYTES];
   memset(foot, 0, sizeof foot);
   osq__put_u32(foot, crc);
@@ -362,8 +456,5 @@ done:
   for (int s = 0; s < OSQ__SEG_NSECTIONS; s++) osq__buf_free(&sec[s]);
   free(seg->pass_k);
   seg->pass_k = NULL;
-  free(seg->pvals);
-  seg->pvals = NULL;
-  seg->pvals_cap = 0;
   return rc;
 }

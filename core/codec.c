@@ -114,7 +114,7 @@ size_t osq__pfor_pack(const uint32_t *v, uint32_t n, uint8_t *out) {
   } else {
     uint32_t idx[OSQ__BLOCK], high[OSQ__BLOCK], e = 0;
     for (uint32_t i = 0; i < n; i++)
-      if (osq__bits(v[i]) > best) {
+      if (v[i] >> best) { /* best < maxw <= 32 */
         idx[e] = i;
         high[e++] = v[i] >> best;
       }
@@ -125,9 +125,12 @@ size_t osq__pfor_pack(const uint32_t *v, uint32_t n, uint8_t *out) {
     osq__bp_pack(high, e, maxw - best, out + o);
     o += osq__bp_bytes(e, maxw - best);
   }
-  if (best > 0) {
+  if (best == maxw) {
+    osq__bp_pack(v, n, best, out + o); /* no exceptions: nothing to mask */
+    o += osq__bp_bytes(n, best);
+  } else if (best > 0) {
     uint32_t low[OSQ__BLOCK];
-    uint32_t mask = best == 32 ? 0xffffffffu : (1u << best) - 1;
+    uint32_t mask = (1u << best) - 1;
     for (uint32_t i = 0; i < n; i++) low[i] = v[i] & mask;
     osq__bp_pack(low, n, best, out + o);
     o += osq__bp_bytes(n, best);

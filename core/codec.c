@@ -4,6 +4,8 @@
 #include "codec.h"
 #include "internal.h"
 
+int osq__codec_scalar;
+
 int osq__bp_width(const uint32_t *v, uint32_t n) {
   uint32_t acc = 0;
   for (uint32_t i = 0; i < n; i++) acc |= v[i];
@@ -46,6 +48,66 @@ UNPACK_W(17) UNPACK_W(18) UNPACK_W(19) UNPACK_W(20) UNPACK_W(21) UNPACK_W(22) UN
 UNPACK_W(25) UNPACK_W(26) UNPACK_W(27) UNPACK_W(28) UNPACK_W(29) UNPACK_W(30) UNPACK_W(31) UNPACK_W(32)
 #undef UNPACK_W
 
+/* AVX2 unpacking, eight values at a time.  Eight values of width w take
+ * exactly w bytes, so a group starts on a byte: its first four values are
+ * gathered from one 16-byte load, its last four from a second load at the
+ * byte where value 4 starts (a shuffle puts each value's four bytes in its
+ * 32-bit lane, a per-lane shift and a mask finish it).  A value and its
+ * shift fit 32 bits up to w = 25; wider widths, and the tail of a frame
+ * whose loads would pass the end of the input, stay scalar.  The layout is
+ * the scalar one: this only reads it faster, on CPUs that have AVX2. */
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#include <pthread.h>
+#define SIMD_MAX_W 24
+typedef struct {
+  uint8_t shuf[2][16];
+  uint32_t shift[2][4];
+  uint32_t off2; /* byte of value 4 */
+} simd_w;
+static simd_w simd_tab[SIMD_MAX_W + 1];
+static int simd_ok;
+static pthread_once_t simd_once = PTHREAD_ONCE_INIT;
+
+static void simd_init(void) {
+  __builtin_cpu_init();
+  if (!__builtin_cpu_supports("avx2")) return;
+  for (int w = 1; w <= SIMD_MAX_W; w++) {
+    simd_w *t = &simd_tab[w];
+    t->off2 = (uint32_t)(4 * w) >> 3;
+    for (int k = 0; k < 8; k++) {
+      uint32_t bit = (uint32_t)(k * w) - (k < 4 ? 0 : 8 * t->off2);
+      for (int j = 0; j < 4; j++) t->shuf[k / 4][(k % 4) * 4 + j] = (uint8_t)((bit >> 3) + (uint32_t)j);
+      t->shift[k / 4][k % 4] = bit & 7;
+    }
+  }
+  simd_ok = 1;
+}
+
+/* Unpacks whole groups of eight while both loads stay inside avail; returns
+ * how many values it did. */
+__attribute__((target("avx2"))) static uint32_t unpack_avx2(const uint8_t *in, size_t avail, uint32_t n, int w,
+                                                          uint32_t *out) {
+  const simd_w *t = &simd_tab[w];
+  const __m128i mask = _mm_set1_epi32((int)((1u << w) - 1));
+  const __m128i s0 = _mm_loadu_si128((const __m128i *)t->shuf[0]), s1 = _mm_loadu_si128((const __m128i *)t->shuf[1]);
+  const __m128i h0 = _mm_loadu_si128((const __m128i *)t->shift[0]), h1 = _mm_loadu_si128((const __m128i *)t->shift[1]);
+  uint32_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    size_t base = (size_t)i / 8 * (size_t)w;
+    if (base + t->off2 + 16 > avail) break;
+    __m128i a = _mm_loadu_si128((const __m128i *)(in + base));
+    __m128i b = _mm_loadu_si128((const __m128i *)(in + base + t->off2));
+    a = _mm_and_si128(_mm_srlv_epi32(_mm_shuffle_epi8(a, s0), h0), mask);
+    b = _mm_and_si128(_mm_srlv_epi32(_mm_shuffle_epi8(b, s1), h1), mask);
+    _mm_storeu_si128((__m128i *)(out + i), a);
+    _mm_storeu_si128((__m128i *)(out + i + 4), b);
+  }
+  return i;
+}
+#define HAVE_SIMD 1
+#endif
+
 typedef void (*unpack_fn)(const uint8_t *, uint32_t, uint32_t *);
 static const unpack_fn unpackers[33] = {
     NULL,       unpack_1,  unpack_2,  unpack_3,  unpack_4,  unpack_5,  unpack_6,  unpack_7,  unpack_8,
@@ -62,12 +124,19 @@ int osq__bp_unpack(const uint8_t *in, size_t avail, uint32_t n, int w,
   }
   size_t need = osq__bp_bytes(n, w);
   if (need > avail) return -1;
-  if (need + 8 <= avail) {
+  uint32_t i = 0;
+#ifdef HAVE_SIMD
+  if (w <= SIMD_MAX_W && !osq__codec_scalar) {
+    pthread_once(&simd_once, simd_init);
+    if (simd_ok) i = unpack_avx2(in, avail, n, w, out);
+    if (i == n) return 0;
+  }
+#endif
+  if (i == 0 && need + 8 <= avail) {
     unpackers[w](in, n, out);
     return 0;
   }
   const uint64_t mask = w == 32 ? 0xffffffffull : ((1ull << w) - 1);
-  uint32_t i = 0;
   /* Fast part: whole 8-byte loads that stay inside the buffer. */
   for (; i < n; i++) {
     size_t bit = (size_t)i * (size_t)w;

@@ -23,7 +23,9 @@ int osq__bp_width(const uint32_t *v, uint32_t n);
 /* Packs v[0..n) at w bits each into out (osq__bp_bytes(n, w) bytes). */
 void osq__bp_pack(const uint32_t *v, uint32_t n, int w, uint8_t *out);
 /* Unpacks n values of w bits from in[0..avail).  Returns 0, or -1 if the
- * packed data would run past avail or w > 32. */
+ * packed data would run past avail or w > 32.  Uses AVX2 where the CPU has
+ * it, unless osq__codec_scalar is set (tests compare the two). */
+extern int osq__codec_scalar;
 int osq__bp_unpack(const uint8_t *in, size_t avail, uint32_t n, int w,
                    uint32_t *out);
 

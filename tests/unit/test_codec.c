@@ -299,6 +299,33 @@ static void test_pfor_refuses_bad_frames(void **state) {
   assert_int_equal(osq__pfor_unpack(f, n, OSQ__BLOCK + 1, 32, out), -1);
 }
 
+
+/* The AVX2 unpacking (where the CPU has it) and the scalar one agree on
+ * every width and length, with room past the data (the vector loads) and
+ * without (they must stop short). */
+static void test_simd_matches_scalar(void **state) {
+  (void)state;
+  uint32_t v[OSQ__BLOCK], a[OSQ__BLOCK], b[OSQ__BLOCK];
+  uint8_t buf[OSQ__BLOCK * 4 + 64];
+  for (int w = 0; w <= 32; w++)
+    for (int round = 0; round < 40; round++) {
+      uint32_t n = round < 2 ? OSQ__BLOCK : 1 + rnd32() % OSQ__BLOCK;
+      for (uint32_t i = 0; i < n; i++) v[i] = rnd32() & max_for(w);
+      memset(buf, 0xFF, sizeof buf);
+      osq__bp_pack(v, n, w, buf);
+      size_t bytes = osq__bp_bytes(n, w);
+      size_t avail = round % 2 ? bytes : sizeof buf;
+      /* garbage past the data must not leak into the values */
+      for (size_t i = bytes; i < sizeof buf; i++) buf[i] = (uint8_t)rnd32();
+      osq__codec_scalar = 1;
+      assert_int_equal(osq__bp_unpack(buf, avail, n, w, a), 0);
+      osq__codec_scalar = 0;
+      assert_int_equal(osq__bp_unpack(buf, avail, n, w, b), 0);
+      assert_memory_equal(a, v, n * sizeof *v);
+      assert_memory_equal(b, v, n * sizeof *v);
+    }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_width_of),
@@ -310,6 +337,7 @@ int main(void) {
       cmocka_unit_test(test_unpack_refuses_bad_width),
       cmocka_unit_test(test_unpack_short_input),
       cmocka_unit_test(test_unpack_from_larger_buffer),
+      cmocka_unit_test(test_simd_matches_scalar),
       cmocka_unit_test(test_pfor_roundtrip),
       cmocka_unit_test(test_pfor_beats_plain_frames_on_outliers),
       cmocka_unit_test(test_pfor_refuses_bad_frames),

@@ -180,7 +180,7 @@ typedef struct osq__cursor {
   const uint8_t *blocks;          /* first block (after the skip table) */
   uint32_t nblocks, block;        /* current block index */
   uint32_t n, i;                  /* entries in block, index in block */
-  uint32_t pids[OSQ__BLOCK], tfs[OSQ__BLOCK];
+  uint32_t pids[OSQ__BLOCK], tfs[OSQ__BLOCK]; /* pids; tf - 1 as stored */
   uint32_t pid;                   /* current pid, UINT32_MAX at end */
   /* positions: decoded lazily, one frame of OSQ__BLOCK values at a time */
   const uint8_t *pos_block;       /* positions of the current block */
@@ -210,7 +210,7 @@ static inline int osq__cursor_seek(osq__cursor *c, uint32_t target) {
   return osq__cursor_seek_slow(c, target);
 }
 int osq__cursor_next(osq__cursor *c);
-static inline uint32_t osq__cursor_tf(const osq__cursor *c) { return c->tfs[c->i]; }
+static inline uint32_t osq__cursor_tf(const osq__cursor *c) { return c->tfs[c->i] + 1; }
 /* Decodes the positions of the current entry into out (at most cap; returns
  * how many, or -1 if corrupt). */
 long osq__cursor_positions(osq__cursor *c, uint32_t *out, uint32_t cap);

@@ -353,15 +353,14 @@ static int load_block(osq__cursor *c, uint32_t blk) {
     return CORRUPT(seg, "posting block %u truncated or of impossible bit widths", blk);
   /* Gaps are non-negative, so checking the last pid checks them all; the
    * sum is done in 64 bits so no gap can wrap it. */
-  uint64_t acc = (uint64_t)(prev + 1), nvals = 0;
+  uint64_t acc = (uint64_t)(prev + 1);
   for (uint32_t i = 0; i < n; i++) {
     acc += c->pids[i];
     c->pids[i] = (uint32_t)acc;
-    c->tfs[i] += 1;
-    nvals += c->tfs[i];
     acc++;
   }
-  if (nvals > UINT32_MAX) return CORRUPT(seg, "posting block %u: tfs too large", blk);
+  /* c->tfs keeps tf - 1 as stored (osq__cursor_tf adds the 1); the sum the
+   * positions need is taken when they are first read. */
   if (acc - 1 >= c->seg->npassages || acc - 1 > UINT32_MAX)
     return CORRUPT(seg, "posting refers to passage %llu of %u", (unsigned long long)(acc - 1), c->seg->npassages);
   /* A block must end where its skip entry says: seeks trust the skip table
@@ -376,7 +375,7 @@ static int load_block(osq__cursor *c, uint32_t blk) {
   c->i = 0;
   c->pid = c->pids[0];
   c->pos_block = c->pos_base + pos_rel;
-  c->pos_nvals = (uint32_t)nvals;
+  c->pos_nvals = UINT32_MAX; /* not summed yet */
   c->pos_i = c->pos_v = 0;
   c->pos_fp = c->pos_block;
   c->pos_fk = 0;
@@ -456,10 +455,17 @@ int osq__cursor_seek_slow(osq__cursor *c, uint32_t target) {
 }
 
 long osq__cursor_positions(osq__cursor *c, uint32_t *out, uint32_t cap) {
+  if (c->pos_nvals == UINT32_MAX) {
+    /* the block's values: the sum of its tfs */
+    uint64_t nvals = c->n;
+    for (uint32_t i = 0; i < c->n; i++) nvals += c->tfs[i];
+    if (nvals >= UINT32_MAX) return -1;
+    c->pos_nvals = (uint32_t)nvals;
+  }
   /* The first value of the current entry: the tfs before it, summed. */
   if (c->pos_i > c->i) c->pos_i = c->pos_v = 0;
-  while (c->pos_i < c->i) c->pos_v += c->tfs[c->pos_i++];
-  uint32_t tf = c->tfs[c->i], v = c->pos_v;
+  while (c->pos_i < c->i) c->pos_v += c->tfs[c->pos_i++] + 1;
+  uint32_t tf = c->tfs[c->i] + 1, v = c->pos_v;
   uint64_t pos = 0;
   uint32_t n = 0;
   for (uint32_t k = 0; k < tf; k++, v++) {

@@ -259,3 +259,35 @@ long osq__pfor_size(const uint8_t *in, size_t avail, uint32_t n) {
   o += osq__bp_bytes(n, b);
   return o <= avail ? (long)o : -1;
 }
+
+uint64_t osq__gaps_to_pids(uint32_t *v, uint32_t n, int64_t prev) {
+  if (n == 0) return (uint64_t)prev;
+  uint32_t any = 0;
+  for (uint32_t i = 0; i < n; i++) any |= v[i];
+  uint32_t i = 0;
+  uint64_t acc = (uint64_t)(prev + 1);
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+  /* Gaps below 2^24: 128 of them, plus one each, sum below 2^31, so 32-bit
+   * lanes cannot wrap; four lanes at a time (SSE2, every x86-64). */
+  if ((any >> 24) == 0 && acc + (uint64_t)n * (1u << 24) < ((uint64_t)1 << 32)) {
+    const __m128i one = _mm_set1_epi32(1);
+    __m128i carry = _mm_set1_epi32((int)(uint32_t)(prev));
+    for (; i + 4 <= n; i += 4) {
+      __m128i x = _mm_add_epi32(_mm_loadu_si128((const __m128i *)(v + i)), one);
+      x = _mm_add_epi32(x, _mm_slli_si128(x, 4));
+      x = _mm_add_epi32(x, _mm_slli_si128(x, 8));
+      x = _mm_add_epi32(x, carry);
+      _mm_storeu_si128((__m128i *)(v + i), x);
+      carry = _mm_shuffle_epi32(x, 0xFF);
+    }
+    if (i > 0) acc = (uint64_t)v[i - 1] + 1;
+  }
+#endif
+  (void)any;
+  for (; i < n; i++) {
+    acc += v[i];
+    v[i] = (uint32_t)acc;
+    acc++;
+  }
+  return acc - 1;
+}

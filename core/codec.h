@@ -56,4 +56,10 @@ long osq__pfor_unpack(const uint8_t *in, size_t avail, uint32_t n, int maxw, uin
  * alone, or -1 when the header is invalid or the frame runs past avail. */
 long osq__pfor_size(const uint8_t *in, size_t avail, uint32_t n);
 
+/* Turns n gaps v[i] (pid minus the previous pid minus 1) into pids, the
+ * first gap counted from prev (-1 before the first posting).  Returns the
+ * last pid in 64 bits; when it is 2^32 or more the pids in v are not
+ * meaningful (the caller rejects the block). */
+uint64_t osq__gaps_to_pids(uint32_t *v, uint32_t n, int64_t prev);
+
 #endif

@@ -832,8 +832,8 @@ static double skip_ub(const osq_results *r, const osq__segment *seg, const qterm
 
 /* The score bound of the block holding the cursor's current posting, and
  * the block's last pid: the bound holds for every pid up to it. */
-static double block_ub(const osq_results *r, const osq__segment *seg, tcur *tc, const qterm *qt,
-                       uint32_t *last) {
+static __attribute__((noinline)) double block_ub_slow(const osq_results *r, const osq__segment *seg, tcur *tc,
+                                                      const qterm *qt, uint32_t *last) {
   if (tc->kind != 1 || tc->c.nblocks <= 1) {
     if (tc->bm_block == UINT32_MAX) {
       tc->bm_block = 0;
@@ -855,15 +855,22 @@ static double block_ub(const osq_results *r, const osq__segment *seg, tcur *tc, 
   return tc->bm_ub;
 }
 
+/* The cached bound when the cursor is still in the block it was computed
+ * for (lists without skip tables cache theirs as block 0). */
+static inline double block_ub(const osq_results *r, const osq__segment *seg, tcur *tc, const qterm *qt,
+                              uint32_t *last) {
+  if (tc->bm_block == tc->c.block) {
+    *last = tc->bm_last;
+    return tc->bm_ub;
+  }
+  return block_ub_slow(r, seg, tc, qt, last);
+}
+
 /* The bound of a term for pid without moving its cursor (for terms that
  * are not essential); *last says how far the bound holds. */
-static double shallow_ub(const osq_results *r, const osq__segment *seg, tcur *tc, const qterm *qt,
-                         uint32_t pid, uint32_t *last) {
+static __attribute__((noinline)) double shallow_ub_slow(const osq_results *r, const osq__segment *seg, tcur *tc,
+                                                        const qterm *qt, uint32_t pid, uint32_t *last) {
   if (tc->kind != 1 || tc->c.nblocks <= 1) return block_ub(r, seg, tc, qt, last);
-  if (tc->sh_valid && pid > tc->sh_first && pid <= tc->sh_last) {
-    *last = tc->sh_last;
-    return tc->sh_ub;
-  }
   uint32_t max_tf, min_len, lastp;
   float max_f;
   int rc = osq__cursor_shallow(&tc->c, pid, &max_tf, &min_len, &lastp, &max_f);
@@ -881,6 +888,15 @@ static double shallow_ub(const osq_results *r, const osq__segment *seg, tcur *tc
   tc->sh_ub = skip_ub(r, seg, qt, max_tf, min_len, max_f);
   *last = lastp;
   return tc->sh_ub;
+}
+
+static inline double shallow_ub(const osq_results *r, const osq__segment *seg, tcur *tc, const qterm *qt,
+                                uint32_t pid, uint32_t *last) {
+  if (tc->sh_valid && pid > tc->sh_first && pid <= tc->sh_last) {
+    *last = tc->sh_last;
+    return tc->sh_ub;
+  }
+  return shallow_ub_slow(r, seg, tc, qt, pid, last);
 }
 
 static int search_segment(osq_results *r, uint32_t si, heap *hp, int no_prune) {

@@ -352,13 +352,8 @@ static int load_block(osq__cursor *c, uint32_t blk) {
   if (nd < 0 || osq__pfor_unpack(bp + nd, avail - (size_t)nd, n, osq__bits(c->ti.max_tf - 1), c->tfs) < 0)
     return CORRUPT(seg, "posting block %u truncated or of impossible bit widths", blk);
   /* Gaps are non-negative, so checking the last pid checks them all; the
-   * sum is done in 64 bits so no gap can wrap it. */
-  uint64_t acc = (uint64_t)(prev + 1);
-  for (uint32_t i = 0; i < n; i++) {
-    acc += c->pids[i];
-    c->pids[i] = (uint32_t)acc;
-    acc++;
-  }
+   * last is computed in 64 bits so no gap can wrap it. */
+  uint64_t acc = osq__gaps_to_pids(c->pids, n, prev) + 1;
   /* c->tfs keeps tf - 1 as stored (osq__cursor_tf adds the 1); the sum the
    * positions need is taken when they are first read. */
   if (acc - 1 >= c->seg->npassages || acc - 1 > UINT32_MAX)

@@ -326,6 +326,33 @@ static void test_simd_matches_scalar(void **state) {
     }
 }
 
+
+/* Gaps to pids (four lanes at a time for small gaps) against the plain
+ * 64-bit sum, with small and large gaps and starts. */
+static void test_gaps_to_pids(void **state) {
+  (void)state;
+  uint32_t g[OSQ__BLOCK], v[OSQ__BLOCK];
+  for (int round = 0; round < 4000; round++) {
+    uint32_t n = 1 + rnd32() % OSQ__BLOCK;
+    int w = (int)(rnd32() % 33);
+    int64_t prev = round % 4 == 0 ? -1 : round % 4 == 1 ? (int64_t)(rnd32() % 1000)
+                 : round % 4 == 2 ? (int64_t)(rnd32() >> 1) : (int64_t)UINT32_MAX - (int64_t)(rnd32() % 70000);
+    for (uint32_t i = 0; i < n; i++) g[i] = rnd32() & max_for(w);
+    memcpy(v, g, sizeof g);
+    uint64_t last = osq__gaps_to_pids(v, n, prev);
+    uint64_t acc = (uint64_t)(prev + 1);
+    for (uint32_t i = 0; i < n; i++) {
+      acc += g[i];
+      if (acc - 1 < ((uint64_t)1 << 32) || i + 1 == n) {
+        /* every pid below 2^32 is exact; beyond, only the 64-bit last counts */
+        if (acc < ((uint64_t)1 << 32)) assert_int_equal(v[i], (uint32_t)acc);
+      }
+      acc++;
+    }
+    assert_true(last == acc - 1);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_width_of),
@@ -338,6 +365,7 @@ int main(void) {
       cmocka_unit_test(test_unpack_short_input),
       cmocka_unit_test(test_unpack_from_larger_buffer),
       cmocka_unit_test(test_simd_matches_scalar),
+      cmocka_unit_test(test_gaps_to_pids),
       cmocka_unit_test(test_pfor_roundtrip),
       cmocka_unit_test(test_pfor_beats_plain_frames_on_outliers),
       cmocka_unit_test(test_pfor_refuses_bad_frames),

@@ -169,6 +169,7 @@ typedef struct qterm {
   double pair_occ;  /* pair memberships (for the bound) */
   uint64_t df;
   double idf;
+  double pair_ub;   /* the most its adjacency pairs can add */
 } qterm;
 
 #define LEAF_BRIDGE 1 /* a bigram across a space */
@@ -720,9 +721,17 @@ static int node_match(evalctx *e, const osq__qnode *n, uint32_t pid) {
 /* What title boost a bound must allow for in this segment. */
 static double title_bound(const osq__segment *seg) { return seg->has_titles ? TITLE_W : 1.0; }
 
-static double bm25(const osq_results *r, const qterm *qt, uint32_t tf, uint32_t len) {
-  double norm = BM25_K1 * (1.0 - BM25_B + BM25_B * (double)len / r->avglen);
+/* BM25's length part for a passage of len tokens, and the term score given
+ * it: split so that a candidate computes the first once for all its terms
+ * (the same expressions in the same order, so the same doubles). */
+static inline double bm25_norm(const osq_results *r, uint32_t len) {
+  return BM25_K1 * (1.0 - BM25_B + BM25_B * (double)len / r->avglen);
+}
+static inline double bm25n(const qterm *qt, uint32_t tf, double norm) {
   return qt->qtf * qt->idf * (double)tf * (BM25_K1 + 1.0) / ((double)tf + norm);
+}
+static double bm25(const osq_results *r, const qterm *qt, uint32_t tf, uint32_t len) {
+  return bm25n(qt, tf, bm25_norm(r, len));
 }
 
 /* The proximity part of a passage's score; explains into out if given. */
@@ -823,7 +832,7 @@ static int cmp_sterm(const void *a, const void *b) {
  * is this one segment), else BM25 at the block's max tf and min length. */
 static double skip_ub(const osq_results *r, const osq__segment *seg, const qterm *qt, uint32_t max_tf,
                       uint32_t min_len, float max_f) {
-  double pair = PAIR_W * qt->idf * qt->pair_occ / 2;
+  double pair = qt->pair_ub;
   if (max_f >= 0 && BM25_K1 == OSQ__BM25_K1 && BM25_B == OSQ__BM25_B && TITLE_W == OSQ__TITLE_W && r->nsegs_is_one)
     return qt->qtf * qt->idf * (double)max_f * (1 + 1e-6) + pair + 1e-9;
   uint32_t qlen = seg->norm_len[osq__norm_encode(seg->norm_len, min_len)];
@@ -837,7 +846,7 @@ static __attribute__((noinline)) double block_ub_slow(const osq_results *r, cons
   if (tc->kind != 1 || tc->c.nblocks <= 1) {
     if (tc->bm_block == UINT32_MAX) {
       tc->bm_block = 0;
-      tc->bm_ub = bm25(r, qt, tc->max_tf, tc->min_len) * title_bound(seg) + PAIR_W * qt->idf * qt->pair_occ / 2 + 1e-9;
+      tc->bm_ub = bm25(r, qt, tc->max_tf, tc->min_len) * title_bound(seg) + qt->pair_ub + 1e-9;
       tc->bm_last = UINT32_MAX - 1;
     }
     *last = tc->bm_last;
@@ -924,7 +933,7 @@ static int search_segment(osq_results *r, uint32_t si, heap *hp, int no_prune) {
     const qterm *qt = &r->terms[t];
     if (qt->qtf == 0 || e.tc[t].kind == 0 || e.tc[t].pid == UINT32_MAX) continue;
     st[ns].t = (uint32_t)t;
-    st[ns].ub = bm25(r, qt, e.tc[t].max_tf, e.tc[t].min_len) * title_bound(seg) + PAIR_W * qt->idf * qt->pair_occ / 2 + 1e-9;
+    st[ns].ub = bm25(r, qt, e.tc[t].max_tf, e.tc[t].min_len) * title_bound(seg) + qt->pair_ub + 1e-9;
     ns++;
   }
   qsort(st, ns, sizeof *st, cmp_sterm);
@@ -937,6 +946,10 @@ static int search_segment(osq_results *r, uint32_t si, heap *hp, int no_prune) {
     req[nreq++] = (uint32_t)t;
   }
   size_t ess = 0; /* st[ess..ns) are essential */
+  /* the non-essential terms' summed shallow bound, for pids below oc_limit */
+  size_t oc_ess = SIZE_MAX;
+  double oc_others = 0;
+  uint32_t oc_limit = 0;
   for (;;) {
     double theta = no_prune ? -1.0 : threshold(hp);
     while (ess < ns && cum[ess + 1] <= theta) ess++;
@@ -971,12 +984,25 @@ static int search_segment(osq_results *r, uint32_t si, heap *hp, int no_prune) {
        * the first block end; if even that cannot beat theta, skip there
        * without scoring.  Non-essential terms give shallow bounds, read
        * from their skip tables without decoding. */
-      double others = 0, bub = 0;
-      uint32_t limit = UINT32_MAX; /* how far the non-essential bounds hold */
-      for (size_t i = 0; i < ess && others <= theta; i++) {
-        uint32_t last;
-        others += shallow_ub(r, seg, &e.tc[st[i].t], &r->terms[st[i].t], pid, &last);
-        if (last + 1 < limit) limit = last + 1;
+      double others, bub = 0;
+      uint32_t limit; /* how far the non-essential bounds hold */
+      if (oc_ess == ess && pid < oc_limit) {
+        /* pids only grow: while no term has joined the non-essential ones
+         * (ess unchanged) and pid is below every bound's last pid + 1,
+         * each term's bound is still the one of the block holding pid */
+        others = oc_others;
+        limit = oc_limit;
+      } else {
+        others = 0;
+        limit = UINT32_MAX;
+        for (size_t i = 0; i < ess; i++) {
+          uint32_t last;
+          others += shallow_ub(r, seg, &e.tc[st[i].t], &r->terms[st[i].t], pid, &last);
+          if (last + 1 < limit) limit = last + 1;
+        }
+        oc_ess = ess;
+        oc_others = others;
+        oc_limit = limit;
       }
       uint32_t next = limit;
       bub = others;
@@ -1021,13 +1047,14 @@ static int search_segment(osq_results *r, uint32_t si, heap *hp, int no_prune) {
     }
     uint32_t len = osq__segment_plen(seg, pid);
     double tw = osq__segment_title(seg, pid) ? TITLE_W : 1.0;
+    double norm = bm25_norm(r, len);
     double score = 0, bound = 0;
     for (size_t i = ess; i < ns; i++) {
       tcur *tc = &e.tc[st[i].t];
       if (tc->pid != pid) continue;
       const qterm *qt = &r->terms[st[i].t];
-      score += bm25(r, qt, tcur_tf(tc), len) * tw;
-      bound += PAIR_W * qt->idf * qt->pair_occ / 2;
+      score += bm25n(qt, tcur_tf(tc), norm) * tw;
+      bound += qt->pair_ub;
     }
     int pruned = 0;
     for (size_t i = ess; i-- > 0;) {
@@ -1036,8 +1063,8 @@ static int search_segment(osq_results *r, uint32_t si, heap *hp, int no_prune) {
       if (tcur_seek(tc, pid) < 0) e.corrupt = 1;
       if (tc->pid != pid) continue;
       const qterm *qt = &r->terms[st[i].t];
-      score += bm25(r, qt, tcur_tf(tc), len) * tw;
-      bound += PAIR_W * qt->idf * qt->pair_occ / 2;
+      score += bm25n(qt, tcur_tf(tc), norm) * tw;
+      bound += qt->pair_ub;
     }
     if (!pruned && !osq__segment_deleted(seg, pid) && score + bound + 1e-9 > theta) {
       if (node_match(&e, r->root, pid)) {
@@ -1047,7 +1074,7 @@ static int search_segment(osq_results *r, uint32_t si, heap *hp, int no_prune) {
         score = 0;
         for (size_t t = 0; t < r->nterms; t++)
           if (r->terms[t].qtf > 0 && present(&e, (uint32_t)t, pid))
-            score += bm25(r, &r->terms[t], tcur_tf(&e.tc[t]), len) * tw;
+            score += bm25n(&r->terms[t], tcur_tf(&e.tc[t]), norm) * tw;
         score += pair_bonus(&e, pid, NULL);
         if (score > theta || no_prune) heap_push(hp, (hit_ref){score, si, pid});
       }
@@ -1139,6 +1166,7 @@ OSQ_EXPORT int osq_search(osq_index *ix, const char *query, size_t len,
   if ((rc = compile(r, r->root, 1, 0))) goto fail;
   mark_required(r);
   if ((rc = compute_stats(r))) goto fail;
+  for (size_t t = 0; t < r->nterms; t++) r->terms[t].pair_ub = PAIR_W * r->terms[t].idf * r->terms[t].pair_occ / 2;
   heap hp = {NULL, 0, k};
   hp.h = malloc(k * sizeof *hp.h);
   if (!hp.h) { rc = OSQ_E_NOMEM; goto fail; }

@@ -915,8 +915,11 @@ static int search_segment(osq_results *r, uint32_t si, heap *hp, int no_prune) {
   e.tc = calloc(r->nterms ? r->nterms : 1, sizeof *e.tc);
   sterm *st = calloc(r->nterms ? r->nterms : 1, sizeof *st);
   double *cum = calloc(r->nterms + 1, sizeof *cum);
+  /* shcum[i + 1]: the summed block bounds, at the current pid, of the
+   * non-essential terms st[0..i] (tighter than cum[i + 1]) */
+  double *shcum = calloc(r->nterms + 1, sizeof *shcum);
   uint32_t *req = calloc(r->nterms + 1, sizeof *req);
-  if (!e.tc || !st || !cum || !req) {
+  if (!e.tc || !st || !cum || !shcum || !req) {
     rc = OSQ_E_NOMEM;
     goto done;
   }
@@ -998,6 +1001,7 @@ static int search_segment(osq_results *r, uint32_t si, heap *hp, int no_prune) {
         for (size_t i = 0; i < ess; i++) {
           uint32_t last;
           others += shallow_ub(r, seg, &e.tc[st[i].t], &r->terms[st[i].t], pid, &last);
+          shcum[i + 1] = others;
           if (last + 1 < limit) limit = last + 1;
         }
         oc_ess = ess;
@@ -1058,7 +1062,7 @@ static int search_segment(osq_results *r, uint32_t si, heap *hp, int no_prune) {
     }
     int pruned = 0;
     for (size_t i = ess; i-- > 0;) {
-      if (score + bound + cum[i + 1] <= theta) { pruned = 1; break; }
+      if (score + bound + (theta >= 0 ? shcum[i + 1] : cum[i + 1]) <= theta) { pruned = 1; break; }
       tcur *tc = &e.tc[st[i].t];
       if (tcur_seek(tc, pid) < 0) e.corrupt = 1;
       if (tc->pid != pid) continue;
@@ -1100,6 +1104,7 @@ done:
   free(e.tc);
   free(st);
   free(cum);
+  free(shcum);
   free(req);
   return rc;
 }

@@ -444,8 +444,15 @@ int osq__cursor_seek_slow(osq__cursor *c, uint32_t target) {
       return rc;
     }
   }
-  while (c->pids[c->i] < target) c->i++;
-  c->pid = c->pids[c->i];
+  /* the first pid >= target in the block (its last one is) */
+  uint32_t lo = c->i, hi = c->n - 1;
+  while (lo < hi) {
+    uint32_t mid = lo + (hi - lo) / 2;
+    if (c->pids[mid] < target) lo = mid + 1;
+    else hi = mid;
+  }
+  c->i = lo;
+  c->pid = c->pids[lo];
   return OSQ_OK;
 }
 

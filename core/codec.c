@@ -59,6 +59,9 @@ UNPACK_W(25) UNPACK_W(26) UNPACK_W(27) UNPACK_W(28) UNPACK_W(29) UNPACK_W(30) UN
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
 #include <pthread.h>
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
+#include <sys/platform/x86.h>
+#endif
 #define SIMD_MAX_W 24
 typedef struct {
   uint8_t shuf[2][16];
@@ -69,9 +72,20 @@ static simd_w simd_tab[SIMD_MAX_W + 1];
 static int simd_ok;
 static pthread_once_t simd_once = PTHREAD_ONCE_INIT;
 
-static void simd_init(void) {
+/* glibc's view of the CPU, read without a CPUID instruction (which, in a
+ * virtual machine, traps to the hypervisor: tens of microseconds of every
+ * one-shot `osq` went to libgcc's __builtin_cpu_init). */
+static int have_avx2(void) {
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
+  return CPU_FEATURE_ACTIVE(AVX2);
+#else
   __builtin_cpu_init();
-  if (!__builtin_cpu_supports("avx2")) return;
+  return __builtin_cpu_supports("avx2");
+#endif
+}
+
+static void simd_init(void) {
+  if (!have_avx2()) return;
   for (int w = 1; w <= SIMD_MAX_W; w++) {
     simd_w *t = &simd_tab[w];
     t->off2 = (uint32_t)(4 * w) >> 3;

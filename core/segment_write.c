@@ -71,7 +71,7 @@
  *                 source, url, date, then varint first pid, varint passages.
  *   6 STORE       u32 S blocks, then S+1 u64 offsets relative to the end of
  *                 the offset table, then S zlib streams, each the text of
- *                 consecutive passages (about 8 KiB uncompressed).
+ *                 consecutive passages (about OSQ__STORE_BLOCK = 4 KiB uncompressed).
  *   8 TITLES      a bitmap of P bits (bit i of byte i/8): passage i is its
  *                 document's title, whose matches count OSQ__TITLE_W times
  *                 (the factor is folded into the skip entries' float bound).

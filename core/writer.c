@@ -53,7 +53,7 @@
 
 #include <pthread.h>
 
-/* Store blocks that may wait for the compressor thread (8 KiB each). */
+/* Store blocks that may wait for the compressor thread (OSQ__STORE_BLOCK bytes each). */
 #define STORE_QUEUE 16
 
 typedef struct wterm {
@@ -395,7 +395,7 @@ static long term_id(osq_writer *w, const char *s, size_t n, uint64_t h) {
  * compressor thread, or by the indexing thread when there is none. */
 static int compress_store_block(osq_writer *w, const osq__buf *blk) {
   /* One stream for the writer's life, reset per block: compress2() would
-   * allocate and clear about 270 KB of deflate state for every 8 KiB block.
+   * allocate and clear about 270 KB of deflate state for every 4 KiB block.
    * Level OSQ__STORE_LEVEL, a window the size of a block: see segment.h. */
   if (!w->zs_ready) {
     if (deflateInit2(&w->zs, OSQ__STORE_LEVEL, Z_DEFLATED, OSQ__STORE_WBITS, 8, Z_DEFAULT_STRATEGY) != Z_OK)

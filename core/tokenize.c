@@ -131,7 +131,7 @@ static int utf8_encode(int32_t c, uint8_t *o) {
  * conjoining vowel or final consonant jamo)? */
 static int continues_cluster(int32_t c) {
   if (c >= 0x1160 && c <= 0x11FF) return 1;
-  if (c < 0x300) return 0;
+  if (c < 0x300 || (c >= 0xAC00 && c <= 0xD7A3)) return 0; /* syllables: the common case */
   return utf8proc_get_property(c)->combining_class != 0;
 }
 
@@ -317,6 +317,9 @@ OSQ_EXPORT int osq_tokenize(osq_tokenizer *tk, const char *text, size_t len,
   int rc = OSQ_OK;
   if (len > UINT32_MAX) len = UINT32_MAX; /* offsets are 32-bit */
   const uint8_t *p = (const uint8_t *)text, *end = p + len, *base = p;
+  /* the character at p when the previous step decoded it already */
+  int32_t ahead = -1;
+  size_t ahead_n = 0;
   while (p < end && rc == OSQ_OK) {
     uint8_t c = *p;
     /* ASCII takes the fast path unless a combining mark follows (NFD Latin:
@@ -329,7 +332,14 @@ OSQ_EXPORT int osq_tokenize(osq_tokenizer *tk, const char *text, size_t len,
       continue;
     }
     int32_t cp;
-    size_t n = utf8_decode(p, end, &cp);
+    size_t n;
+    if (ahead >= 0) {
+      cp = ahead;
+      n = ahead_n;
+      ahead = -1;
+    } else {
+      n = utf8_decode(p, end, &cp);
+    }
     if (n == 0) {
       bad++;
       rc = feed(&s, 0xFFFD, (uint32_t)(p - base), (uint32_t)(p - base + 1));
@@ -343,6 +353,10 @@ OSQ_EXPORT int osq_tokenize(osq_tokenizer *tk, const char *text, size_t len,
     if (cp >= 0xAC00 && cp <= 0xD7A3 && !clustered) {
       rc = feed(&s, cp, (uint32_t)(p - base), (uint32_t)(q - base));
       p = q;
+      if (nn && next >= 0x80) { /* a non-ASCII next is decoded: keep it */
+        ahead = next;
+        ahead_n = nn;
+      }
       continue;
     }
     /* Slow path: gather the cluster and normalize it as a whole. */

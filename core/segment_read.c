@@ -145,12 +145,15 @@ static int dict_next(const osq__segment *seg, dict_iter *it, osq__term_info *ti)
   uint64_t v[6];
   for (int i = 0; i < 6; i++)
     if (osq__varint(&it->p, it->end, &v[i])) return CORRUPT(seg, "dictionary entry");
-  /* Every position takes a byte at least, so max tf cannot exceed what
-   * follows the term's positions offset: this bounds the buffers that
-   * readers size by tf. */
+  /* Positions come in frames of at most OSQ__BLOCK values, each at least
+   * a byte (a run of equal gaps packs into a few bits a value), so max tf
+   * cannot exceed OSQ__BLOCK values a byte of what follows the term's
+   * positions offset (nor the segment's tokens): this bounds the buffers
+   * that readers size by tf. */
   if (v[0] == 0 || v[0] > seg->npassages || v[1] == 0 || v[1] > UINT32_MAX || v[2] > UINT32_MAX ||
       v[3] > seg->sec[OSQ__SEC_POSTINGS].n || v[4] > seg->sec[OSQ__SEC_POSTINGS].n - v[3] ||
-      v[5] > seg->sec[OSQ__SEC_POSITIONS].n || v[1] > seg->sec[OSQ__SEC_POSITIONS].n - v[5])
+      v[5] > seg->sec[OSQ__SEC_POSITIONS].n ||
+      v[1] > (seg->sec[OSQ__SEC_POSITIONS].n - v[5]) * OSQ__BLOCK || v[1] > seg->total_tokens)
     return CORRUPT(seg, "dictionary entry values");
   ti->df = (uint32_t)v[0];
   ti->max_tf = (uint32_t)v[1];

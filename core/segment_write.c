@@ -239,7 +239,9 @@ static void *encode_range(void *arg) {
   encode_job *j = arg;
   for (size_t i = j->first; i < j->last && !j->rc; i++) {
     j->rc = encode_lists(j, j->seg->terms[i], &j->meta[i]);
-    if (j->rc) snprintf(j->err, sizeof j->err, "%s", osq_last_error());
+    if (j->rc)
+      snprintf(j->err, sizeof j->err, "%s",
+               j->rc == OSQ_E_NOMEM ? "out of memory encoding the posting lists" : osq_last_error());
   }
   return NULL;
 }

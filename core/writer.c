@@ -96,12 +96,14 @@ struct osq_writer {
   uint32_t *doc_offsets;
   uint32_t ndocs, docs_cap;
   osq__buf store, block; /* compressed blocks; the block being filled */
+  pid_t owner;            /* the process that opened the writer */
   z_stream zs;            /* one deflate stream, reset for every block */
   int zs_ready;
   uint32_t blocks_sent;   /* store blocks handed to the compressor */
   struct {                /* the compressor thread (see finish_store_block) */
     pthread_t th;
-    int started, nothread, stop, busy, failed;
+    int started, nothread, stop, busy, failed; /* failed: until reset_segment */
+    pid_t pid;              /* the process that started the thread */
     pthread_mutex_t mu;
     pthread_cond_t cv;
     osq__buf q[STORE_QUEUE]; /* filled blocks waiting, q[head..head+count) */
@@ -285,6 +287,12 @@ static int store_sync(osq_writer *w);
 
 static void reset_segment(osq_writer *w) {
   store_sync(w); /* the compressor must be idle before the store is emptied */
+  if (w->zq.started && w->zq.pid == getpid()) {
+    pthread_mutex_lock(&w->zq.mu);
+    w->zq.failed = 0; /* a failure spoils only the segment it happened in */
+    w->zq.bytes = 0;
+    pthread_mutex_unlock(&w->zq.mu);
+  }
   for (size_t i = 0; i < w->nterms; i++) {
     osq__buf_free(&w->terms[i].w.raw);
   }
@@ -466,17 +474,18 @@ static void *store_thread(void *arg) {
 /* Waits until every block handed over is in the store. */
 static int store_sync(osq_writer *w) {
   if (!w->zq.started) return OSQ_OK;
+  if (w->zq.pid != getpid()) /* a forked child: the thread is the parent's */
+    return osq__fail(OSQ_E_INVAL, "%s: a writer cannot be used across fork()", w->dir);
   pthread_mutex_lock(&w->zq.mu);
   while (w->zq.count || w->zq.busy) pthread_cond_wait(&w->zq.cv, &w->zq.mu);
-  int failed = w->zq.failed;
-  w->zq.failed = 0;
+  int failed = w->zq.failed; /* kept until the segment is reset */
   pthread_mutex_unlock(&w->zq.mu);
-  return failed ? OSQ_E_NOMEM : OSQ_OK;
+  return failed ? osq__fail(OSQ_E_NOMEM, "%s: out of memory compressing the passage store", w->dir) : OSQ_OK;
 }
 
 /* The store's compressed size so far (for the flush decision). */
 static size_t store_bytes(osq_writer *w) {
-  if (!w->zq.started) return w->store.n;
+  if (!w->zq.started || w->zq.pid != getpid()) return w->store.n;
   pthread_mutex_lock(&w->zq.mu);
   size_t n = w->zq.bytes;
   pthread_mutex_unlock(&w->zq.mu);
@@ -485,6 +494,10 @@ static size_t store_bytes(osq_writer *w) {
 
 static void store_stop(osq_writer *w) {
   if (!w->zq.started) return;
+  if (w->zq.pid != getpid()) { /* a forked child: no thread to stop here */
+    w->zq.started = 0;
+    return;
+  }
   pthread_mutex_lock(&w->zq.mu);
   w->zq.stop = 1;
   pthread_cond_broadcast(&w->zq.cv);
@@ -506,6 +519,7 @@ static int finish_store_block(osq_writer *w) {
         w->zq.stop = w->zq.busy = 0;
         w->zq.head = w->zq.count = 0;
         w->zq.bytes = w->store.n;
+        w->zq.pid = getpid();
         if (pthread_create(&w->zq.th, NULL, store_thread, w) == 0) w->zq.started = 1;
         else pthread_cond_destroy(&w->zq.cv);
       }
@@ -517,6 +531,8 @@ static int finish_store_block(osq_writer *w) {
     int rc = compress_store_block(w, &w->block);
     if (rc) return rc;
   } else {
+    if (w->zq.pid != getpid())
+      return osq__fail(OSQ_E_INVAL, "%s: a writer cannot be used across fork()", w->dir);
     pthread_mutex_lock(&w->zq.mu);
     while (w->zq.count == STORE_QUEUE) pthread_cond_wait(&w->zq.cv, &w->zq.mu);
     size_t tail = (w->zq.head + w->zq.count) % STORE_QUEUE;
@@ -656,7 +672,13 @@ static int flush_segment(osq_writer *w) {
   if (w->ndocs == 0) return OSQ_OK;
   int rc = finish_store_block(w);
   if (!rc) rc = store_sync(w);
-  if (rc) return rc;
+  if (rc) {
+    /* passages were numbered into store blocks that are not there: the
+     * in-memory segment cannot be written; it is dropped, and the error
+     * says so */
+    reset_segment(w);
+    return rc;
+  }
   if (w->store_blocks == 0) {
     /* The format wants at least the offset table; an empty block keeps
      * every passage's block index valid. */
@@ -1052,6 +1074,7 @@ OSQ_EXPORT int osq_writer_open(const char *dir, const osq_writer_options *opts, 
   osq_writer *w = calloc(1, sizeof *w);
   if (!w) return OSQ_E_NOMEM;
   w->lock_fd = -1;
+  w->owner = getpid();
   snprintf(w->dir, sizeof w->dir, "%s", dir);
   if (opts) w->opts = *opts;
   if (!w->opts.flush_bytes) w->opts.flush_bytes = (size_t)256 << 20;
@@ -1295,8 +1318,9 @@ OSQ_EXPORT void osq_writer_close(osq_writer *w) {
   if (!w) return;
   reset_segment(w);
   store_stop(w);
-  /* Segments flushed but never committed are garbage now. */
-  for (uint32_t i = 0; i < w->nnew; i++) {
+  /* Segments flushed but never committed are garbage now (unless this is
+   * a forked copy of the writer: they are its parent's). */
+  for (uint32_t i = 0; i < w->nnew && w->owner == getpid(); i++) {
     char name[64], path[4200];
     osq__segment_name(w->new_segs[i].number, name, sizeof name);
     snprintf(path, sizeof path, "%s/%s", w->dir, name);

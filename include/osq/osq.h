@@ -155,7 +155,10 @@ typedef struct osq_writer osq_writer;
 
 /* Opens (creating if needed) the index directory dir for writing.
  * opts may be NULL.  Returns OSQ_OK, OSQ_E_IO, OSQ_E_CORRUPT, OSQ_E_VERSION,
- * OSQ_E_LOCKED or OSQ_E_NOMEM. */
+ * OSQ_E_LOCKED or OSQ_E_NOMEM.  The writer compresses passage text on a
+ * thread of its own: a writer belongs to the process that opened it (in a
+ * forked child, adding and committing fail with OSQ_E_INVAL, and closing
+ * leaves the parent's files alone). */
 OSQ_EXPORT int osq_writer_open(const char *dir, const osq_writer_options *opts,
                                osq_writer **out);
 /* Adds one document.  Copies what it needs; doc may be reused at once.

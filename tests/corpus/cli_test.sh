@@ -87,6 +87,18 @@ contains "$T/err" "nothing could be indexed" "nothing indexed message"
 [ $? -eq 1 ] || fail "osindex of a missing path should exit 1"
 contains "$T/err" "missing-dir" "missing path is named"
 
+# --- a word repeated at the end of the dictionary: its positions pack into
+# fewer bytes than its tf (patched frames), which must not look corrupt ---
+mkdir -p "$T/rep"
+{ printf 'title\nhello'; i=0; while [ $i -lt 300 ]; do printf ' zz'; i=$((i + 1)); done; printf '\n'; } >"$T/rep/a.txt"
+printf 'title\nhello zz zz zz zz zz\n' >"$T/rep/b.txt"
+"$OSINDEX" -q -i "$T/repix" "$T/rep" >"$T/out" 2>"$T/err" || fail "indexing repeated words failed: $(cat "$T/err")"
+"$OSQ" -i "$T/repix" -n 5 --json zz >"$T/out" 2>"$T/err"
+[ $? -eq 0 ] || fail "a word of high tf at the end of the dictionary: $(cat "$T/err")"
+contains "$T/out" 'rep/a.txt"' "the document with zz 300 times is found"
+contains "$T/out" 'rep/b.txt"' "the document with zz 5 times is found"
+"$OSINDEX" check -i "$T/repix" --deep >"$T/out" 2>&1 || fail "check of the repeated-word index: $(cat "$T/out")"
+
 # --- the Xapian engine behind the same command line ---
 if "$OSINDEX" -q --engine xapian -i "$T/xdb" corpus >"$T/out" 2>"$T/err"; then
   "$OSQ" --engine xapian -i "$T/xdb" -n 2 --json 화웨이 >"$T/xjson" 2>&1

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -1658,6 +1659,54 @@ static void test_many_segments_stay_readable(void **state) {
   free(dir);
 }
 
+
+/* A writer whose store compressor thread is running, used in a forked
+ * child: adding fails with a message instead of waiting on the parent's
+ * thread, closing returns; the parent's writer goes on and commits. */
+static void test_writer_across_fork(void **state) {
+  (void)state;
+  char *dir = make_tmpdir();
+  osq_writer *w = NULL;
+  assert_int_equal(osq_writer_open(dir, NULL, &w), OSQ_OK);
+  char text[3000];
+  memset(text, 0, sizeof text);
+  for (int i = 0; i < 200; i++) strcat(text, "오픈스택 문서 ");
+  char id[32];
+  for (int i = 0; i < 6; i++) { /* past one store block: the thread starts */
+    snprintf(id, sizeof id, "d%d", i);
+    osq_doc d = {.id = id, .text = text, .text_len = strlen(text)};
+    assert_int_equal(osq_writer_add(w, &d), OSQ_OK);
+  }
+  fflush(NULL);
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    alarm(20); /* a hang is a failure, not a stuck test */
+    int bad = 0;
+    for (int i = 0; i < 6; i++) {
+      osq_doc d = {.id = "child", .text = text, .text_len = strlen(text)};
+      if (osq_writer_add(w, &d) != OSQ_OK) bad = 1;
+    }
+    int rc = osq_writer_commit(w);
+    osq_writer_close(w);
+    _exit(bad || rc != OSQ_OK ? 0 : 3); /* 0: refused as it should be */
+  }
+  int st = 0;
+  assert_int_equal(waitpid(pid, &st, 0), pid);
+  assert_true(WIFEXITED(st));
+  assert_int_equal(WEXITSTATUS(st), 0);
+  assert_int_equal(osq_writer_commit(w), OSQ_OK);
+  osq_writer_close(w);
+  osq_index *ix = NULL;
+  assert_int_equal(osq_index_open(dir, &ix), OSQ_OK);
+  osq_index_stats st2;
+  osq_index_get_stats(ix, &st2);
+  assert_int_equal(st2.documents, 6);
+  osq_index_close(ix);
+  rm_tree(dir);
+  free(dir);
+}
+
 int main(void) {
   const struct CMUnitTest hand[] = {
       cmocka_unit_test(test_stats),
@@ -1715,6 +1764,7 @@ int main(void) {
   /* last, on its own: under OSQ_SANITIZE a crash here would end the run */
   const struct CMUnitTest last[] = {
       cmocka_unit_test(test_documents_without_text),
+      cmocka_unit_test(test_writer_across_fork),
   };
   int failed = cmocka_run_group_tests_name("hand-made index", hand, hand_setup, hand_teardown);
   failed += cmocka_run_group_tests_name("errors, locking, rebuilds", standalone, NULL, NULL);

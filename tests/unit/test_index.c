@@ -1668,9 +1668,10 @@ static void test_writer_across_fork(void **state) {
   char *dir = make_tmpdir();
   osq_writer *w = NULL;
   assert_int_equal(osq_writer_open(dir, NULL, &w), OSQ_OK);
-  char text[3000];
-  memset(text, 0, sizeof text);
-  for (int i = 0; i < 200; i++) strcat(text, "오픈스택 문서 ");
+  char text[3000]; /* 120 x 20 bytes */
+  size_t tn = 0;
+  for (int i = 0; i < 120; i++) tn += (size_t)snprintf(text + tn, sizeof text - tn, "%s", "오픈스택 문서 ");
+  assert_true(tn < sizeof text - 1);
   char id[32];
   for (int i = 0; i < 6; i++) { /* past one store block: the thread starts */
     snprintf(id, sizeof id, "d%d", i);

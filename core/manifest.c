@@ -2,7 +2,9 @@
  * manifest.c -- the MANIFEST file, which names the live segments, and the
  * deletion files, which mark documents of a segment as deleted.
  *
- * MANIFEST (format version 1), little-endian:
+ * MANIFEST, little-endian (its layout is the same in index format versions
+ * 1 and 2; the version field says which segment format the index holds, and
+ * a reader refuses any version but its own):
  *     0  8 bytes  magic "OSQMANIF"
  *     8  u32      format version (OSQ_FORMAT_VERSION)
  *    12  u32      number of segments N
@@ -26,7 +28,8 @@
  *         36 u32  deleted passages
  *    then u32 CRC32 of every byte before it.
  *
- * DELETION FILE seg-NNNNNNNN.del.G (format version 1), little-endian:
+ * DELETION FILE seg-NNNNNNNN.del.G, little-endian (the same layout in
+ * versions 1 and 2):
  *     0  8 bytes  magic "OSQDEL\x01\x00"
  *     8  u32      format version (OSQ_FORMAT_VERSION)
  *    12  u32      segment number NNNNNNNN

@@ -29,6 +29,18 @@ typedef struct opts {
   osq_xapian *xdb;
 } opts;
 
+/* Writes text[a..b) with line breaks as spaces, a run at a time. */
+static void put_flat(const char *text, size_t a, size_t b) {
+  while (a < b) {
+    const char *nl = memchr(text + a, '\n', b - a);
+    size_t e = nl ? (size_t)(nl - text) : b;
+    fwrite(text + a, 1, e - a, stdout);
+    if (!nl) break;
+    putchar(' ');
+    a = e + 1;
+  }
+}
+
 /* Prints the passage with spans marked: colour on a terminal, ** in a pipe.
  * Line breaks in the passage become spaces so each result stays one block. */
 static void print_passage(const osq_hit *h, int color) {
@@ -37,10 +49,10 @@ static void print_passage(const osq_hit *h, int color) {
   fputs("    ", stdout);
   for (size_t i = 0; i <= h->nspans; i++) {
     size_t a = i < h->nspans ? h->spans[i].start : h->passage_len;
-    for (size_t j = s; j < a; j++) putchar(h->passage[j] == '\n' ? ' ' : h->passage[j]);
+    put_flat(h->passage, s, a);
     if (i == h->nspans) break;
     fputs(on, stdout);
-    for (size_t j = a; j < h->spans[i].end; j++) putchar(h->passage[j] == '\n' ? ' ' : h->passage[j]);
+    put_flat(h->passage, a, h->spans[i].end);
     fputs(off, stdout);
     s = h->spans[i].end;
   }

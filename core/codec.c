@@ -222,30 +222,14 @@ size_t osq__pfor_pack(const uint32_t *v, uint32_t n, uint8_t *out) {
 }
 
 long osq__pfor_unpack(const uint8_t *in, size_t avail, uint32_t n, int maxw, uint32_t *out) {
-  if (n > OSQ__BLOCK || avail < 1) return -1;
+  long size = osq__pfor_size(in, avail, n); /* the header checked, the frame inside avail */
+  if (size < 0) return -1;
   int b = in[0] & 0x7f;
-  size_t o = 1;
-  if (b > 32 || (in[0] & 0x40) || b > maxw) return -1;
-  uint32_t e = 0, h = 0;
-  const uint8_t *idx = NULL, *hp = NULL;
-  if (in[0] & 0x80) {
-    if (avail < 3) return -1;
-    e = in[1];
-    h = in[2];
-    o = 3;
-    if (e == 0 || e > n || h == 0 || (uint32_t)b + h > 32 || (int)(b + h) > maxw) return -1;
-    if (avail - o < e) return -1;
-    idx = in + o;
-    o += e;
-    hp = in + o;
-    size_t hb = osq__bp_bytes(e, (int)h);
-    if (avail - o < hb) return -1;
-    o += hb;
-  }
-  size_t lb = osq__bp_bytes(n, b);
-  if (avail - o < lb) return -1;
+  uint32_t e = (in[0] & 0x80) ? in[1] : 0, h = e ? in[2] : 0;
+  if (b + (int)h > maxw) return -1;
+  const uint8_t *idx = in + 3, *hp = idx + e;
+  size_t o = e ? 3 + e + osq__bp_bytes(e, (int)h) : 1;
   if (osq__bp_unpack(in + o, avail - o, n, b, out)) return -1;
-  o += lb;
   if (e) {
     uint32_t high[OSQ__BLOCK];
     if (osq__bp_unpack(hp, avail - (size_t)(hp - in), e, (int)h, high)) return -1;
@@ -256,7 +240,7 @@ long osq__pfor_unpack(const uint8_t *in, size_t avail, uint32_t n, int maxw, uin
       out[idx[i]] |= high[i] << b;
     }
   }
-  return (long)o;
+  return size;
 }
 
 long osq__pfor_size(const uint8_t *in, size_t avail, uint32_t n) {

@@ -908,6 +908,165 @@ static inline double shallow_ub(const osq_results *r, const osq__segment *seg, t
   return shallow_ub_slow(r, seg, tc, qt, pid, last);
 }
 
+/* WINDOWS.  A ranked disjunction is scored a window of pids at a time, as
+ * Lucene's MaxScoreBulkScorer does.  The window [base, end) lies inside
+ * every essential cursor's current block, so their postings in it are read
+ * straight from the decoded blocks:
+ *   1. the essential terms are ordered by their blocks' bounds; the first k
+ *      of them, whose bounds together with the non-essential terms' cannot
+ *      reach theta, are deferred: a pid holding only those cannot win;
+ *   2. the other essential terms' postings are summed into one slot per
+ *      pid, marking it a candidate;
+ *   3. candidates that the deferred terms could not lift over theta are
+ *      dropped, and the deferred terms' postings are added to the rest (in
+ *      a run over their decoded block, cheaper than a seek per candidate);
+ *   4. the candidates go, in pid order, through the pid-at-a-time loop's
+ *      tests: non-essential terms probed while they can still lift the pid
+ *      over theta, the query's match test, then the exact score summed in
+ *      the loop's fixed order, so results are the same to the last bit.
+ * Per posting this costs a multiply-add and a bit, where walking pid by
+ * pid costs a minimum over the cursors, a bound and a seek of each cursor
+ * per pid.  The split stays fixed within a window: theta only rises, so
+ * it stays sound.  Partial sums may be added in another order than the
+ * exact score, which the 1e-9 in every bound covers. */
+#define WINDOW 4096
+typedef struct window {
+  double score[WINDOW], bound[WINDOW];
+  uint64_t bits[WINDOW / 64]; /* pids of the window with a posting; zero between windows */
+  double norm[256];           /* BM25's length part by norm byte */
+  /* the window's essential terms by block bound, ascending; pre[j]: the
+   * non-essential terms' bounds plus those of the first j of them */
+  uint32_t *term;
+  double *ub, *pre;
+} window;
+
+/* Adds term t's postings in [base, end) -- all in its cursor's decoded
+ * block -- to the window: to every pid (marking it) or, with only_marked,
+ * to the pids already marked. */
+static void window_add(evalctx *e, window *w, uint32_t t, uint32_t base, uint32_t end, int only_marked) {
+  const osq_results *r = e->r;
+  const osq__segment *seg = e->seg;
+  const uint8_t *norms = seg->sec[OSQ__SEC_NORMS].p;
+  const tcur *tc = &e->tc[t];
+  const qterm *qt = &r->terms[t];
+  const uint32_t *pids, *tfs;
+  size_t x, n;
+  uint32_t add;
+  if (tc->kind == 1) {
+    pids = tc->c.pids, tfs = tc->c.tfs, x = tc->c.i, n = tc->c.n, add = 1; /* tf - 1 as stored */
+  } else {
+    pids = tc->pids, tfs = tc->tfs, x = tc->i, n = tc->n, add = 0;
+  }
+  double pair = qt->pair_ub;
+  for (; x < n && pids[x] < end; x++) {
+    uint32_t p = pids[x], off = p - base;
+    uint64_t bit = (uint64_t)1 << (off & 63);
+    if (!(w->bits[off >> 6] & bit)) {
+      if (only_marked) continue;
+      w->bits[off >> 6] |= bit;
+      w->score[off] = 0;
+      w->bound[off] = 0;
+    }
+    double tw = osq__segment_title(seg, p) ? TITLE_W : 1.0;
+    w->score[off] += bm25n(qt, tfs[x] + add, w->norm[norms[p]]) * tw;
+    w->bound[off] += pair;
+  }
+}
+
+static int score_window(evalctx *e, const sterm *st, size_t ess, size_t ns, const double *shcum, window *w,
+                        uint32_t base, uint32_t end, heap *hp, uint32_t si) {
+  osq_results *r = e->r;
+  const osq__segment *seg = e->seg;
+  const uint8_t *norms = seg->sec[OSQ__SEC_NORMS].p;
+  /* Within the window the essential terms split again, on their block
+   * bounds: ordered by bound, the first k, whose bounds with the
+   * non-essential terms' cannot reach theta (deferred), make no pid a
+   * candidate by themselves; the others' postings mark the candidates. */
+  double theta = threshold(hp);
+  uint32_t m = 0, k = 0;
+  w->pre[0] = shcum[ess];
+  for (size_t i = ess; i < ns; i++) {
+    tcur *tc = &e->tc[st[i].t];
+    if (tc->pid == UINT32_MAX) continue;
+    uint32_t last;
+    double ub = block_ub(r, seg, tc, &r->terms[st[i].t], &last);
+    uint32_t j = m++;
+    while (j > 0 && w->ub[j - 1] > ub) { /* insertion sort: a handful of terms */
+      w->ub[j] = w->ub[j - 1];
+      w->term[j] = w->term[j - 1];
+      j--;
+    }
+    w->ub[j] = ub;
+    w->term[j] = st[i].t;
+  }
+  for (uint32_t j = 0; j < m; j++) w->pre[j + 1] = w->pre[j] + w->ub[j];
+  while (k < m && w->pre[k + 1] <= theta) k++;
+  /* the window's essential terms: summed for every pid they hold */
+  for (uint32_t j = k; j < m; j++) window_add(e, w, w->term[j], base, end, 0);
+  uint32_t nwords = (end - base - 1) / 64 + 1;
+  /* pids that the deferred and non-essential terms cannot lift over theta
+   * drop out, in a pass without branches; the deferred terms' postings are
+   * then added to those left (they lie in the same decoded blocks: cheaper
+   * in a run than a seek per pid) */
+  if (theta >= 0) {
+    for (uint32_t wi = 0; wi < nwords; wi++) {
+      uint64_t b = w->bits[wi], keep = 0;
+      while (b) {
+        uint32_t off = wi * 64 + (uint32_t)__builtin_ctzll(b);
+        b &= b - 1;
+        keep |= (uint64_t)(w->score[off] + w->bound[off] + w->pre[k] > theta) << (off & 63);
+      }
+      w->bits[wi] = keep;
+    }
+  }
+  for (uint32_t j = k; j-- > 0;) window_add(e, w, w->term[j], base, end, 1);
+  for (uint32_t wi = 0; wi < nwords; wi++) {
+    uint64_t b = w->bits[wi];
+    w->bits[wi] = 0;
+    while (b) {
+      uint32_t off = wi * 64 + (uint32_t)__builtin_ctzll(b);
+      b &= b - 1;
+      uint32_t pid = base + off;
+      theta = threshold(hp);
+      double norm = w->norm[norms[pid]];
+      double tw = osq__segment_title(seg, pid) ? TITLE_W : 1.0;
+      double score = w->score[off], bound = w->bound[off];
+      int pruned = 0;
+      /* probe the non-essential terms while the bounds of those left can
+       * lift the pid over theta */
+      for (size_t i = ess; i-- > 0;) {
+        if (score + bound + shcum[i + 1] <= theta) { pruned = 1; break; }
+        tcur *tc = &e->tc[st[i].t];
+        if (tcur_seek(tc, pid) < 0) e->corrupt = 1;
+        if (tc->pid != pid) continue;
+        const qterm *qt = &r->terms[st[i].t];
+        score += bm25n(qt, tcur_tf(tc), norm) * tw;
+        bound += qt->pair_ub;
+      }
+      if (!pruned && !osq__segment_deleted(seg, pid) && score + bound + 1e-9 > theta &&
+          node_match(e, r->root, pid)) {
+        r->matched++;
+        /* the exact score, summed in the pid-at-a-time loop's fixed order */
+        score = 0;
+        for (size_t t = 0; t < r->nterms; t++)
+          if (r->terms[t].qtf > 0 && present(e, (uint32_t)t, pid))
+            score += bm25n(&r->terms[t], tcur_tf(&e->tc[t]), norm) * tw;
+        score += pair_bonus(e, pid, NULL);
+        if (score > theta) heap_push(hp, (hit_ref){score, si, pid});
+      }
+      if (e->corrupt) {
+        memset(w->bits, 0, sizeof w->bits);
+        return osq__fail(OSQ_E_CORRUPT, "%s: corrupt postings", seg->path);
+      }
+    }
+  }
+  for (size_t i = ess; i < ns; i++) {
+    tcur *tc = &e->tc[st[i].t];
+    if (tc->pid < end && tcur_seek(tc, end) < 0) return osq__fail(OSQ_E_CORRUPT, "%s: corrupt postings", seg->path);
+  }
+  return OSQ_OK;
+}
+
 static int search_segment(osq_results *r, uint32_t si, heap *hp, int no_prune) {
   const osq__segment *seg = &r->ix->segs[si];
   evalctx e = {r, seg, NULL, 0};
@@ -919,7 +1078,13 @@ static int search_segment(osq_results *r, uint32_t si, heap *hp, int no_prune) {
    * non-essential terms st[0..i] (tighter than cum[i + 1]) */
   double *shcum = calloc(r->nterms + 1, sizeof *shcum);
   uint32_t *req = calloc(r->nterms + 1, sizeof *req);
-  if (!e.tc || !st || !cum || !shcum || !req) {
+  window *win = malloc(sizeof *win);
+  if (win) {
+    win->term = malloc((r->nterms + 1) * sizeof *win->term);
+    win->ub = malloc((r->nterms + 1) * sizeof *win->ub);
+    win->pre = malloc((r->nterms + 2) * sizeof *win->pre);
+  }
+  if (!e.tc || !st || !cum || !shcum || !req || !win || !win->term || !win->ub || !win->pre) {
     rc = OSQ_E_NOMEM;
     goto done;
   }
@@ -947,6 +1112,13 @@ static int search_segment(osq_results *r, uint32_t si, heap *hp, int no_prune) {
     if (!r->terms[t].required) continue;
     if (e.tc[t].kind == 0 || e.tc[t].pid == UINT32_MAX) goto done; /* nothing matches here */
     req[nreq++] = (uint32_t)t;
+  }
+  /* Ranked disjunctions (no required term) are scored a window at a time;
+   * the exhaustive reference and intersections walk pid by pid. */
+  int bulk = !no_prune && nreq == 0;
+  if (bulk) {
+    memset(win->bits, 0, sizeof win->bits);
+    for (int b = 0; b < 256; b++) win->norm[b] = bm25_norm(r, seg->norm_len[b]);
   }
   size_t ess = 0; /* st[ess..ns) are essential */
   /* the non-essential terms' summed shallow bound, for pids below oc_limit */
@@ -982,7 +1154,7 @@ static int search_segment(osq_results *r, uint32_t si, heap *hp, int no_prune) {
       for (size_t i = ess; i < ns; i++)
         if (e.tc[st[i].t].pid < pid && tcur_seek(&e.tc[st[i].t], pid) < 0) e.corrupt = 1;
     }
-    if (theta >= 0) {
+    if (theta >= 0 || bulk) {
       /* Block-max: the blocks the cursors stand in bound every pid up to
        * the first block end; if even that cannot beat theta, skip there
        * without scoring.  Non-essential terms give shallow bounds, read
@@ -1010,14 +1182,28 @@ static int search_segment(osq_results *r, uint32_t si, heap *hp, int no_prune) {
       }
       uint32_t next = limit;
       bub = others;
-      for (size_t i = ess; i < ns; i++) {
-        tcur *tc = &e.tc[st[i].t];
-        if (tc->pid == pid) {
+      if (bulk) {
+        /* The window [pid, next): every essential cursor's current block
+         * bounds it (a cursor past pid scores 0 before its pid). */
+        if (next - pid > WINDOW) next = pid + WINDOW;
+        for (size_t i = ess; i < ns; i++) {
+          tcur *tc = &e.tc[st[i].t];
+          if (tc->pid == UINT32_MAX) continue;
           uint32_t last;
           bub += block_ub(r, seg, tc, &r->terms[st[i].t], &last);
           if (last + 1 < next) next = last + 1;
-        } else if (tc->pid < next) {
-          next = tc->pid;
+        }
+        if (next <= pid) next = pid + 1; /* a corrupt skip entry: the cursors will say so */
+      } else {
+        for (size_t i = ess; i < ns; i++) {
+          tcur *tc = &e.tc[st[i].t];
+          if (tc->pid == pid) {
+            uint32_t last;
+            bub += block_ub(r, seg, tc, &r->terms[st[i].t], &last);
+            if (last + 1 < next) next = last + 1;
+          } else if (tc->pid < next) {
+            next = tc->pid;
+          }
         }
       }
       if (bub <= theta && ns - ess == 1) {
@@ -1041,11 +1227,15 @@ static int search_segment(osq_results *r, uint32_t si, heap *hp, int no_prune) {
       if (bub <= theta) {
         for (size_t i = ess; i < ns; i++) {
           tcur *tc = &e.tc[st[i].t];
-          if (tc->pid == pid && tcur_seek(tc, next) < 0) {
+          if (tc->pid < next && tcur_seek(tc, next) < 0) {
             rc = osq__fail(OSQ_E_CORRUPT, "%s: corrupt postings", seg->path);
             goto done;
           }
         }
+        continue;
+      }
+      if (bulk) {
+        if ((rc = score_window(&e, st, ess, ns, shcum, win, pid, next, hp, si))) goto done;
         continue;
       }
     }
@@ -1106,6 +1296,12 @@ done:
   free(cum);
   free(shcum);
   free(req);
+  if (win) {
+    free(win->term);
+    free(win->ub);
+    free(win->pre);
+  }
+  free(win);
   return rc;
 }
 

@@ -195,6 +195,7 @@ typedef struct osq__cursor {
   uint32_t pos_fk;
   uint32_t pos_dec;               /* frame decoded into pos_buf, or UINT32_MAX */
   uint32_t pos_buf[OSQ__BLOCK];
+  uint32_t sh_block;              /* block the last shallow search found */
   int corrupt;
 } osq__cursor;
 
@@ -224,7 +225,7 @@ long osq__cursor_positions(osq__cursor *c, uint32_t *out, uint32_t cap);
 /* The bound of the block that would hold pid (>= the current pid), read
  * from the skip table without decoding: OSQ_OK, OSQ_DONE when no block
  * can hold it, or OSQ_E_CORRUPT (the entry names an impossible pid). */
-int osq__cursor_shallow(const osq__cursor *c, uint32_t pid, uint32_t *max_tf, uint32_t *min_len,
+int osq__cursor_shallow(osq__cursor *c, uint32_t pid, uint32_t *max_tf, uint32_t *min_len,
                         uint32_t *last_pid, float *max_f);
 void osq__cursor_block_bound(const osq__cursor *c, uint32_t *max_tf,
                              uint32_t *min_len, uint32_t *last_pid, float *max_f);

@@ -385,6 +385,7 @@ int osq__cursor_open(osq__cursor *c, const osq__segment *seg, const osq__term_in
   c->seg = seg;
   c->ti = *ti;
   c->corrupt = 0;
+  c->sh_block = 0;
   c->post = seg->sec[OSQ__SEC_POSTINGS].p + ti->post_off;
   c->post_end = c->post + ti->post_len;
   c->pos_base = seg->sec[OSQ__SEC_POSITIONS].p + ti->pos_off;
@@ -504,19 +505,33 @@ long osq__cursor_positions(osq__cursor *c, uint32_t *out, uint32_t cap) {
   return n;
 }
 
-int osq__cursor_shallow(const osq__cursor *c, uint32_t pid, uint32_t *max_tf, uint32_t *min_len,
+int osq__cursor_shallow(osq__cursor *c, uint32_t pid, uint32_t *max_tf, uint32_t *min_len,
                         uint32_t *last_pid, float *max_f) {
   if (c->pid == UINT32_MAX) return OSQ_DONE;
   if (c->nblocks <= 1 || pid <= c->pids[c->n - 1]) {
     osq__cursor_block_bound(c, max_tf, min_len, last_pid, max_f);
     return OSQ_OK;
   }
-  uint32_t lo = c->block + 1, hi = c->nblocks;
+  /* Gallop from the block the previous call found (the searches' pids
+   * mostly grow, and a binary search over the whole skip table costs a
+   * cache miss a step), unless pid lies before it. */
+  uint32_t lo = c->block + 1;
+  if (c->sh_block > lo && c->sh_block < c->nblocks &&
+      osq__get_u32(c->post + (size_t)(c->sh_block - 1) * OSQ__SKIP_BYTES) < pid)
+    lo = c->sh_block;
+  uint32_t hi = lo, step = 1;
+  while (hi < c->nblocks && osq__get_u32(c->post + (size_t)hi * OSQ__SKIP_BYTES) < pid) {
+    lo = hi + 1;
+    hi += step;
+    step *= 2;
+  }
+  if (hi > c->nblocks) hi = c->nblocks;
   while (lo < hi) {
     uint32_t mid = lo + (hi - lo) / 2;
     if (osq__get_u32(c->post + (size_t)mid * OSQ__SKIP_BYTES) < pid) lo = mid + 1;
     else hi = mid;
   }
+  c->sh_block = lo;
   if (lo >= c->nblocks) return OSQ_DONE;
   const uint8_t *s = c->post + (size_t)lo * OSQ__SKIP_BYTES;
   /* this block is not decoded, so load_block has not checked its entry:

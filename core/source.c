@@ -10,13 +10,21 @@
  *     loop) are stored as entries and reported when reading reaches them.
  *   - JSON Lines are read in large chunks into one growable buffer and cut
  *     at newlines with memchr, so a line is parsed where it lies; the buffer
- *     grows only as far as the longest line needs.
- *   - JSON is parsed by jansson.  A document's strings point into the json_t
- *     of its line (jansson made its own copies), which is kept until the next
- *     call, so even a 50 MB text is not copied again.
- *   - jansson parses at about 60 MB/s, which alone would eat most of the
- *     indexer's time budget.  So reading and parsing run ahead in a worker
- *     thread while the caller indexes the previous documents: the producer
+ *     grows only as far as the longest line needs, and always keeps
+ *     SRC_PAD bytes after the data, the read-ahead simdjson needs past a
+ *     line's end, so no line is copied to be parsed.
+ *   - JSON is parsed by simdjson, through json/json_doc.h (the C interface
+ *     of json/json_doc.cc).  It judges every line as jansson, the parser
+ *     before it, did: the same lines are accepted, with the same values
+ *     (the last of duplicate keys), and a malformed line is reported with
+ *     jansson's byte offset and message.  A document's strings are copied
+ *     out of the parser, which reuses its buffers for the next line, into
+ *     one block the item owns until the next call.
+ *   - simdjson parses the precedents corpus at about 3 GB/s, fields
+ *     extracted and copied (jansson did 60-70 MB/s, a fifth of the
+ *     indexer's CPU time).  Reading, inflating and parsing still run ahead
+ *     in a worker thread while the caller indexes the previous documents
+ *     (inflating a .jsonl.gz costs more than parsing it now): the producer
  *     (produce()) makes items -- a document, or the end -- each carrying the
  *     warnings met before it and a snapshot of the statistics, and
  *     osq_source_next hands them out in order.  Warnings are therefore
@@ -46,8 +54,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <jansson.h>
 #include <zlib.h>
+
+#include "json/json_doc.h"
 
 /* Read size: large enough that syscalls and gzread calls are a small cost
  * next to parsing. */
@@ -94,10 +103,15 @@ typedef struct src_dirid {
   ino_t ino;
 } src_dirid;
 
-/* Field slots, for numbers turned into strings. */
-enum { F_ID, F_TITLE, F_SOURCE, F_URL, F_DATE, F_COUNT };
-static const char *const field_names[F_COUNT] = {"id", "title", "source",
-                                                  "url", "date"};
+/* Bytes kept readable after every line handed to the JSON parser. */
+#define SRC_PAD ((size_t)OSQ_JSON_PADDING)
+
+/* The members of a JSON document that are read.  The first F_NUMERIC may
+ * be numbers, printed as strings. */
+enum { F_ID, F_TITLE, F_SOURCE, F_URL, F_DATE, F_TEXT, F_COUNT };
+#define F_NUMERIC F_TEXT
+static const char *const field_names[F_COUNT] = {"id",  "title", "source",
+                                                  "url", "date",  "text"};
 
 typedef struct src_warning {
   struct src_warning *next;
@@ -113,11 +127,10 @@ typedef struct src_item {
   src_warning *warnings;
   int status;
   osq_doc doc;
-  json_t *json;          /* a JSON document's strings live here */
-  char *owned;           /* a .txt document's bytes */
+  char *owned;           /* the document's strings */
   size_t bytes;          /* size of the document, for the queue limit */
   osq_source_stats st;   /* statistics once this item is consumed */
-  char num[F_COUNT][40]; /* numeric fields printed as strings */
+  char num[F_NUMERIC][40]; /* numeric fields printed as strings */
 } src_item;
 
 struct osq_source {
@@ -146,9 +159,11 @@ struct osq_source {
   uint64_t raw_pos;      /* on-disk bytes consumed of the current file */
   unsigned line_warnings;
   uint64_t suppressed;
-  /* Line buffer: data in buf[beg, end); no newline in buf[beg, scan). */
+  /* Line buffer: data in buf[beg, end); no newline in buf[beg, scan).  At
+   * least SRC_PAD bytes follow buf[end], for the JSON parser. */
   char *buf;
   size_t cap, beg, end, scan;
+  osq_json *json;        /* the JSON parser, made at the first line */
   /* gzip: inflate is driven directly rather than through gzread, which on
    * corrupt data throws away everything it inflated in that call; this way
    * every whole line before the damage is kept. */
@@ -262,8 +277,8 @@ static void file_failed(osq_source *s) {
 
 /* Length of the valid UTF-8 sequence at p[0..n), or 0 if the bytes there are
  * not one.  The rules are those of Unicode table 3-7 (no overlongs, no
- * surrogates, nothing above U+10FFFF), the ones jansson applies, so a line
- * repaired here parses. */
+ * surrogates, nothing above U+10FFFF), the ones the JSON parser applies, so
+ * a line repaired here parses. */
 static size_t utf8_seq(const unsigned char *p, size_t n) {
   unsigned c = p[0];
   if (c < 0x80) return 1;
@@ -302,17 +317,18 @@ static size_t utf8_first_bad(const char *p, size_t n) {
 }
 
 /* Copies p[0..n) into a new NUL-terminated buffer *out, replacing each
- * invalid byte by U+FFFD (one per byte, as the tokenizer does).  Returns
- * OSQ_OK or OSQ_E_NOMEM; *out_len and *bad receive the new length and the
- * number of bytes replaced.  Rare, so no buffer is kept for it. */
+ * invalid byte by U+FFFD (one per byte, as the tokenizer does), with
+ * SRC_PAD bytes after it for the JSON parser.  Returns OSQ_OK or
+ * OSQ_E_NOMEM; *out_len and *bad receive the new length and the number of
+ * bytes replaced.  Rare, so no buffer is kept for it. */
 static int utf8_repair(const char *p, size_t n, char **out, size_t *out_len,
                        size_t *bad) {
   const unsigned char *u = (const unsigned char *)p;
   size_t i = 0, o = 0, nbad = 0;
   char *d;
   /* Worst case every byte becomes three; +1 for the NUL. */
-  if (n > (SIZE_MAX - 1) / 3) return OSQ_E_NOMEM;
-  d = malloc(3 * n + 1);
+  if (n > (SIZE_MAX - 1 - SRC_PAD) / 3) return OSQ_E_NOMEM;
+  d = malloc(3 * n + 1 + SRC_PAD);
   if (!d) return OSQ_E_NOMEM;
   while (i < n) {
     size_t k = u[i] < 0x80 ? 1 : utf8_seq(u + i, n - i);
@@ -513,8 +529,8 @@ out:
  * Reading lines (producer side)
  * ---------------------------------------------------------------------- */
 
-/* Makes room for at least SRC_CHUNK more bytes after buf[end], first by
- * dropping consumed bytes, then by growing. */
+/* Makes room for at least SRC_CHUNK more bytes after buf[end], and SRC_PAD
+ * after those, first by dropping consumed bytes, then by growing. */
 static int make_room(osq_source *s) {
   if (s->beg > 0) {
     memmove(s->buf, s->buf + s->beg, s->end - s->beg);
@@ -522,10 +538,10 @@ static int make_room(osq_source *s) {
     s->scan -= s->beg;
     s->beg = 0;
   }
-  if (s->cap - s->end < SRC_CHUNK) {
-    size_t ncap = s->cap ? s->cap : SRC_CHUNK;
+  if (s->cap - s->end < SRC_CHUNK + SRC_PAD) {
+    size_t ncap = s->cap ? s->cap : SRC_CHUNK + SRC_PAD;
     char *nb;
-    while (ncap - s->end < SRC_CHUNK) {
+    while (ncap - s->end < SRC_CHUNK + SRC_PAD) {
       if (ncap > SIZE_MAX / 2) return OSQ_E_NOMEM;
       ncap *= 2;
     }
@@ -613,11 +629,11 @@ static int fill(osq_source *s) {
   size_t want, n = 0;
   int rc;
   if (s->beg == s->end) s->beg = s->end = s->scan = 0;
-  if (s->cap - s->end < SRC_CHUNK) {
+  if (s->cap - s->end < SRC_CHUNK + SRC_PAD) {
     rc = make_room(s);
     if (rc != OSQ_OK) return rc;
   }
-  want = s->cap - s->end;
+  want = s->cap - s->end - SRC_PAD; /* the padding is never filled */
   if (want > (size_t)1 << 30) want = (size_t)1 << 30; /* inflate takes uInt */
   if (s->gz) {
     rc = gz_read(s, s->buf + s->end, want, &n);
@@ -654,7 +670,7 @@ static int fill(osq_source *s) {
 
 /* Cuts the next line (without its '\n').  Returns 1 with *line and *len
  * set, 0 at the end of the file, or OSQ_E_NOMEM.  The line stays in place
- * until the next call. */
+ * until the next call, with at least SRC_PAD readable bytes after it. */
 static int next_line(osq_source *s, char **line, size_t *len) {
   for (;;) {
     char *nl = NULL;
@@ -747,94 +763,136 @@ static void close_file(osq_source *s) {
   s->done_base += s->cur->size;
   s->cur = NULL;
   s->beg = s->end = s->scan = 0;
-  /* Documents never point into buf, so it can go now. */
+  /* Documents never point into buf, so it can go now; so can the JSON
+   * parser's buffers, which grow with the longest line too. */
   if (s->cap > SRC_KEEP_BUFFER) {
     free(s->buf);
     s->buf = NULL;
     s->cap = 0;
   }
+  osq__json_shrink(s->json, SRC_KEEP_BUFFER);
 }
 
 /* ------------------------------------------------------------------------
  * Documents (producer side)
  * ---------------------------------------------------------------------- */
 
-/* Prints a JSON number for a field that should be a string. */
-static const char *number_string(src_item *it, int slot, const json_t *v) {
-  if (json_is_integer(v))
-    snprintf(it->num[slot], sizeof it->num[slot], "%" JSON_INTEGER_FORMAT,
-             json_integer_value(v));
+/* Prints a JSON number for a field that should be a string: an integer as
+ * such, a real with "%.17g", as jansson's values were printed. */
+static const char *number_string(src_item *it, int slot,
+                                 const osq_json_value *v) {
+  if (v->type == OSQ_JSON_INTEGER)
+    snprintf(it->num[slot], sizeof it->num[slot], "%lld", v->integer);
   else
-    snprintf(it->num[slot], sizeof it->num[slot], "%.17g", json_real_value(v));
+    snprintf(it->num[slot], sizeof it->num[slot], "%.17g", v->real);
   return it->num[slot];
+}
+
+static int is_number(const osq_json_value *v) {
+  return v->type == OSQ_JSON_INTEGER || v->type == OSQ_JSON_REAL;
 }
 
 /* An optional string field: NULL when absent or null; a number is printed;
  * any other type is ignored with a warning. */
-static const char *opt_field(osq_source *s, src_item *it, json_t *obj,
-                             int slot) {
-  json_t *v = json_object_get(obj, field_names[slot]);
-  if (!v || json_is_null(v)) return NULL;
-  if (json_is_string(v)) return json_string_value(v);
-  if (json_is_number(v)) return number_string(it, slot, v);
+static const char *opt_field(osq_source *s, src_item *it,
+                             const osq_json_value *v, int slot) {
+  if (v->type == OSQ_JSON_ABSENT || v->type == OSQ_JSON_NULL) return NULL;
+  if (v->type == OSQ_JSON_STRING) return v->str;
+  if (is_number(v)) return number_string(it, slot, v);
   warn_line(s, s->lineno, "\"%s\" is not a string; ignored", field_names[slot]);
   return NULL;
 }
 
+/* Copies the strings of the document in *it (they live in the parser until
+ * its next line) into one block that the item owns.  Returns OSQ_OK or
+ * OSQ_E_NOMEM. */
+static int own_strings(src_item *it) {
+  const char **f[F_COUNT];
+  size_t len[F_COUNT], total = 0, i;
+  char *b;
+  f[F_ID] = &it->doc.id;
+  f[F_TITLE] = &it->doc.title;
+  f[F_SOURCE] = &it->doc.source;
+  f[F_URL] = &it->doc.url;
+  f[F_DATE] = &it->doc.date;
+  f[F_TEXT] = &it->doc.text;
+  for (i = 0; i < F_COUNT; i++) {
+    const char *p = *f[i];
+    /* Numbers printed into it->num stay there. */
+    int own = p && !(i < F_NUMERIC && p == it->num[i]);
+    len[i] = !own ? 0 : i == F_TEXT ? it->doc.text_len + 1 : strlen(p) + 1;
+    total += len[i];
+  }
+  b = malloc(total ? total : 1);
+  if (!b) return OSQ_E_NOMEM;
+  it->owned = b;
+  for (i = 0; i < F_COUNT; i++) {
+    if (!len[i]) continue;
+    memcpy(b, *f[i], len[i]);
+    *f[i] = b;
+    b += len[i];
+  }
+  return OSQ_OK;
+}
+
 /* Turns one JSON line into a document in *it.  Returns 1 for a document, 0
- * for a line skipped (blank, or with a warning), or OSQ_E_NOMEM. */
+ * for a line skipped (blank, or with a warning), or OSQ_E_NOMEM.  The line
+ * is followed by SRC_PAD readable bytes. */
 static int parse_line(osq_source *s, char *line, size_t len, src_item *it) {
-  json_error_t err;
-  json_t *j, *v;
+  osq_json_value v[F_COUNT];
+  osq_json_result res;
   size_t i, skip = 0;
   const char *id;
+  int rc;
 
   if (len && line[len - 1] == '\r') len--;
   if (s->lineno == 1 && len >= 3 && memcmp(line, "\xEF\xBB\xBF", 3) == 0)
-    skip = 3; /* a byte-order mark, which jansson rejects */
+    skip = 3; /* a byte-order mark, which JSON does not allow */
   for (i = skip; i < len; i++)
     if (line[i] != ' ' && line[i] != '\t' && line[i] != '\r') break;
   if (i == len) return 0; /* blank lines are allowed */
 
-  /* JSON_ALLOW_NUL: a \u0000 in a text should not cost the document; the
-   * text's length is passed on with it. */
-  j = json_loadb(line + skip, len - skip, JSON_ALLOW_NUL, &err);
-  if (!j && json_error_code(&err) == json_error_invalid_utf8) {
-    /* jansson refuses bad UTF-8 outright; losing a whole document to one
+  if (!s->json && (rc = osq__json_new(&s->json)) != OSQ_OK) return rc;
+  /* "\u0000" in a string is kept: a text's length is passed on with it. */
+  rc = osq__json_parse(s->json, line + skip, len - skip, field_names, F_COUNT,
+                       v, &res);
+  if (rc != OSQ_OK) return rc;
+  if (res.verdict == OSQ_JSON_BAD_UTF8) {
+    /* JSON forbids bad UTF-8 outright; losing a whole document to one
      * stray byte is worse than indexing it with U+FFFD in its place. */
     size_t at = utf8_first_bad(line + skip, len - skip), flen, nbad;
     char *fixed;
-    int rc = utf8_repair(line + skip, len - skip, &fixed, &flen, &nbad);
+    rc = utf8_repair(line + skip, len - skip, &fixed, &flen, &nbad);
     if (rc != OSQ_OK) return rc;
     warn_line(s, s->lineno,
               "invalid UTF-8 at byte offset %zu; %zu bad bytes replaced "
               "by U+FFFD",
               at + skip, nbad);
-    j = json_loadb(fixed, flen, JSON_ALLOW_NUL, &err);
+    /* The document's strings are the parser's copies: fixed can go. */
+    rc = osq__json_parse(s->json, fixed, flen, field_names, F_COUNT, v, &res);
     free(fixed);
+    if (rc != OSQ_OK) return rc;
   }
-  if (!j) {
-    if (json_error_code(&err) == json_error_out_of_memory) return OSQ_E_NOMEM;
-    warn_line(s, s->lineno, "malformed JSON at byte offset %d: %s",
-              err.position + (int)skip, err.text);
+  if (res.verdict == OSQ_JSON_MALFORMED || res.verdict == OSQ_JSON_BAD_UTF8) {
+    warn_line(s, s->lineno, "malformed JSON at byte offset %zu: %s",
+              res.error_pos + skip, res.error_text);
     s->pst.lines_failed++;
     return 0;
   }
-  if (!json_is_object(j)) {
+  if (res.verdict != OSQ_JSON_OBJECT) {
     warn_line(s, s->lineno, "not a JSON object; line skipped");
     goto skip;
   }
 
-  v = json_object_get(j, "id");
-  if (json_is_string(v)) {
-    id = json_string_value(v);
-    if (strlen(id) != json_string_length(v)) {
+  if (v[F_ID].type == OSQ_JSON_STRING) {
+    id = v[F_ID].str;
+    if (strlen(id) != v[F_ID].len) {
       warn_line(s, s->lineno, "\"id\" contains U+0000; line skipped");
       goto skip;
     }
-  } else if (json_is_number(v)) {
-    id = number_string(it, F_ID, v);
-  } else if (!v || json_is_null(v)) {
+  } else if (is_number(&v[F_ID])) {
+    id = number_string(it, F_ID, &v[F_ID]);
+  } else if (v[F_ID].type == OSQ_JSON_ABSENT || v[F_ID].type == OSQ_JSON_NULL) {
     id = "";
   } else {
     warn_line(s, s->lineno, "\"id\" is not a string or number; line skipped");
@@ -845,30 +903,29 @@ static int parse_line(osq_source *s, char *line, size_t len, src_item *it) {
     goto skip;
   }
 
-  v = json_object_get(j, "text");
-  if (!v || json_is_null(v)) {
+  if (v[F_TEXT].type == OSQ_JSON_ABSENT || v[F_TEXT].type == OSQ_JSON_NULL) {
     warn_line(s, s->lineno, "no \"text\" in document \"%s\"; line skipped", id);
     goto skip;
   }
-  if (!json_is_string(v)) {
+  if (v[F_TEXT].type != OSQ_JSON_STRING) {
     warn_line(s, s->lineno,
               "\"text\" of document \"%s\" is not a string; line skipped", id);
     goto skip;
   }
 
   it->doc.id = id;
-  it->doc.text = json_string_value(v);
-  it->doc.text_len = json_string_length(v);
-  it->doc.title = opt_field(s, it, j, F_TITLE);
-  it->doc.source = opt_field(s, it, j, F_SOURCE);
-  it->doc.url = opt_field(s, it, j, F_URL);
-  it->doc.date = opt_field(s, it, j, F_DATE);
-  it->json = j;
+  it->doc.text = v[F_TEXT].str;
+  it->doc.text_len = v[F_TEXT].len;
+  it->doc.title = opt_field(s, it, &v[F_TITLE], F_TITLE);
+  it->doc.source = opt_field(s, it, &v[F_SOURCE], F_SOURCE);
+  it->doc.url = opt_field(s, it, &v[F_URL], F_URL);
+  it->doc.date = opt_field(s, it, &v[F_DATE], F_DATE);
+  rc = own_strings(it);
+  if (rc != OSQ_OK) return rc;
   it->bytes = len;
   return 1;
 
 skip:
-  json_decref(j);
   s->pst.lines_failed++;
   return 0;
 }
@@ -1064,7 +1121,6 @@ static int produce(osq_source *s, src_item *it) {
 static void free_item(src_item *it) {
   if (!it) return;
   free_warnings(it->warnings);
-  json_decref(it->json);
   free(it->owned);
   free(it);
 }
@@ -1278,5 +1334,6 @@ OSQ_EXPORT void osq_source_close(osq_source *s) {
   free(s->dirs);
   free(s->buf);
   free(s->zin);
+  osq__json_free(s->json);
   free(s);
 }

@@ -4,7 +4,9 @@
  *
  * Each test builds its inputs in a fresh temporary directory.  The main tree
  * is read twice, with and without the read-ahead thread, since the two must
- * behave the same.
+ * behave the same.  JSON lines must be read as they were when jansson parsed
+ * them (simdjson does now): the expectations of test_json_lines are
+ * jansson's, and test_json_matches_jansson compares the two on random lines.
  */
 /* The build defines it; this keeps a direct compile working too (mkdtemp,
  * nftw, setenv, symlink). */
@@ -27,6 +29,7 @@
 #include <cmocka.h>
 #include <zlib.h>
 
+#include "json_vs_jansson.h"
 #include "osq/source.h"
 
 /* ------------------------------------------------------------------------
@@ -585,6 +588,520 @@ static void test_warning_cap(void **state) {
 }
 
 /* ------------------------------------------------------------------------
+ * JSON lines: read as jansson read them
+ * ---------------------------------------------------------------------- */
+
+/* A line of a .jsonl file and what reading it gives: the document (id NULL
+ * when the line is skipped) and the warnings, whole and in order.  The
+ * expectations are what osq_source gave when jansson parsed its input. */
+typedef struct json_case {
+  const char *line;
+  struct {
+    const char *id, *title, *source, *url, *date, *text;
+    size_t text_len;
+  } doc;
+  const char *warn[3];
+} json_case;
+
+static const json_case json_cases[] = {
+    {"{\"id\":\"e1\",\"title\":\"tab\\there\",\"text\":\"line\\nnext \\u00e9 \\ud55c\\uAE00 \\ud83d\\ude00 \\\"q\\\" \\\\ \\/ \\b\\f\\r\"}",
+     {"e1", "tab\there", NULL, NULL, NULL, "line\nnext \xc3\xa9 \xed\x95\x9c\xea\xb8\x80 \xf0\x9f\x98\x80 \"q\" \\ / \x08\x0c\r", 36},
+     {}},
+    {"{\"id\":42,\"text\":\"integer id\"}",
+     {"42", NULL, NULL, NULL, NULL, "integer id", 10},
+     {}},
+    {"{\"id\":-0,\"text\":\"minus zero\"}",
+     {"0", NULL, NULL, NULL, NULL, "minus zero", 10},
+     {}},
+    {"{\"id\":1.5,\"text\":\"real id\",\"title\":1e2,\"source\":0.1,\"url\":-2.5E-3,\"date\":20240101}",
+     {"1.5", "100", "0.10000000000000001", "-0.0025000000000000001", "20240101", "real id", 7},
+     {}},
+    {"{\"id\":\"d1\",\"text\":\"first\",\"text\":\"second\",\"title\":\"t1\",\"title\":null}",
+     {"d1", NULL, NULL, NULL, NULL, "second", 6},
+     {}},
+    {"{\"id\":\"d2\",\"id\":\"d3\",\"text\":\"x\",\"text\":null}",
+     {NULL, NULL, NULL, NULL, NULL, NULL, 0},
+     {"no \"text\" in document \"d3\"; line skipped"}},
+    {"{\"id\":\"n1\",\"title\":\"ab\\u0000cd\",\"text\":\"a\\u0000b\"}",
+     {"n1", "ab", NULL, NULL, NULL, "a\x00""b", 3},
+     {}},
+    {"{\"id\":\"n\\u0000\",\"text\":\"x\"}",
+     {NULL, NULL, NULL, NULL, NULL, NULL, 0},
+     {"\"id\" contains U+0000; line skipped"}},
+    {"{\"k\\u0000\":1,\"id\":\"n2\",\"text\":\"x\"}",
+     {NULL, NULL, NULL, NULL, NULL, NULL, 0},
+     {"malformed JSON at byte offset 10: NUL byte in object key not supported near '\"k\\u0000\"'"}},
+    {"{\"id\":\"u1\",\"text\":\"bad \xff\xfe in text\",\"title\":\"\xc3(\"}",
+     {"u1", "\xef\xbf\xbd(", NULL, NULL, NULL, "bad \xef\xbf\xbd\xef\xbf\xbd in text", 18},
+     {"invalid UTF-8 at byte offset 23; 3 bad bytes replaced by U+FFFD"}},
+    {"{\"id\":\"u2\",\"t\xe9xt\":\"bad key\"}",
+     {NULL, NULL, NULL, NULL, NULL, NULL, 0},
+     {"invalid UTF-8 at byte offset 13; 1 bad bytes replaced by U+FFFD", "no \"text\" in document \"u2\"; line skipped"}},
+    {"[{\"id\":\"arr\",\"text\":\"not an object\"}]",
+     {NULL, NULL, NULL, NULL, NULL, NULL, 0},
+     {"not a JSON object; line skipped"}},
+    {"\"just a string\"",
+     {NULL, NULL, NULL, NULL, NULL, NULL, 0},
+     {"malformed JSON at byte offset 15: '[' or '{' expected near '\"just a string\"'"}},
+    {"42",
+     {NULL, NULL, NULL, NULL, NULL, NULL, 0},
+     {"malformed JSON at byte offset 2: '[' or '{' expected near '42'"}},
+    {"{\"id\":\"g1\",\"text\":\"trailing\"} junk",
+     {NULL, NULL, NULL, NULL, NULL, NULL, 0},
+     {"malformed JSON at byte offset 34: end of file expected near 'junk'"}},
+    {"{\"id\":\"g2\",\"text\":\"trailing\"}}",
+     {NULL, NULL, NULL, NULL, NULL, NULL, 0},
+     {"malformed JSON at byte offset 30: end of file expected near '}'"}},
+    {"{\"id\":\"s1\",\"text\":\"lone \\ud800 surrogate\"}",
+     {NULL, NULL, NULL, NULL, NULL, NULL, 0},
+     {"malformed JSON at byte offset 41: invalid Unicode '\\uD800'"}},
+    {"{\"id\":\"s2\",\"text\":\"bad \\x escape\"}",
+     {NULL, NULL, NULL, NULL, NULL, NULL, 0},
+     {"malformed JSON at byte offset 25: invalid escape near '\"bad \\x'"}},
+    {"{\"id\":\"s3\",\"text\":\"raw\x01 control\"}",
+     {NULL, NULL, NULL, NULL, NULL, NULL, 0},
+     {"malformed JSON at byte offset 22: control character 0x1 near '\"raw'"}},
+    {"{\"id\":9223372036854775807,\"text\":\"max int\"}",
+     {"9223372036854775807", NULL, NULL, NULL, NULL, "max int", 7},
+     {}},
+    {"{\"id\":9223372036854775808,\"text\":\"too big\"}",
+     {NULL, NULL, NULL, NULL, NULL, NULL, 0},
+     {"malformed JSON at byte offset 25: too big integer near '9223372036854775808'"}},
+    {"{\"id\":\"r1\",\"text\":\"x\",\"x\":1e999}",
+     {NULL, NULL, NULL, NULL, NULL, NULL, 0},
+     {"malformed JSON at byte offset 31: real number overflow near '1e999'"}},
+    {"{\"id\":\"r2\",\"text\":\"x\",\"x\":[1,2,{\"y\":18446744073709551615}]}",
+     {NULL, NULL, NULL, NULL, NULL, NULL, 0},
+     {"malformed JSON at byte offset 56: too big integer near '18446744073709551615'"}},
+    {"{\"id\":true,\"text\":\"bool id\"}",
+     {NULL, NULL, NULL, NULL, NULL, NULL, 0},
+     {"\"id\" is not a string or number; line skipped"}},
+    {"{\"id\":\"o1\",\"text\":[\"not\",\"a\",\"string\"]}",
+     {NULL, NULL, NULL, NULL, NULL, NULL, 0},
+     {"\"text\" of document \"o1\" is not a string; line skipped"}},
+    {"{\"id\":\"o2\",\"text\":\"t\",\"title\":false,\"source\":{\"a\":1},\"url\":[],\"date\":\"d\"}",
+     {"o2", NULL, NULL, NULL, "d", "t", 1},
+     {"\"title\" is not a string; ignored", "\"source\" is not a string; ignored", "\"url\" is not a string; ignored"}},
+    {"{\"id\":\"w1\",  \"text\" : \"spaces\" ,\"title\":\"\\u0041\\u00DF\\u6771\"}",
+     {"w1", "A\xc3\x9f\xe6\x9d\xb1", NULL, NULL, NULL, "spaces", 6},
+     {}},
+    {"{\"id\":\"x1\",\"text\":\"unterminated",
+     {NULL, NULL, NULL, NULL, NULL, NULL, 0},
+     {"malformed JSON at byte offset 31: premature end of input near '\"unterminated'"}},
+    {"{\"id\":\"x2\",\"text\":\"t\",}",
+     {NULL, NULL, NULL, NULL, NULL, NULL, 0},
+     {"malformed JSON at byte offset 23: string or '}' expected near '}'"}},
+    {"{\"id\":\"x3\" \"text\":\"t\"}",
+     {NULL, NULL, NULL, NULL, NULL, NULL, 0},
+     {"malformed JSON at byte offset 17: '}' expected near '\"text\"'"}},
+    {"{\"id\":\"x4\",\"text\":01}",
+     {NULL, NULL, NULL, NULL, NULL, NULL, 0},
+     {"malformed JSON at byte offset 19: invalid token near '0'"}},
+    {"{\"id\":\"x5\",\"text\":\"t\",\"a\":tru}",
+     {NULL, NULL, NULL, NULL, NULL, NULL, 0},
+     {"malformed JSON at byte offset 29: invalid token near 'tru'"}},
+    {"{\"id\":\"x6\",\"text\":\"t\",\"a\":nulls}",
+     {NULL, NULL, NULL, NULL, NULL, NULL, 0},
+     {"malformed JSON at byte offset 31: invalid token near 'nulls'"}},
+    {"{\"id\":\"x7\",\"text\":\"\\u12\"}",
+     {NULL, NULL, NULL, NULL, NULL, NULL, 0},
+     {"malformed JSON at byte offset 24: invalid escape near '\"\\u12\"'"}},
+    {"{\"id\":\"x8\",\"text\":\"t\"}  ",
+     {"x8", NULL, NULL, NULL, NULL, "t", 1},
+     {}},
+    {"{\"id\":\"last\",\"text\":\"end\"}",
+     {"last", NULL, NULL, NULL, NULL, "end", 3},
+     {}},
+};
+
+static void expect_field(size_t line, const char *name, const char *got,
+                         const char *want) {
+  if (!want && !got) return;
+  if (!want || !got || strcmp(got, want) != 0)
+    fail_msg("line %zu: %s is \"%s\", expected \"%s\"", line, name,
+             got ? got : "(null)", want ? want : "(null)");
+}
+
+/* Escapes, numbers as strings, duplicate keys, U+0000, invalid UTF-8, lines
+ * that are not objects or have something after the object, values jansson
+ * refused (integers over INT64_MAX, reals that overflow) and every kind of
+ * malformed line, each with jansson's offset and message. */
+static void test_json_lines(void **state) {
+  const char *dir = *state;
+  collected *c = calloc(1, sizeof *c);
+  osq_source_stats st;
+  char *p = path_of(dir, "cases.jsonl");
+  const char *paths[1] = {p};
+  size_t n = sizeof json_cases / sizeof json_cases[0], i, k, nd = 0, nw = 0;
+  FILE *f = fopen(p, "wb");
+
+  assert_non_null(f);
+  for (i = 0; i < n; i++) fprintf(f, "%s\n", json_cases[i].line);
+  assert_int_equal(fclose(f), 0);
+  assert_int_equal(read_all(paths, 1, c, &st), OSQ_DONE);
+
+  for (i = 0; i < n; i++) {
+    const json_case *jc = &json_cases[i];
+    for (k = 0; k < 3 && jc->warn[k]; k++, nw++) {
+      if (nw >= c->nw) fail_msg("line %zu: no warning \"%s\"", i + 1, jc->warn[k]);
+      if (c->w[nw].line != i + 1 || strcmp(c->w[nw].msg, jc->warn[k]) != 0)
+        fail_msg("line %zu: warning \"%llu: %s\", expected \"%zu: %s\"", i + 1,
+                 (unsigned long long)c->w[nw].line, c->w[nw].msg, i + 1,
+                 jc->warn[k]);
+    }
+    if (!jc->doc.id) continue;
+    if (nd >= c->nd) fail_msg("line %zu: no document", i + 1);
+    expect_field(i + 1, "id", c->d[nd].id, jc->doc.id);
+    expect_field(i + 1, "title", c->d[nd].title, jc->doc.title);
+    expect_field(i + 1, "source", c->d[nd].source, jc->doc.source);
+    expect_field(i + 1, "url", c->d[nd].url, jc->doc.url);
+    expect_field(i + 1, "date", c->d[nd].date, jc->doc.date);
+    assert_int_equal(c->d[nd].text_len, jc->doc.text_len);
+    assert_memory_equal(c->d[nd].text, jc->doc.text, jc->doc.text_len);
+    nd++;
+  }
+  assert_int_equal(c->nd, nd);
+  assert_int_equal(c->nw, nw);
+  assert_int_equal(st.documents, nd);
+  assert_int_equal(st.lines_failed, n - nd);
+  free_collected(c);
+  free(c);
+  free(p);
+}
+
+/* A byte-order mark is skipped on the first line only, and offsets count
+ * it; values nested 2048 deep are read, 2049 are not (jansson's limit). */
+static void test_json_bom_and_depth(void **state) {
+  const char *dir = *state;
+  collected *c = calloc(1, sizeof *c);
+  char *bom = path_of(dir, "bom.jsonl"), *bad = path_of(dir, "bom-bad.jsonl");
+  char *deep = path_of(dir, "deep.jsonl");
+  const char *paths[3] = {bom, bad, deep};
+  const char *head = "{\"id\":\"deep\",\"text\":\"t\",\"a\":";
+  size_t hl = strlen(head), levels, o = 0, i;
+  char *data = malloc(2 * (hl + 2 * 2047 + 4));
+
+  write_str(dir, "bom.jsonl",
+            "\xEF\xBB\xBF{\"id\":\"bom\",\"text\":\"x\\u00e9\"}\r\n"
+            "\xEF\xBB\xBF{\"id\":\"bom2\",\"text\":\"x\"}\n");
+  write_str(dir, "bom-bad.jsonl",
+            "\xEF\xBB\xBF{\"id\":\"bom3\" \"text\":\"x\"}\n"
+            "{\"id\":\"bom4\",\"text\":\"x\xff\"}\n");
+  /* Arrays 2046 and 2047 deep in "a": the 1 inside is at depth 2048, then
+   * 2049 (the top object is at depth 1). */
+  assert_non_null(data);
+  for (levels = 2046; levels <= 2047; levels++) {
+    memcpy(data + o, head, hl);
+    o += hl;
+    for (i = 0; i < levels; i++) data[o++] = '[';
+    data[o++] = '1';
+    for (i = 0; i < levels; i++) data[o++] = ']';
+    data[o++] = '}';
+    data[o++] = '\n';
+  }
+  write_file(dir, "deep.jsonl", data, o);
+  assert_int_equal(read_all(paths, 3, c, NULL), OSQ_DONE);
+
+  assert_int_equal(c->nd, 3);
+  assert_string_equal(c->d[0].id, "bom");
+  assert_string_equal(c->d[0].text, "x\xc3\xa9");
+  assert_string_equal(c->d[1].id, "bom4");
+  assert_string_equal(c->d[1].text, "x\xEF\xBF\xBD");
+  assert_string_equal(c->d[2].id, "deep");
+  assert_int_equal(c->nw, 4);
+  expect_warning(c, 0, bom, NULL, 2,
+                 "malformed JSON at byte offset 3: '[' or '{' expected near "
+                 "'\xEF\xBB\xBF'");
+  expect_warning(c, 1, bad, NULL, 1,
+                 "malformed JSON at byte offset 22: '}' expected near "
+                 "'\"text\"'");
+  expect_warning(c, 2, bad, NULL, 2, "invalid UTF-8 at byte offset 22;");
+  expect_warning(c, 3, deep, NULL, 2,
+                 "malformed JSON at byte offset 2076: maximum parsing depth "
+                 "reached near '1'");
+  free_collected(c);
+  free(c);
+  free(data);
+  free(bom);
+  free(bad);
+  free(deep);
+}
+
+/* The text of line i in test_json_line_lengths: n bytes, a newline every
+ * 37th. */
+static void fill_text(char *t, size_t i, size_t n) {
+  size_t j;
+  for (j = 0; j < n; j++)
+    t[j] = j % 37 == 36 ? '\n' : (char)('a' + (i + j) % 26);
+}
+
+/* Writes {"id":"ID","text":"TEXT"} and a newline at dst, the newlines of
+ * the text escaped.  Returns the bytes written. */
+static size_t put_line(char *dst, const char *id, const char *text, size_t n) {
+  size_t o = (size_t)sprintf(dst, "{\"id\":\"%s\",\"text\":\"", id), j;
+  for (j = 0; j < n; j++) {
+    if (text[j] == '\n') {
+      dst[o++] = '\\';
+      dst[o++] = 'n';
+    } else {
+      dst[o++] = text[j];
+    }
+  }
+  memcpy(dst + o, "\"}\n", 3);
+  return o + 3;
+}
+
+/* Lines of many lengths, in two files: the parser grows (and is let go
+ * when the file with the 9 MiB line ends), lines lie across the 1 MiB read
+ * boundaries, and long strings with escapes all along come out whole. */
+static void test_json_line_lengths(void **state) {
+  const char *dir = *state;
+  static const size_t lens[] = {10,     70000, 100,      (1 << 20) - 40,
+                                3,      3 << 20, 5,      9 << 20,
+                                1 << 16, 7,      1 << 20, 60};
+  const size_t nlens = sizeof lens / sizeof lens[0], split = 8;
+  char *p1 = path_of(dir, "lengths1.jsonl"), *p2 = path_of(dir, "lengths2.jsonl");
+  const char *paths[2] = {p1, p2};
+  size_t i, total = 0, longest = 0, o = 0;
+  char *buf, *text, id[32];
+  osq_source *s;
+  osq_doc doc;
+  osq_source_stats st;
+
+  for (i = 0; i < nlens; i++) {
+    total += 2 * lens[i] + 64;
+    if (lens[i] > longest) longest = lens[i];
+  }
+  buf = malloc(total);
+  text = malloc(longest);
+  assert_non_null(buf);
+  assert_non_null(text);
+  for (i = 0; i < nlens; i++) {
+    if (i == split) {
+      write_file(dir, "lengths1.jsonl", buf, o);
+      o = 0;
+    }
+    fill_text(text, i, lens[i]);
+    snprintf(id, sizeof id, "L%zu", i);
+    o += put_line(buf + o, id, text, lens[i]);
+  }
+  write_file(dir, "lengths2.jsonl", buf, o);
+
+  assert_int_equal(osq_source_open(paths, 2, NULL, NULL, &s), OSQ_OK);
+  for (i = 0; i < nlens; i++) {
+    assert_int_equal(osq_source_next(s, &doc), OSQ_OK);
+    snprintf(id, sizeof id, "L%zu", i);
+    assert_string_equal(doc.id, id);
+    fill_text(text, i, lens[i]);
+    assert_int_equal(doc.text_len, lens[i]);
+    assert_memory_equal(doc.text, text, lens[i]);
+    assert_int_equal(doc.text[lens[i]], '\0');
+  }
+  assert_int_equal(osq_source_next(s, &doc), OSQ_DONE);
+  osq_source_get_stats(s, &st);
+  assert_int_equal(st.documents, nlens);
+  assert_int_equal(st.lines_failed, 0);
+  osq_source_close(s);
+  free(buf);
+  free(text);
+  free(p1);
+  free(p2);
+}
+
+/* ---- random lines, held to jansson ------------------------------------ */
+
+static uint64_t rnd_state;
+static uint64_t rnd(void) {
+  rnd_state ^= rnd_state << 13;
+  rnd_state ^= rnd_state >> 7;
+  rnd_state ^= rnd_state << 17;
+  return rnd_state;
+}
+#define PICK(a) ((a)[rnd() % (sizeof(a) / sizeof((a)[0]))])
+
+typedef struct gen {
+  char *b;
+  size_t n, cap;
+} gen;
+
+static void gen_put(gen *g, const char *s, size_t k) {
+  if (g->n + k > g->cap) return; /* a line cut short is a case too */
+  memcpy(g->b + g->n, s, k);
+  g->n += k;
+}
+static void gen_str(gen *g, const char *s) { gen_put(g, s, strlen(s)); }
+
+static void gen_space(gen *g) {
+  static const char *const sp[] = {"", "", "", " ", "\t", "\r\n ", "\n"};
+  gen_str(g, PICK(sp));
+}
+
+static void gen_string(gen *g) {
+  static const char *const parts[] = {
+      "a",      "id",     "text",       "\xED\x95\x9C",  "\\n",  "\\u00e9",
+      "\\ud55c", "\\ud83d\\ude00", "\\\"", "\\\\",  "\\/",    "\\u0000",
+      "\\uDBFF\\uDFFF", "\xF0\x9F\x98\x80", " ", "\x7F", "\\b\\f\\r\\t", "title"};
+  int k = (int)(rnd() % 5);
+  gen_str(g, "\"");
+  while (k-- > 0) gen_str(g, PICK(parts));
+  gen_str(g, "\"");
+}
+
+static void gen_value(gen *g, int depth) {
+  static const char *const numbers[] = {
+      "0", "-0", "1", "-1", "42", "9223372036854775807",
+      "-9223372036854775808", "9223372036854775808", "18446744073709551615",
+      "18446744073709551616", "-9223372036854775809", "1.5", "-0.0", "1e5",
+      "1E+2", "2.5e-3", "1e308", "1.7976931348623157e308", "1.8e308",
+      "1e-400", "4.9e-324", "123456789012345678901234567890", "0.1",
+      "3.14159265358979323846264338327950288", "1e400",
+      "0e99999999999999999999"};
+  static const char *const keys[] = {
+      "\"id\"",  "\"title\"", "\"text\"", "\"source\"", "\"url\"",
+      "\"date\"", "\"a\"",    "\"\"",     "\"t\\u0065xt\"", "\"license\""};
+  static const char *const words[] = {"true", "false", "null"};
+  int r = (int)(rnd() % 10), k, i;
+  if (depth > 4) r %= 6;
+  switch (r) {
+  case 0: case 1: case 2:
+    gen_string(g);
+    break;
+  case 3: case 4:
+    gen_str(g, PICK(numbers));
+    break;
+  case 5:
+    gen_str(g, PICK(words));
+    break;
+  case 6: case 7: case 8:
+    gen_str(g, "{");
+    for (i = 0, k = (int)(rnd() % 5); i < k; i++) {
+      if (i) gen_str(g, ",");
+      gen_space(g);
+      if (rnd() % 3)
+        gen_str(g, PICK(keys));
+      else
+        gen_string(g);
+      gen_space(g);
+      gen_str(g, ":");
+      gen_space(g);
+      gen_value(g, depth + 1);
+      gen_space(g);
+    }
+    gen_str(g, "}");
+    break;
+  default:
+    gen_str(g, "[");
+    for (i = 0, k = (int)(rnd() % 4); i < k; i++) {
+      if (i) gen_str(g, ",");
+      gen_space(g);
+      gen_value(g, depth + 1);
+      gen_space(g);
+    }
+    gen_str(g, "]");
+  }
+}
+
+/* Changes a few bytes: a random byte, a piece cut out, a fragment put in
+ * (bad UTF-8, broken escapes and numbers, NUL bytes), the end cut off. */
+static void gen_mutate(gen *g) {
+  static const char *const frags[] = {
+      "\"", "\\", "\\u", "\\ud800", "\\udc00", "\\u0000", "{", "}", "[", "]",
+      ",", ":", "0", "-", "1e", ".", "e+", "true", "nul", "\xFF", "\xC3",
+      "\xED\xA0\x80", "\xE2\x82", "\xF4\x90\x80\x80", "\xC0\xAF", "\n", "\t",
+      "\x01", "\x7F", " ", "9223372036854775808", "1e400", "01", "1.", "tru",
+      "\xEF\xBB\xBF", "\"id\"", "\"text\""};
+  int m = (int)(rnd() % 4);
+  while (m-- > 0) {
+    size_t at = rnd() % (g->n + 1), k;
+    switch (rnd() % 5) {
+    case 0:
+      if (g->n) g->b[rnd() % g->n] = (char)rnd();
+      break;
+    case 1:
+      k = 1 + rnd() % 4;
+      if (at + k > g->n) k = g->n - at;
+      memmove(g->b + at, g->b + at + k, g->n - at - k);
+      g->n -= k;
+      break;
+    case 2: {
+      const char *f = rnd() % 8 ? PICK(frags) : "";
+      k = *f ? strlen(f) : 1; /* "" stands for a NUL byte */
+      if (g->n + k > g->cap) break;
+      memmove(g->b + at + k, g->b + at, g->n - at);
+      memcpy(g->b + at, *f ? f : "\0", k);
+      g->n += k;
+      break;
+    }
+    case 3:
+      g->n = at;
+      break;
+    default:
+      break;
+    }
+  }
+}
+
+/* Random JSON, valid or made invalid, read by both: the same verdict, the
+ * same values, the same offset and message for malformed lines.  And lines
+ * where jansson skipped a NUL byte after a number or a word, which simdjson
+ * alone would refuse. */
+static void test_json_matches_jansson(void **state) {
+#define NUL_CASE(s) {s, sizeof s - 1}
+  static const struct {
+    const char *s;
+    size_t n;
+  } nul_cases[] = {
+      NUL_CASE("{\"id\":1\0,\"text\":\"x\"}"),
+      NUL_CASE("[true\0,null\0\0]"),
+      NUL_CASE("{\"id\":2\0\0}"),
+      NUL_CASE("{\"id\":3\0 \0}"),
+      NUL_CASE("{\"id\":4}\0"),
+  };
+#undef NUL_CASE
+  char line[4096 + OSQ_JSON_PADDING], why[512];
+  gen g = {line, 0, 4096};
+  osq_json *j;
+  long seen[4] = {0, 0, 0, 0};
+  int verdict;
+  size_t i;
+  (void)state;
+
+  assert_int_equal(osq__json_new(&j), OSQ_OK);
+  rnd_state = 0x9E3779B97F4A7C15ull;
+  for (i = 0; i < 200000; i++) {
+    g.n = 0;
+    gen_space(&g);
+    gen_value(&g, i % 8 ? 0 : 5);
+    gen_space(&g);
+    gen_mutate(&g);
+    if (json_vs_jansson(j, line, g.n, &verdict, why, sizeof why))
+      fail_msg("case %zu \"%.*s\": %s", i, (int)g.n, line, why);
+    seen[verdict]++;
+  }
+  /* Each verdict often enough that the comparison means something. */
+  for (i = 0; i < 4; i++) assert_true(seen[i] > 5000);
+
+  for (i = 0; i < sizeof nul_cases / sizeof nul_cases[0]; i++) {
+    memcpy(line, nul_cases[i].s, nul_cases[i].n);
+    if (json_vs_jansson(j, line, nul_cases[i].n, &verdict, why, sizeof why))
+      fail_msg("NUL case %zu: %s", i, why);
+  }
+  /* The first is an object with id 1 to jansson: so it must be here. */
+  {
+    osq_json_value v[JVJ_NAMES];
+    osq_json_result r;
+    memcpy(line, nul_cases[0].s, nul_cases[0].n);
+    assert_int_equal(osq__json_parse(j, line, nul_cases[0].n, jvj_names,
+                                     JVJ_NAMES, v, &r),
+                     OSQ_OK);
+    assert_int_equal(r.verdict, OSQ_JSON_OBJECT);
+    assert_int_equal(v[0].type, OSQ_JSON_INTEGER);
+    assert_int_equal(v[0].integer, 1);
+  }
+  osq__json_free(j);
+}
+
+/* ------------------------------------------------------------------------
  * Directory oddities
  * ---------------------------------------------------------------------- */
 
@@ -677,6 +1194,13 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_long_line, setup_dir, teardown_dir),
       cmocka_unit_test_setup_teardown(test_warning_cap, setup_dir,
                                       teardown_dir),
+      cmocka_unit_test_setup_teardown(test_json_lines, setup_dir,
+                                      teardown_dir),
+      cmocka_unit_test_setup_teardown(test_json_bom_and_depth, setup_dir,
+                                      teardown_dir),
+      cmocka_unit_test_setup_teardown(test_json_line_lengths, setup_dir,
+                                      teardown_dir),
+      cmocka_unit_test(test_json_matches_jansson),
       cmocka_unit_test_setup_teardown(test_symlink_loop, setup_dir,
                                       teardown_dir),
       cmocka_unit_test_setup_teardown(test_depth_guard, setup_dir,

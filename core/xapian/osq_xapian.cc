@@ -1,10 +1,11 @@
 /*
  * osq_xapian.cc -- the C interface of include/osq/xapian.h over libxapian.
  *
- * The only C++ file of the project.  Every extern "C" entry point runs its
- * body inside try { } and turns any exception into an OSQ_* status with
- * status_from_exception() (a "Lippincott function": it rethrows the exception
- * being handled and catches it by type), so no exception ever reaches C.
+ * One of the two C++ files of the project (with core/json/json_doc.cc).
+ * Every extern "C" entry point runs its body inside try { } and turns any
+ * exception into an OSQ_* status with status_from_exception() (a "Lippincott
+ * function": it rethrows the exception being handled and catches it by
+ * type), so no exception ever reaches C.
  */
 #include "osq/xapian.h"
 #include "osq/osq.h"

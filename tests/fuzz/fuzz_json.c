@@ -1,0 +1,33 @@
+/*
+ * fuzz_json.c -- libFuzzer harness for the parser of input documents
+ * (core/json over simdjson), held to jansson, which parsed them before:
+ * on any bytes, the same verdict (object, array, invalid UTF-8, malformed),
+ * the same values of the fields osq reads, and for a malformed line the
+ * same byte offset and message (../json_vs_jansson.h).  A difference
+ * aborts, and libFuzzer saves the input.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../json_vs_jansson.h"
+
+static osq_json *parser;
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  char why[512];
+  char *line;
+  if (!parser && osq__json_new(&parser) != OSQ_OK) abort();
+  /* The parser reads OSQ_JSON_PADDING bytes past the end. */
+  line = malloc(size + OSQ_JSON_PADDING);
+  if (!line) return 0;
+  if (size) memcpy(line, data, size);
+  memset(line + size, 'x', OSQ_JSON_PADDING);
+  if (json_vs_jansson(parser, line, size, NULL, why, sizeof why)) {
+    fprintf(stderr, "fuzz_json: %s\n", why);
+    abort();
+  }
+  free(line);
+  return 0;
+}

@@ -56,11 +56,17 @@
 /* Store blocks that may wait for the compressor thread (OSQ__STORE_BLOCK bytes each). */
 #define STORE_QUEUE 16
 
+/* How many tokens ahead add_passage prefetches hash-table slots. */
+#define PREFETCH_AHEAD 16
+
 typedef struct wterm {
   osq__wterm w; /* first member: segment_write sees osq__wterm */
   uint64_t hash;
   uint32_t last_pid;
+  uint32_t seen; /* the passage that last used the term + 1 */
+  uint32_t slot; /* its index among that passage's terms */
 } wterm;
+_Static_assert(sizeof(wterm) == 64, "a term's fields fill one cache line");
 
 /* A hash table slot.  Terms of up to 8 bytes -- Hangul bigrams are 6 --
  * are compared inside the slot, without touching the term itself. */
@@ -82,8 +88,6 @@ struct osq_writer {
   wterm *terms;   /* by term id */
   size_t nterms, terms_cap;
   tslot *table;
-  uint32_t *seen;  /* by term id: the passage that last used the term + 1 */
-  uint32_t *slot;  /* by term id: its index among that passage's terms */
   size_t table_cap;
   osq__buf arena;  /* term bytes, in chunks that never move */
   uint8_t *arena_chunk;
@@ -374,14 +378,13 @@ static long term_id(osq_writer *w, const char *s, size_t n, uint64_t h) {
     i = (i + 1) & mask;
   }
   if (w->nterms == w->terms_cap) {
+    /* cache-line aligned, so that a term's hot fields are one miss */
     size_t cap = w->terms_cap ? w->terms_cap * 2 : 1 << 14;
-    wterm *p = realloc(w->terms, cap * sizeof *p);
-    uint32_t *seen = realloc(w->seen, cap * sizeof *seen);
-    if (seen) w->seen = seen;
-    uint32_t *slot = realloc(w->slot, cap * sizeof *slot);
-    if (slot) w->slot = slot;
-    if (p) w->terms = p;
-    if (!p || !seen || !slot) return -1;
+    wterm *p = aligned_alloc(64, cap * sizeof *p);
+    if (!p) return -1;
+    if (w->nterms) memcpy(p, w->terms, w->nterms * sizeof *p);
+    free(w->terms);
+    w->terms = p;
     w->terms_cap = cap;
   }
   wterm *t = &w->terms[w->nterms];
@@ -391,7 +394,6 @@ static long term_id(osq_writer *w, const char *s, size_t n, uint64_t h) {
   t->w.len = (uint32_t)n;
   t->hash = h;
   t->last_pid = UINT32_MAX;
-  w->seen[w->nterms] = 0;
   w->table[i].key = key;
   w->table[i].id1 = (uint32_t)w->nterms + 1;
   w->table[i].len = (uint32_t)n;
@@ -596,28 +598,39 @@ static int add_passage(osq_writer *w, const char *text, size_t len, int title) {
     if (!a || !b || !c || !d || !e || !f) return OSQ_E_NOMEM;
     w->tok_cap = cap;
   }
-  /* The table is far larger than the caches: hash every token first and
-   * prefetch its slot, so the lookups below overlap their misses. */
+  /* The table and the terms are far larger than the caches, so the
+   * lookups are pipelined: every token is hashed first; the lookup of token
+   * i prefetches the table slot of token i + PREFETCH_AHEAD (not all at
+   * once: a passage's hundred misses would fill the core's miss buffers)
+   * and the term it finds, which the pass after it reads. */
   if (w->nterms * 2 + ntoks * 2 >= w->table_cap && grow_table(w)) return OSQ_E_NOMEM;
   uint64_t *hashes = (uint64_t *)w->hashes;
   for (size_t i = 0; i < ntoks; i++) {
     size_t n = toks[i].len > OSQ__MAX_TERM ? OSQ__MAX_TERM : toks[i].len;
     hashes[i] = osq__hash(toks[i].term, n);
-    __builtin_prefetch(&w->table[(size_t)hashes[i] & (w->table_cap - 1)]);
+    if (i < PREFETCH_AHEAD) __builtin_prefetch(&w->table[(size_t)hashes[i] & (w->table_cap - 1)]);
   }
-  uint32_t nslots = 0;
+  uint32_t *ids = w->tok_slot; /* term ids, then (in place) slots */
   for (size_t i = 0; i < ntoks; i++) {
+    if (i + PREFETCH_AHEAD < ntoks)
+      __builtin_prefetch(&w->table[(size_t)hashes[i + PREFETCH_AHEAD] & (w->table_cap - 1)]);
     size_t n = toks[i].len > OSQ__MAX_TERM ? OSQ__MAX_TERM : toks[i].len;
     long id = term_id(w, toks[i].term, n, hashes[i]);
     if (id < 0) return OSQ_E_NOMEM;
-    if (w->seen[id] != pid + 1) {
-      w->seen[id] = pid + 1;
-      w->slot[id] = nslots;
-      w->slot_term[nslots] = (uint32_t)id;
+    ids[i] = (uint32_t)id;
+    __builtin_prefetch(&w->terms[id], 1);
+  }
+  uint32_t nslots = 0;
+  for (size_t i = 0; i < ntoks; i++) {
+    wterm *t = &w->terms[ids[i]];
+    if (t->seen != pid + 1) {
+      t->seen = pid + 1;
+      t->slot = nslots;
+      w->slot_term[nslots] = ids[i];
       w->slot_tf[nslots] = 0;
       nslots++;
     }
-    uint32_t sl = w->slot[id];
+    uint32_t sl = t->slot;
     w->tok_slot[i] = sl;
     w->slot_tf[sl]++;
   }
@@ -1345,8 +1358,6 @@ OSQ_EXPORT void osq_writer_close(osq_writer *w) {
   free(w->slot_tf);
   free(w->slot_at);
   free(w->hashes);
-  free(w->seen);
-  free(w->slot);
   free(w->cuts);
   osq__buf_free(&w->clean);
   osq__buf_free(&w->arena);

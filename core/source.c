@@ -13,13 +13,19 @@
  *     grows only as far as the longest line needs, and always keeps
  *     SRC_PAD bytes after the data, the read-ahead simdjson needs past a
  *     line's end, so no line is copied to be parsed.
- *   - JSON is parsed by simdjson, through json/json_doc.h (the C interface
- *     of json/json_doc.cc).  It judges every line as jansson, the parser
- *     before it, did: the same lines are accepted, with the same values
- *     (the last of duplicate keys), and a malformed line is reported with
- *     jansson's byte offset and message.  A document's strings are copied
- *     out of the parser, which reuses its buffers for the next line, into
- *     one block the item owns until the next call.
+ *   - jansson decides how every line is read: the lines it accepts, their
+ *     values (the last of duplicate keys), its byte offset and message for
+ *     a malformed line.  But jansson is slow (below), so simdjson reads
+ *     each line first, through json/json_doc.h (the C interface of
+ *     json/json_doc.cc), and answers for the lines it can answer for
+ *     exactly as jansson would: objects, valid, with nothing in them that
+ *     jansson refuses.  Any other line --
+ *     malformed, invalid UTF-8, not an object, a value simdjson takes and
+ *     jansson does not -- goes to jansson (parse_with_jansson), which judges
+ *     it and repairs invalid UTF-8 as it always did.  A document's strings
+ *     are copied out of the parser (simdjson's, reused for the next line,
+ *     or jansson's json_t) into one block the item owns until the next
+ *     call.
  *   - simdjson parses the precedents corpus at about 3 GB/s, fields
  *     extracted and copied (jansson did 60-70 MB/s, a fifth of the
  *     indexer's CPU time).  Reading, inflating and parsing still run ahead
@@ -54,6 +60,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <jansson.h>
 #include <zlib.h>
 
 #include "json/json_doc.h"
@@ -277,8 +284,8 @@ static void file_failed(osq_source *s) {
 
 /* Length of the valid UTF-8 sequence at p[0..n), or 0 if the bytes there are
  * not one.  The rules are those of Unicode table 3-7 (no overlongs, no
- * surrogates, nothing above U+10FFFF), the ones the JSON parser applies, so
- * a line repaired here parses. */
+ * surrogates, nothing above U+10FFFF), the ones jansson applies, so a line
+ * repaired here parses. */
 static size_t utf8_seq(const unsigned char *p, size_t n) {
   unsigned c = p[0];
   if (c < 0x80) return 1;
@@ -317,18 +324,17 @@ static size_t utf8_first_bad(const char *p, size_t n) {
 }
 
 /* Copies p[0..n) into a new NUL-terminated buffer *out, replacing each
- * invalid byte by U+FFFD (one per byte, as the tokenizer does), with
- * SRC_PAD bytes after it for the JSON parser.  Returns OSQ_OK or
- * OSQ_E_NOMEM; *out_len and *bad receive the new length and the number of
- * bytes replaced.  Rare, so no buffer is kept for it. */
+ * invalid byte by U+FFFD (one per byte, as the tokenizer does).  Returns
+ * OSQ_OK or OSQ_E_NOMEM; *out_len and *bad receive the new length and the
+ * number of bytes replaced.  Rare, so no buffer is kept for it. */
 static int utf8_repair(const char *p, size_t n, char **out, size_t *out_len,
                        size_t *bad) {
   const unsigned char *u = (const unsigned char *)p;
   size_t i = 0, o = 0, nbad = 0;
   char *d;
   /* Worst case every byte becomes three; +1 for the NUL. */
-  if (n > (SIZE_MAX - 1 - SRC_PAD) / 3) return OSQ_E_NOMEM;
-  d = malloc(3 * n + 1 + SRC_PAD);
+  if (n > (SIZE_MAX - 1) / 3) return OSQ_E_NOMEM;
+  d = malloc(3 * n + 1);
   if (!d) return OSQ_E_NOMEM;
   while (i < n) {
     size_t k = u[i] < 0x80 ? 1 : utf8_seq(u + i, n - i);
@@ -804,8 +810,8 @@ static const char *opt_field(osq_source *s, src_item *it,
 }
 
 /* Copies the strings of the document in *it (they live in the parser until
- * its next line) into one block that the item owns.  Returns OSQ_OK or
- * OSQ_E_NOMEM. */
+ * its next line, or in jansson's json_t) into one block that the item owns.
+ * Returns OSQ_OK or OSQ_E_NOMEM. */
 static int own_strings(src_item *it) {
   const char **f[F_COUNT];
   size_t len[F_COUNT], total = 0, i;
@@ -835,54 +841,13 @@ static int own_strings(src_item *it) {
   return OSQ_OK;
 }
 
-/* Turns one JSON line into a document in *it.  Returns 1 for a document, 0
- * for a line skipped (blank, or with a warning), or OSQ_E_NOMEM.  The line
- * is followed by SRC_PAD readable bytes. */
-static int parse_line(osq_source *s, char *line, size_t len, src_item *it) {
-  osq_json_value v[F_COUNT];
-  osq_json_result res;
-  size_t i, skip = 0;
+/* Turns the values v[] of a JSON object's fields (field_names) into a
+ * document in *it, its strings copied.  Returns 1 for a document, 0 for a
+ * line skipped with a warning, or OSQ_E_NOMEM.  len: the line's size. */
+static int make_doc(osq_source *s, src_item *it, const osq_json_value *v,
+                    size_t len) {
   const char *id;
   int rc;
-
-  if (len && line[len - 1] == '\r') len--;
-  if (s->lineno == 1 && len >= 3 && memcmp(line, "\xEF\xBB\xBF", 3) == 0)
-    skip = 3; /* a byte-order mark, which JSON does not allow */
-  for (i = skip; i < len; i++)
-    if (line[i] != ' ' && line[i] != '\t' && line[i] != '\r') break;
-  if (i == len) return 0; /* blank lines are allowed */
-
-  if (!s->json && (rc = osq__json_new(&s->json)) != OSQ_OK) return rc;
-  /* "\u0000" in a string is kept: a text's length is passed on with it. */
-  rc = osq__json_parse(s->json, line + skip, len - skip, field_names, F_COUNT,
-                       v, &res);
-  if (rc != OSQ_OK) return rc;
-  if (res.verdict == OSQ_JSON_BAD_UTF8) {
-    /* JSON forbids bad UTF-8 outright; losing a whole document to one
-     * stray byte is worse than indexing it with U+FFFD in its place. */
-    size_t at = utf8_first_bad(line + skip, len - skip), flen, nbad;
-    char *fixed;
-    rc = utf8_repair(line + skip, len - skip, &fixed, &flen, &nbad);
-    if (rc != OSQ_OK) return rc;
-    warn_line(s, s->lineno,
-              "invalid UTF-8 at byte offset %zu; %zu bad bytes replaced "
-              "by U+FFFD",
-              at + skip, nbad);
-    /* The document's strings are the parser's copies: fixed can go. */
-    rc = osq__json_parse(s->json, fixed, flen, field_names, F_COUNT, v, &res);
-    free(fixed);
-    if (rc != OSQ_OK) return rc;
-  }
-  if (res.verdict == OSQ_JSON_MALFORMED || res.verdict == OSQ_JSON_BAD_UTF8) {
-    warn_line(s, s->lineno, "malformed JSON at byte offset %zu: %s",
-              res.error_pos + skip, res.error_text);
-    s->pst.lines_failed++;
-    return 0;
-  }
-  if (res.verdict != OSQ_JSON_OBJECT) {
-    warn_line(s, s->lineno, "not a JSON object; line skipped");
-    goto skip;
-  }
 
   if (v[F_ID].type == OSQ_JSON_STRING) {
     id = v[F_ID].str;
@@ -928,6 +893,102 @@ static int parse_line(osq_source *s, char *line, size_t len, src_item *it) {
 skip:
   s->pst.lines_failed++;
   return 0;
+}
+
+/* The values of obj's fields (field_names), as osq__json_parse gives them;
+ * the strings are obj's. */
+static void jansson_values(json_t *obj, osq_json_value *v) {
+  size_t i;
+  for (i = 0; i < F_COUNT; i++) {
+    json_t *x = json_object_get(obj, field_names[i]);
+    memset(&v[i], 0, sizeof v[i]);
+    if (!x) {
+      v[i].type = OSQ_JSON_ABSENT;
+    } else if (json_is_null(x)) {
+      v[i].type = OSQ_JSON_NULL;
+    } else if (json_is_string(x)) {
+      v[i].type = OSQ_JSON_STRING;
+      v[i].str = json_string_value(x);
+      v[i].len = json_string_length(x);
+    } else if (json_is_integer(x)) {
+      v[i].type = OSQ_JSON_INTEGER;
+      v[i].integer = json_integer_value(x);
+    } else if (json_is_real(x)) {
+      v[i].type = OSQ_JSON_REAL;
+      v[i].real = json_real_value(x);
+    } else {
+      v[i].type = OSQ_JSON_OTHER;
+    }
+  }
+}
+
+/* The slow path of parse_line: jansson reads line[skip, len), as it read
+ * every line before simdjson came.  Returns as parse_line. */
+static int parse_with_jansson(osq_source *s, const char *line, size_t len,
+                              size_t skip, src_item *it) {
+  osq_json_value v[F_COUNT];
+  json_error_t err;
+  json_t *j;
+  int rc;
+
+  /* JSON_ALLOW_NUL: a \u0000 in a text should not cost the document; the
+   * text's length is passed on with it. */
+  j = json_loadb(line + skip, len - skip, JSON_ALLOW_NUL, &err);
+  if (!j && json_error_code(&err) == json_error_invalid_utf8) {
+    /* jansson refuses bad UTF-8 outright; losing a whole document to one
+     * stray byte is worse than indexing it with U+FFFD in its place. */
+    size_t at = utf8_first_bad(line + skip, len - skip), flen, nbad;
+    char *fixed;
+    rc = utf8_repair(line + skip, len - skip, &fixed, &flen, &nbad);
+    if (rc != OSQ_OK) return rc;
+    warn_line(s, s->lineno,
+              "invalid UTF-8 at byte offset %zu; %zu bad bytes replaced "
+              "by U+FFFD",
+              at + skip, nbad);
+    j = json_loadb(fixed, flen, JSON_ALLOW_NUL, &err);
+    free(fixed);
+  }
+  if (!j) {
+    if (json_error_code(&err) == json_error_out_of_memory) return OSQ_E_NOMEM;
+    warn_line(s, s->lineno, "malformed JSON at byte offset %d: %s",
+              err.position + (int)skip, err.text);
+    s->pst.lines_failed++;
+    return 0;
+  }
+  if (!json_is_object(j)) {
+    warn_line(s, s->lineno, "not a JSON object; line skipped");
+    json_decref(j);
+    s->pst.lines_failed++;
+    return 0;
+  }
+  jansson_values(j, v);
+  rc = make_doc(s, it, v, len);
+  json_decref(j);
+  return rc;
+}
+
+/* Turns one JSON line into a document in *it.  Returns 1 for a document, 0
+ * for a line skipped (blank, or with a warning), or OSQ_E_NOMEM.  The line
+ * is followed by SRC_PAD readable bytes. */
+static int parse_line(osq_source *s, char *line, size_t len, src_item *it) {
+  osq_json_value v[F_COUNT];
+  size_t i, skip = 0;
+  int rc;
+
+  if (len && line[len - 1] == '\r') len--;
+  if (s->lineno == 1 && len >= 3 && memcmp(line, "\xEF\xBB\xBF", 3) == 0)
+    skip = 3; /* a byte-order mark, which jansson rejects */
+  for (i = skip; i < len; i++)
+    if (line[i] != ' ' && line[i] != '\t' && line[i] != '\r') break;
+  if (i == len) return 0; /* blank lines are allowed */
+
+  /* The fast path: simdjson, for an object jansson would read the same. */
+  if (!s->json && (rc = osq__json_new(&s->json)) != OSQ_OK) return rc;
+  rc = osq__json_parse(s->json, line + skip, len - skip, field_names, F_COUNT,
+                       v);
+  if (rc < 0) return rc;
+  if (rc == 1) return make_doc(s, it, v, len);
+  return parse_with_jansson(s, line, len, skip, it);
 }
 
 /* Control bytes other than the usual whitespace (and ESC, for coloured

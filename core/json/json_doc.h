@@ -1,13 +1,13 @@
 /*
- * json_doc.h -- the C interface of the JSON parser for input documents
+ * json_doc.h -- the fast path of the JSON parser for input documents
  * (json_doc.cc, over simdjson).  Internal to libosq: source.c is its only
  * user.
  *
- * A line is judged as jansson's json_loadb(JSON_ALLOW_NUL) judged it before
- * (jansson parsed the input until simdjson replaced it): the same lines are
- * accepted, the first error in reading order decides between invalid UTF-8
- * and malformed JSON, and a malformed line gets jansson's byte offset and
- * message.  Duplicate keys: the last value counts, as in jansson.
+ * jansson (json_loadb with JSON_ALLOW_NUL) is the judge of every line: what
+ * it accepts, the values it gives, its errors.  osq__json_parse answers only
+ * for the lines it can answer for exactly as jansson would, a JSON object
+ * simdjson accepts and nothing in it that jansson refuses; for any other
+ * line it says so, and the caller parses the line with jansson.
  */
 #ifndef OSQ_JSON_DOC_H
 #define OSQ_JSON_DOC_H
@@ -43,20 +43,6 @@ typedef struct osq_json_value {
   double real;
 } osq_json_value;
 
-/* What a line is. */
-enum osq_json_verdict {
-  OSQ_JSON_OBJECT,     /* values are filled in */
-  OSQ_JSON_NOT_OBJECT, /* valid JSON, an array */
-  OSQ_JSON_BAD_UTF8,   /* the first problem is a byte that is not UTF-8 */
-  OSQ_JSON_MALFORMED   /* error_pos and error_text say what and where */
-};
-
-typedef struct osq_json_result {
-  int verdict;          /* enum osq_json_verdict */
-  size_t error_pos;     /* OSQ_JSON_MALFORMED: bytes read before the error */
-  char error_text[160]; /* OSQ_JSON_MALFORMED: jansson's message */
-} osq_json_result;
-
 /* A parser, reused line after line (its buffers grow to the longest line).
  * Returns OSQ_OK or OSQ_E_NOMEM. */
 int osq__json_new(osq_json **out);
@@ -65,13 +51,16 @@ void osq__json_free(osq_json *j);
 void osq__json_shrink(osq_json *j, size_t max_len);
 
 /* Parses data[0..len) (readable up to len + OSQ_JSON_PADDING) as one JSON
- * text.  For an object, values[i] receives the value of the last member
- * named names[i] (OSQ_JSON_ABSENT if none); its strings stay valid until
- * the next call with j, or osq__json_free.  Returns OSQ_OK with *res filled
- * in, or OSQ_E_NOMEM. */
+ * text.  Returns 1 if it is an object that jansson accepts as well: then
+ * values[i] receives the value of the last member named names[i]
+ * (OSQ_JSON_ABSENT if none), as jansson would give it, and its strings
+ * stay valid until the next call with j, or osq__json_free.  Returns 0 for
+ * anything else (malformed, invalid UTF-8, an array, a value jansson
+ * refuses, a NUL byte jansson would skip): jansson must read the line.
+ * Returns OSQ_E_NOMEM if memory runs out. */
 int osq__json_parse(osq_json *j, const char *data, size_t len,
                     const char *const *names, size_t nnames,
-                    osq_json_value *values, osq_json_result *res);
+                    osq_json_value *values);
 
 #ifdef __cplusplus
 }

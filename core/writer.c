@@ -45,7 +45,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
+#include <libdeflate.h>
 
 #include "manifest.h"
 #include "merge.h"
@@ -101,8 +101,7 @@ struct osq_writer {
   uint32_t ndocs, docs_cap;
   osq__buf store, block; /* compressed blocks; the block being filled */
   pid_t owner;            /* the process that opened the writer */
-  z_stream zs;            /* one deflate stream, reset for every block */
-  int zs_ready;
+  struct libdeflate_compressor *ldc; /* the store's compressor, made once */
   uint32_t blocks_sent;   /* store blocks handed to the compressor */
   struct {                /* the compressor thread (see finish_store_block) */
     pthread_t th;
@@ -404,24 +403,14 @@ static long term_id(osq_writer *w, const char *s, size_t n, uint64_t h) {
 /* Compresses one store block and appends it to the store: called by the
  * compressor thread, or by the indexing thread when there is none. */
 static int compress_store_block(osq_writer *w, const osq__buf *blk) {
-  /* One stream for the writer's life, reset per block: compress2() would
-   * allocate and clear about 270 KB of deflate state for every 4 KiB block.
-   * Level OSQ__STORE_LEVEL, a window the size of a block: see segment.h. */
-  if (!w->zs_ready) {
-    if (deflateInit2(&w->zs, OSQ__STORE_LEVEL, Z_DEFLATED, OSQ__STORE_WBITS, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-      return OSQ_E_NOMEM;
-    w->zs_ready = 1;
-  } else if (deflateReset(&w->zs) != Z_OK) {
-    return OSQ_E_NOMEM;
-  }
-  uLong bound = deflateBound(&w->zs, (uLong)blk->n);
+  /* libdeflate compresses a whole buffer at once, 2.5 times as fast as
+   * zlib's stream at the same size (segment.h), and its compressor is made
+   * once for the writer's life. */
+  if (!w->ldc && !(w->ldc = libdeflate_alloc_compressor(OSQ__STORE_LEVEL))) return OSQ_E_NOMEM;
+  size_t bound = libdeflate_zlib_compress_bound(w->ldc, blk->n);
   if (osq__buf_reserve(&w->store, bound)) return OSQ_E_NOMEM;
-  w->zs.next_in = blk->p;
-  w->zs.avail_in = (uInt)blk->n;
-  w->zs.next_out = w->store.p + w->store.n;
-  w->zs.avail_out = (uInt)bound;
-  if (deflate(&w->zs, Z_FINISH) != Z_STREAM_END) return OSQ_E_NOMEM;
-  bound = (uLong)w->zs.total_out;
+  bound = libdeflate_zlib_compress(w->ldc, blk->p, blk->n, w->store.p + w->store.n, bound);
+  if (bound == 0) return OSQ_E_NOMEM; /* cannot happen with the bound's room */
   if (w->store_blocks + 2 > w->store_cap) {
     uint32_t cap = w->store_cap ? w->store_cap * 2 : 1024;
     uint64_t *p = realloc(w->store_offsets, cap * sizeof *p);
@@ -440,7 +429,7 @@ static int compress_store_block(osq_writer *w, const osq__buf *blk) {
  * indexing work, and it depends on nothing but the passage texts, so a
  * second thread does it while the indexing thread tokenizes: filled blocks
  * wait in a queue of STORE_QUEUE buffers (the two threads swap buffers, no
- * copy), and while the thread runs only it touches w->store, w->zs and the
+ * copy), and while the thread runs only it touches w->store, w->ldc and the
  * block offsets.  store_sync() waits for the queue to drain; everything
  * that reads the store (writing the segment, resetting it, closing) calls
  * it first.  Blocks are numbered as they are handed over (blocks_sent), so
@@ -1350,7 +1339,7 @@ OSQ_EXPORT void osq_writer_close(osq_writer *w) {
   free(w->doc_offsets);
   osq__buf_free(&w->store);
   osq__buf_free(&w->block);
-  if (w->zs_ready) deflateEnd(&w->zs);
+  if (w->ldc) libdeflate_free_compressor(w->ldc);
   free(w->store_offsets);
   free(w->tok_slot);
   free(w->pos);

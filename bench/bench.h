@@ -178,7 +178,7 @@ int bench_rmtree(const char *path);
 
 /* Runs argv (argv[0] a path) with stdout and stderr on /dev/null and extra
  * environment assignments env (NULL-terminated, may be NULL); *seconds is
- * the wall time from fork to reap.  Returns OSQ_OK when it exited 0,
+ * the wall time from posix_spawn to reap.  Returns OSQ_OK when it exited 0,
  * OSQ_E_IO otherwise (with err set). */
 int bench_run_command(char *const *argv, char *const *env, double *seconds,
                       char *err, size_t errlen);

@@ -78,7 +78,7 @@ static int classify(int32_t c) {
 /* Decodes one UTF-8 sequence at p (p < end).  Returns its length, or 0 for
  * an invalid byte (overlong forms, surrogates and values past U+10FFFF are
  * invalid too). */
-static size_t utf8_decode(const uint8_t *p, const uint8_t *end, int32_t *cp) {
+static inline size_t utf8_decode(const uint8_t *p, const uint8_t *end, int32_t *cp) {
   uint8_t c = p[0];
   if (c < 0x80) { *cp = c; return 1; }
   size_t avail = (size_t)(end - p);
@@ -156,7 +156,7 @@ typedef struct {
   int last_kind;          /* kind of the last token pushed */
 } tstate;
 
-static int push(tstate *s, const uint8_t *term, size_t len, uint32_t pos,
+static inline int push(tstate *s, const uint8_t *term, size_t len, uint32_t pos,
                 uint32_t start, uint32_t end, int kind, int space_before) {
   osq_tokenizer *tk = s->tk;
   if (tk->ntoks == tk->cap) {
@@ -176,6 +176,14 @@ static int push(tstate *s, const uint8_t *term, size_t len, uint32_t pos,
   t->space_before = (uint8_t)space_before;
   s->any_token = 1;
   s->last_kind = kind;
+  if (len <= 8 && tk->terms.cap - tk->terms.n >= 8) {
+    /* short terms (every bigram): a copy the compiler inlines, not a
+     * library call per token */
+    uint8_t *o = tk->terms.p + tk->terms.n;
+    for (size_t i = 0; i < len; i++) o[i] = term[i];
+    tk->terms.n += len;
+    return OSQ_OK;
+  }
   return osq__buf_put(&tk->terms, term, len);
 }
 
@@ -197,46 +205,59 @@ static int end_word(tstate *s) {
   return rc;
 }
 
+/* Feeds one CJK character, encoded in enc[0..n), that came from input bytes
+ * [start,end). */
+static inline int feed_cjk(tstate *s, const uint8_t *enc, int n, uint32_t start, uint32_t end) {
+  int rc = OSQ_OK;
+  if (s->word_len && (rc = end_word(s))) return rc;
+  if (s->in_run) {
+    uint8_t gram[8];
+    if (s->prev_len == 3 && n == 3) { /* two Hangul syllables: fixed copies */
+      memcpy(gram, s->prev, 3);
+      memcpy(gram + 3, enc, 3);
+    } else {
+      memcpy(gram, s->prev, (size_t)s->prev_len);
+      memcpy(gram + s->prev_len, enc, (size_t)n);
+    }
+    /* space_before 2 marks a gram that bridges a space */
+    rc = push(s, gram, (size_t)(s->prev_len + n), s->prev_pos, s->prev_start,
+              end, OSQ_TOKEN_GRAM, s->space_pending ? 2 : s->run_space_before);
+    s->run_space_before = s->space_pending;
+    s->prev_pos++;
+  } else {
+    s->in_run = 1;
+    s->prev_pos = s->pos;
+    s->run_space_before = s->space_pending && s->any_token;
+    /* A run right after a word or number (제12조, 피고인 1의) also
+     * gives its first character as a "head" token, so that a query
+     * ending in such a one-character run finds it with one exact
+     * term instead of a prefix range of the dictionary. */
+    if (s->last_kind == OSQ_TOKEN_WORD) {
+      uint8_t head[5];
+      head[0] = OSQ_HEAD_MARK;
+      memcpy(head + 1, enc, (size_t)n);
+      rc = push(s, head, (size_t)n + 1, s->pos, start, end, OSQ_TOKEN_HEAD, s->run_space_before);
+      if (rc) return rc;
+    }
+  }
+  if (n == 3) memcpy(s->prev, enc, 3);
+  else memcpy(s->prev, enc, (size_t)n);
+  s->prev_len = n;
+  s->prev_start = start;
+  s->prev_end = end;
+  s->space_pending = 0;
+  return rc;
+}
+
 /* Feeds one normalized character that came from input bytes [start,end). */
 static int feed(tstate *s, int32_t c, uint32_t start, uint32_t end) {
   int cls = classify(c);
   int rc = OSQ_OK;
   switch (cls) {
     case C_CJK: {
-      if (s->word_len && (rc = end_word(s))) return rc;
       uint8_t enc[4];
       int n = utf8_encode(c, enc);
-      if (s->in_run) {
-        uint8_t gram[8];
-        memcpy(gram, s->prev, (size_t)s->prev_len);
-        memcpy(gram + s->prev_len, enc, (size_t)n);
-        /* space_before 2 marks a gram that bridges a space */
-        rc = push(s, gram, (size_t)(s->prev_len + n), s->prev_pos, s->prev_start,
-                  end, OSQ_TOKEN_GRAM, s->space_pending ? 2 : s->run_space_before);
-        s->run_space_before = s->space_pending;
-        s->prev_pos++;
-      } else {
-        s->in_run = 1;
-        s->prev_pos = s->pos;
-        s->run_space_before = s->space_pending && s->any_token;
-        /* A run right after a word or number (제12조, 피고인 1의) also
-         * gives its first character as a "head" token, so that a query
-         * ending in such a one-character run finds it with one exact
-         * term instead of a prefix range of the dictionary. */
-        if (s->last_kind == OSQ_TOKEN_WORD) {
-          uint8_t head[5];
-          head[0] = OSQ_HEAD_MARK;
-          memcpy(head + 1, enc, (size_t)n);
-          rc = push(s, head, (size_t)n + 1, s->pos, start, end, OSQ_TOKEN_HEAD, s->run_space_before);
-          if (rc) return rc;
-        }
-      }
-      memcpy(s->prev, enc, (size_t)n);
-      s->prev_len = n;
-      s->prev_start = start;
-      s->prev_end = end;
-      s->space_pending = 0;
-      return rc;
+      return feed_cjk(s, enc, n, start, end);
     }
     case C_WORD: {
       if (s->in_run && (rc = end_run(s))) return rc;
@@ -351,7 +372,9 @@ OSQ_EXPORT int osq_tokenize(osq_tokenizer *tk, const char *text, size_t len,
     size_t nn = q < end ? utf8_decode(q, end, &next) : 0;
     int clustered = nn && next >= 0x300 && continues_cluster(next);
     if (cp >= 0xAC00 && cp <= 0xD7A3 && !clustered) {
-      rc = feed(&s, cp, (uint32_t)(p - base), (uint32_t)(q - base));
+      /* a precomposed syllable is its own normal form: its input bytes
+       * are the term bytes */
+      rc = feed_cjk(&s, p, 3, (uint32_t)(p - base), (uint32_t)(q - base));
       p = q;
       if (nn && next >= 0x80) { /* a non-ASCII next is decoded: keep it */
         ahead = next;

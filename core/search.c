@@ -908,6 +908,35 @@ static inline double shallow_ub(const osq_results *r, const osq__segment *seg, t
   return shallow_ub_slow(r, seg, tc, qt, pid, last);
 }
 
+/* The rest of a candidate's evaluation, shared by the pid-at-a-time loop
+ * and the windows.  score and bound hold its essential terms' part; the
+ * non-essential terms st[0..ess) are probed, highest bound first, while
+ * rest[i + 1] (the summed bounds of st[0..i]) can still lift it over theta;
+ * then the query's match test, and the exact score summed in one fixed
+ * order, so that pruned and exhaustive evaluation agree to the last bit. */
+static inline void finish_candidate(evalctx *e, const sterm *st, size_t ess, const double *rest, uint32_t pid,
+                                    double score, double bound, double norm, double tw, double theta,
+                                    heap *hp, uint32_t si, int no_prune) {
+  osq_results *r = e->r;
+  for (size_t i = ess; i-- > 0;) {
+    if (score + bound + rest[i + 1] <= theta) return;
+    tcur *tc = &e->tc[st[i].t];
+    if (tcur_seek(tc, pid) < 0) e->corrupt = 1;
+    if (tc->pid != pid) continue;
+    const qterm *qt = &r->terms[st[i].t];
+    score += bm25n(qt, tcur_tf(tc), norm) * tw;
+    bound += qt->pair_ub;
+  }
+  if (osq__segment_deleted(e->seg, pid) || score + bound + 1e-9 <= theta || !node_match(e, r->root, pid)) return;
+  r->matched++;
+  score = 0;
+  for (size_t t = 0; t < r->nterms; t++)
+    if (r->terms[t].qtf > 0 && present(e, (uint32_t)t, pid))
+      score += bm25n(&r->terms[t], tcur_tf(&e->tc[t]), norm) * tw;
+  score += pair_bonus(e, pid, NULL);
+  if (score > theta || no_prune) heap_push(hp, (hit_ref){score, si, pid});
+}
+
 /* WINDOWS.  A ranked disjunction is scored a window of pids at a time, as
  * Lucene's MaxScoreBulkScorer does.  The window [base, end) lies inside
  * every essential cursor's current block, so their postings in it are read
@@ -1030,30 +1059,7 @@ static int score_window(evalctx *e, const sterm *st, size_t ess, size_t ns, cons
       theta = threshold(hp);
       double norm = w->norm[norms[pid]];
       double tw = osq__segment_title(seg, pid) ? TITLE_W : 1.0;
-      double score = w->score[off], bound = w->bound[off];
-      int pruned = 0;
-      /* probe the non-essential terms while the bounds of those left can
-       * lift the pid over theta */
-      for (size_t i = ess; i-- > 0;) {
-        if (score + bound + shcum[i + 1] <= theta) { pruned = 1; break; }
-        tcur *tc = &e->tc[st[i].t];
-        if (tcur_seek(tc, pid) < 0) e->corrupt = 1;
-        if (tc->pid != pid) continue;
-        const qterm *qt = &r->terms[st[i].t];
-        score += bm25n(qt, tcur_tf(tc), norm) * tw;
-        bound += qt->pair_ub;
-      }
-      if (!pruned && !osq__segment_deleted(seg, pid) && score + bound + 1e-9 > theta &&
-          node_match(e, r->root, pid)) {
-        r->matched++;
-        /* the exact score, summed in the pid-at-a-time loop's fixed order */
-        score = 0;
-        for (size_t t = 0; t < r->nterms; t++)
-          if (r->terms[t].qtf > 0 && present(e, (uint32_t)t, pid))
-            score += bm25n(&r->terms[t], tcur_tf(&e->tc[t]), norm) * tw;
-        score += pair_bonus(e, pid, NULL);
-        if (score > theta) heap_push(hp, (hit_ref){score, si, pid});
-      }
+      finish_candidate(e, st, ess, shcum, pid, w->score[off], w->bound[off], norm, tw, theta, hp, si, 0);
       if (e->corrupt) {
         memset(w->bits, 0, sizeof w->bits);
         return osq__fail(OSQ_E_CORRUPT, "%s: corrupt postings", seg->path);
@@ -1250,29 +1256,7 @@ static int search_segment(osq_results *r, uint32_t si, heap *hp, int no_prune) {
       score += bm25n(qt, tcur_tf(tc), norm) * tw;
       bound += qt->pair_ub;
     }
-    int pruned = 0;
-    for (size_t i = ess; i-- > 0;) {
-      if (score + bound + (theta >= 0 ? shcum[i + 1] : cum[i + 1]) <= theta) { pruned = 1; break; }
-      tcur *tc = &e.tc[st[i].t];
-      if (tcur_seek(tc, pid) < 0) e.corrupt = 1;
-      if (tc->pid != pid) continue;
-      const qterm *qt = &r->terms[st[i].t];
-      score += bm25n(qt, tcur_tf(tc), norm) * tw;
-      bound += qt->pair_ub;
-    }
-    if (!pruned && !osq__segment_deleted(seg, pid) && score + bound + 1e-9 > theta) {
-      if (node_match(&e, r->root, pid)) {
-        r->matched++;
-        /* The exact score, summed in one fixed order so that pruned and
-         * exhaustive evaluation agree to the last bit. */
-        score = 0;
-        for (size_t t = 0; t < r->nterms; t++)
-          if (r->terms[t].qtf > 0 && present(&e, (uint32_t)t, pid))
-            score += bm25n(&r->terms[t], tcur_tf(&e.tc[t]), norm) * tw;
-        score += pair_bonus(&e, pid, NULL);
-        if (score > theta || no_prune) heap_push(hp, (hit_ref){score, si, pid});
-      }
-    }
+    finish_candidate(&e, st, ess, theta >= 0 ? shcum : cum, pid, score, bound, norm, tw, theta, hp, si, no_prune);
     if (e.corrupt) {
       rc = osq__fail(OSQ_E_CORRUPT, "%s: corrupt postings", seg->path);
       goto done;

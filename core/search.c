@@ -962,6 +962,10 @@ static inline void finish_candidate(evalctx *e, const sterm *st, size_t ess, con
 typedef struct window {
   double score[WINDOW], bound[WINDOW];
   uint64_t bits[WINDOW / 64]; /* pids of the window with a posting; zero between windows */
+  /* the required terms' intersection over [rbase, rend), when rvalid */
+  uint64_t rbits[WINDOW / 64], tbits[WINDOW / 64];
+  uint32_t rbase, rend;
+  int rvalid;
   double norm[256];           /* BM25's length part by norm byte */
   /* the window's essential terms by block bound, ascending; pre[j]: the
    * non-essential terms' bounds plus those of the first j of them */
@@ -1073,6 +1077,79 @@ static int score_window(evalctx *e, const sterm *st, size_t ess, size_t ns, cons
   return OSQ_OK;
 }
 
+/* Sets the bits of tc's postings in [base, end) (all in its cursor's
+ * decoded block or list, the cursor at or past base) in bits. */
+static void window_bits(const tcur *tc, uint32_t base, uint32_t end, uint64_t *bits) {
+  const uint32_t *pids;
+  size_t x, n;
+  if (tc->pid == UINT32_MAX) return;
+  if (tc->kind == 1) pids = tc->c.pids, x = tc->c.i, n = tc->c.n;
+  else pids = tc->pids, x = tc->i, n = tc->n;
+  /* a word at a time in a register: or-ing into memory per posting would
+   * chain every posting to the store before it */
+  uint32_t cw = 0;
+  uint64_t acc = 0;
+  for (; x < n && pids[x] < end; x++) {
+    uint32_t off = pids[x] - base;
+    if (off >> 6 != cw) {
+      bits[cw] |= acc;
+      cw = off >> 6;
+      acc = 0;
+    }
+    acc |= (uint64_t)1 << (off & 63);
+  }
+  bits[cw] |= acc;
+}
+
+/* The first pid >= target that every required term holds, or UINT32_MAX
+ * (also when a cursor is corrupt: e->corrupt says so), for required terms
+ * that are all dense: they are intersected a window at a time, as bitmaps
+ * of their decoded blocks ANDed together, where leapfrogging costs a seek
+ * of every cursor per shared pid.  The window ends where the first of
+ * their decoded blocks ends. */
+static uint32_t required_next(evalctx *e, const uint32_t *req, size_t nreq, window *w, uint32_t target) {
+  for (;;) {
+    if (w->rvalid && target < w->rend) {
+      uint32_t off = target > w->rbase ? target - w->rbase : 0;
+      uint32_t wi = off >> 6, nw = (w->rend - w->rbase - 1) / 64 + 1;
+      uint64_t b = w->rbits[wi] & (~(uint64_t)0 << (off & 63));
+      while (!b && ++wi < nw) b = w->rbits[wi];
+      if (b) return w->rbase + wi * 64 + (uint32_t)__builtin_ctzll(b);
+      target = w->rend;
+    }
+    w->rvalid = 0;
+    /* the next window starts where the furthest cursor stands */
+    uint32_t base = target;
+    for (int moved = 1; moved;) { /* until every cursor stands at or past base */
+      moved = 0;
+      for (size_t i = 0; i < nreq; i++) {
+        tcur *tc = &e->tc[req[i]];
+        if (tcur_seek(tc, base) < 0) e->corrupt = 1;
+        if (tc->pid == UINT32_MAX || e->corrupt) return UINT32_MAX;
+        if (tc->pid > base) base = tc->pid, moved = i > 0;
+      }
+    }
+    uint32_t end = base < UINT32_MAX - WINDOW ? base + WINDOW : UINT32_MAX;
+    for (size_t i = 0; i < nreq; i++) {
+      const tcur *tc = &e->tc[req[i]];
+      if (tc->kind == 1 && tc->c.pids[tc->c.n - 1] < end) end = tc->c.pids[tc->c.n - 1] + 1;
+    }
+    if (end <= base) end = base + 1; /* cannot happen: every cursor stands at or past base */
+    uint32_t nw = (end - base - 1) / 64 + 1;
+    memset(w->rbits, 0, nw * sizeof *w->rbits);
+    window_bits(&e->tc[req[0]], base, end, w->rbits);
+    for (size_t i = 1; i < nreq; i++) {
+      memset(w->tbits, 0, nw * sizeof *w->tbits);
+      window_bits(&e->tc[req[i]], base, end, w->tbits);
+      for (uint32_t k = 0; k < nw; k++) w->rbits[k] &= w->tbits[k];
+    }
+    w->rbase = base;
+    w->rend = end;
+    w->rvalid = 1;
+    target = base;
+  }
+}
+
 static int search_segment(osq_results *r, uint32_t si, heap *hp, int no_prune) {
   const osq__segment *seg = &r->ix->segs[si];
   evalctx e = {r, seg, NULL, 0};
@@ -1122,6 +1199,13 @@ static int search_segment(osq_results *r, uint32_t si, heap *hp, int no_prune) {
   /* Ranked disjunctions (no required term) are scored a window at a time;
    * the exhaustive reference and intersections walk pid by pid. */
   int bulk = !no_prune && nreq == 0;
+  /* Required terms that are all dense (each in at least a sixteenth of the
+   * passages) are intersected as bitmaps; a sparse one makes the leapfrog's
+   * long skips worth more.  The exhaustive reference always leapfrogs. */
+  int dense_req = !no_prune && nreq > 0;
+  for (size_t i = 0; i < nreq && dense_req; i++)
+    if (tcur_df(&e.tc[req[i]]) * 16 < seg->npassages) dense_req = 0;
+  win->rvalid = 0;
   if (bulk) {
     memset(win->bits, 0, sizeof win->bits);
     for (int b = 0; b < 256; b++) win->norm[b] = bm25_norm(r, seg->norm_len[b]);
@@ -1139,7 +1223,12 @@ static int search_segment(osq_results *r, uint32_t si, heap *hp, int no_prune) {
     for (size_t i = ess; i < ns; i++)
       if (e.tc[st[i].t].pid < pid) pid = e.tc[st[i].t].pid;
     if (pid == UINT32_MAX) break;
-    if (nreq) {
+    if (dense_req) {
+      pid = required_next(&e, req, nreq, win, pid);
+      if (pid == UINT32_MAX || e.corrupt) break;
+      for (size_t i = ess; i < ns; i++)
+        if (e.tc[st[i].t].pid < pid && tcur_seek(&e.tc[st[i].t], pid) < 0) e.corrupt = 1;
+    } else if (nreq) {
       /* leapfrog the required terms to the first pid they share */
       uint32_t target = pid;
       for (;;) {

@@ -271,6 +271,15 @@ int osq__segment_write(const char *dir, const char *name,
                        osq__wsegment *seg, uint64_t *bytes) {
   osq__buf sec[OSQ__SEG_NSECTIONS];
   memset(sec, 0, sizeof sec);
+  /* A section may end in a second piece, written after it rather than
+   * copied onto it: the second encoder's lists (owned here), the store's
+   * compressed blocks (the writer's). */
+  const uint8_t *tail_p[OSQ__SEG_NSECTIONS];
+  size_t tail_n[OSQ__SEG_NSECTIONS];
+  memset(tail_p, 0, sizeof tail_p);
+  memset(tail_n, 0, sizeof tail_n);
+  osq__buf tail_own[2];
+  memset(tail_own, 0, sizeof tail_own);
   int rc = OSQ_OK;
   char tmp[4096] = "", dst[4096];
   int fd = -1;
@@ -330,10 +339,8 @@ int osq__segment_write(const char *dir, const char *name,
       for (int k = 0; k < 2 && !rc; k++)
         if (jobs[k].rc) rc = osq__fail(jobs[k].rc, "%s", jobs[k].err);
     }
-    if (!rc && ((jobs[1].post.n && osq__buf_put(&jobs[0].post, jobs[1].post.p, jobs[1].post.n)) ||
-                (jobs[1].pos.n && osq__buf_put(&jobs[0].pos, jobs[1].pos.p, jobs[1].pos.n))))
-      rc = OSQ_E_NOMEM;
-    uint64_t post_base1 = jobs[0].post.n - jobs[1].post.n, pos_base1 = jobs[0].pos.n - jobs[1].pos.n;
+    /* the second job's lists follow the first's in the file */
+    uint64_t post_base1 = jobs[0].post.n, pos_base1 = jobs[0].pos.n;
     uint32_t nblocks = (uint32_t)((n + OSQ__DICT_BLOCK - 1) / OSQ__DICT_BLOCK);
     if (!rc) rc = osq__buf_u32(&sec[OSQ__SEC_DICT_INDEX], nblocks);
     for (size_t i = 0; i < n && !rc; i++) {
@@ -344,8 +351,12 @@ int osq__segment_write(const char *dir, const char *name,
     }
     sec[OSQ__SEC_POSTINGS] = jobs[0].post;
     sec[OSQ__SEC_POSITIONS] = jobs[0].pos;
-    osq__buf_free(&jobs[1].post);
-    osq__buf_free(&jobs[1].pos);
+    tail_own[0] = jobs[1].post;
+    tail_own[1] = jobs[1].pos;
+    tail_p[OSQ__SEC_POSTINGS] = tail_own[0].p;
+    tail_n[OSQ__SEC_POSTINGS] = tail_own[0].n;
+    tail_p[OSQ__SEC_POSITIONS] = tail_own[1].p;
+    tail_n[OSQ__SEC_POSITIONS] = tail_own[1].n;
     for (int k = 0; k < 2; k++) free(jobs[k].pvals);
     free(meta);
     if (rc) goto done;
@@ -369,7 +380,8 @@ int osq__segment_write(const char *dir, const char *name,
   if ((rc = osq__buf_u32(&sec[OSQ__SEC_STORE], seg->store_blocks))) goto done;
   for (uint32_t i = 0; i <= seg->store_blocks; i++)
     if ((rc = osq__buf_u64(&sec[OSQ__SEC_STORE], seg->store_offsets[i]))) goto done;
-  if ((rc = osq__buf_put(&sec[OSQ__SEC_STORE], seg->store.p, seg->store.n))) goto done;
+  tail_p[OSQ__SEC_STORE] = seg->store.p;
+  tail_n[OSQ__SEC_STORE] = seg->store.n;
   /* TITLES */
   {
     size_t nb = ((size_t)seg->npassages + 7) / 8;
@@ -403,10 +415,12 @@ int osq__segment_write(const char *dir, const char *name,
   for (int s = 0; s < OSQ__SEG_NSECTIONS; s++) {
     uint8_t *e = hdr + OSQ__SEG_HEADER_BYTES + s * OSQ__SEG_SECTION_BYTES;
     sec_crc[s] = osq__crc32(0, sec[s].p, sec[s].n);
+    if (tail_n[s])
+      sec_crc[s] = (uint32_t)crc32_combine(sec_crc[s], osq__crc32(0, tail_p[s], tail_n[s]), (z_off_t)tail_n[s]);
     osq__put_u64(e, off);
-    osq__put_u64(e + 8, sec[s].n);
+    osq__put_u64(e + 8, sec[s].n + tail_n[s]);
     osq__put_u32(e + 16, sec_crc[s]);
-    off += sec[s].n;
+    off += sec[s].n + tail_n[s];
   }
   osq__put_u32(hdr + 40, osq__crc32(0, hdr + OSQ__SEG_HEADER_BYTES,
                                     OSQ__SEG_NSECTIONS * OSQ__SEG_SECTION_BYTES));
@@ -424,7 +438,8 @@ int osq__segment_write(const char *dir, const char *name,
   int bad = write_all(fd, hdr, sizeof hdr, &crc);
   for (int s = 0; s < OSQ__SEG_NSECTIONS && !bad; s++) {
     bad = write_all(fd, sec[s].p, sec[s].n, NULL);
-    crc = (uint32_t)crc32_combine(crc, sec_crc[s], (z_off_t)sec[s].n);
+    if (!bad && tail_n[s]) bad = write_all(fd, tail_p[s], tail_n[s], NULL);
+    crc = (uint32_t)crc32_combine(crc, sec_crc[s], (z_off_t)(sec[s].n + tail_n[s]));
   }
   uint8_t foot[OSQ__SEG_FOOTER_BYTES];
   memset(foot, 0, sizeof foot);
@@ -456,6 +471,8 @@ done:
     unlink(tmp);
   }
   for (int s = 0; s < OSQ__SEG_NSECTIONS; s++) osq__buf_free(&sec[s]);
+  osq__buf_free(&tail_own[0]);
+  osq__buf_free(&tail_own[1]);
   free(seg->pass_k);
   seg->pass_k = NULL;
   return rc;

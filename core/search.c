@@ -973,6 +973,18 @@ typedef struct window {
   double *ub, *pre;
 } window;
 
+/* The decoded entries of a cursor or list from its current one on:
+ * pids[*x..*n), with tfs[i] + *add the tf. */
+static inline const uint32_t *tcur_entries(const tcur *tc, const uint32_t **tfs, size_t *x, size_t *n,
+                                           uint32_t *add) {
+  if (tc->kind == 1) {
+    *tfs = tc->c.tfs, *x = tc->c.i, *n = tc->c.n, *add = 1; /* tf - 1 as stored */
+    return tc->c.pids;
+  }
+  *tfs = tc->tfs, *x = tc->i, *n = tc->n, *add = 0;
+  return tc->pids;
+}
+
 /* Adds term t's postings in [base, end) -- all in its cursor's decoded
  * block -- to the window: to every pid (marking it) or, with only_marked,
  * to the pids already marked. */
@@ -982,14 +994,10 @@ static void window_add(evalctx *e, window *w, uint32_t t, uint32_t base, uint32_
   const uint8_t *norms = seg->sec[OSQ__SEC_NORMS].p;
   const tcur *tc = &e->tc[t];
   const qterm *qt = &r->terms[t];
-  const uint32_t *pids, *tfs;
+  const uint32_t *tfs;
   size_t x, n;
   uint32_t add;
-  if (tc->kind == 1) {
-    pids = tc->c.pids, tfs = tc->c.tfs, x = tc->c.i, n = tc->c.n, add = 1; /* tf - 1 as stored */
-  } else {
-    pids = tc->pids, tfs = tc->tfs, x = tc->i, n = tc->n, add = 0;
-  }
+  const uint32_t *pids = tcur_entries(tc, &tfs, &x, &n, &add);
   double pair = qt->pair_ub;
   for (; x < n && pids[x] < end; x++) {
     uint32_t p = pids[x], off = p - base;
@@ -1080,11 +1088,11 @@ static int score_window(evalctx *e, const sterm *st, size_t ess, size_t ns, cons
 /* Sets the bits of tc's postings in [base, end) (all in its cursor's
  * decoded block or list, the cursor at or past base) in bits. */
 static void window_bits(const tcur *tc, uint32_t base, uint32_t end, uint64_t *bits) {
-  const uint32_t *pids;
-  size_t x, n;
   if (tc->pid == UINT32_MAX) return;
-  if (tc->kind == 1) pids = tc->c.pids, x = tc->c.i, n = tc->c.n;
-  else pids = tc->pids, x = tc->i, n = tc->n;
+  const uint32_t *tfs;
+  size_t x, n;
+  uint32_t add;
+  const uint32_t *pids = tcur_entries(tc, &tfs, &x, &n, &add);
   /* a word at a time in a register: or-ing into memory per posting would
    * chain every posting to the store before it */
   uint32_t cw = 0;

@@ -631,10 +631,7 @@ static int add_passage(osq_writer *w, const char *text, size_t len, int title) {
   for (size_t i = 0; i < ntoks; i++) w->pos[w->slot_at[w->tok_slot[i]]++] = toks[i].pos;
   at = 0;
   for (uint32_t sl = 0; sl < nslots; sl++) {
-    if (sl + 8 < nslots) {
-      const wterm *ahead = &w->terms[w->slot_term[sl + 8]];
-      __builtin_prefetch(ahead);
-    }
+    /* the term records are in cache since pass one; their buffers are not */
     if (sl + 4 < nslots) {
       const wterm *ahead = &w->terms[w->slot_term[sl + 4]];
       if (ahead->w.raw.p) __builtin_prefetch(ahead->w.raw.p + ahead->w.raw.n, 1); /* NULL + 0 is UB */

@@ -14,19 +14,23 @@ int osq__bp_width(const uint32_t *v, uint32_t n) {
 
 void osq__bp_pack(const uint32_t *v, uint32_t n, int w, uint8_t *out) {
   if (w == 0) return;
-  uint64_t acc = 0;
+  uint64_t acc = 0; /* fill < 32 bits pending, so a value of w <= 32 fits */
   int fill = 0;
   size_t o = 0;
   for (uint32_t i = 0; i < n; i++) {
     acc |= (uint64_t)v[i] << fill;
     fill += w;
-    while (fill >= 8) {
-      out[o++] = (uint8_t)acc;
-      acc >>= 8;
-      fill -= 8;
+    if (fill >= 32) { /* four whole bytes: one store */
+      osq__put_u32(out + o, (uint32_t)acc); /* little-endian, as everything here */
+      o += 4;
+      acc >>= 32;
+      fill -= 32;
     }
   }
-  if (fill > 0) out[o++] = (uint8_t)acc;
+  for (; fill > 0; fill -= 8) {
+    out[o++] = (uint8_t)acc;
+    acc >>= 8;
+  }
 }
 
 /* Unpacks n values of the constant width W with 8-byte loads; the caller
@@ -172,13 +176,21 @@ int osq__bp_unpack(const uint8_t *in, size_t avail, uint32_t n, int w,
 }
 
 size_t osq__pfor_pack(const uint32_t *v, uint32_t n, uint8_t *out) {
-  uint32_t count[33] = {0};
-  int maxw = 0;
-  for (uint32_t i = 0; i < n; i++) {
-    int w = osq__bits(v[i]);
-    count[w]++;
-    if (w > maxw) maxw = w;
+  /* two histograms, even and odd values, halve the chain of increments
+   * of one counter when most values have one width */
+  uint32_t count[33] = {0}, count2[33] = {0}, any = 0;
+  uint32_t j = 0;
+  for (; j + 1 < n; j += 2) {
+    count[osq__bits(v[j])]++;
+    count2[osq__bits(v[j + 1])]++;
+    any |= v[j] | v[j + 1];
   }
+  if (j < n) {
+    count[osq__bits(v[j])]++;
+    any |= v[j];
+  }
+  for (int w = 0; w < 33; w++) count[w] += count2[w];
+  int maxw = osq__bits(any);
   /* bytes for each base width b: the frame, plus its exceptions */
   int best = maxw;
   size_t best_cost = 1 + osq__bp_bytes(n, maxw);
@@ -205,6 +217,7 @@ size_t osq__pfor_pack(const uint32_t *v, uint32_t n, uint8_t *out) {
     out[o++] = (uint8_t)e;
     out[o++] = (uint8_t)(maxw - best);
     for (uint32_t i = 0; i < e; i++) out[o++] = (uint8_t)idx[i];
+    if (e == 0) __builtin_unreachable(); /* a value wider than best set maxw; tells gcc high[0] is set */
     osq__bp_pack(high, e, maxw - best, out + o);
     o += osq__bp_bytes(e, maxw - best);
   }

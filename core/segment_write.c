@@ -130,6 +130,10 @@ uint8_t osq__norm_encode(const uint32_t table[256], uint32_t len) {
   return (uint8_t)lo;
 }
 
+/* A passage's length in tokens as pass_k holds it (bits 9..31): this value
+ * means "as long or longer, see the passage table". */
+#define PASS_LEN_MAX ((1u << 23) - 1)
+
 /* What a term's dictionary entry needs from its encoded lists. */
 typedef struct term_meta {
   uint32_t max_tf, min_len;
@@ -183,13 +187,20 @@ static int encode_lists(encode_job *j, const osq__wterm *t, term_meta *m) {
       b.tfs[i] = (uint32_t)tf - 1;
       last = pid;
       if (tf > max_tf) max_tf = (uint32_t)tf;
-      const osq__wpass_k *pk = &seg->pass_k[pid];
-      if (pk->len < min_len) min_len = pk->len;
+      uint32_t pk = seg->pass_k[pid], len = pk >> 9;
+      if (len == PASS_LEN_MAX) len = seg->passages[pid].ntokens;
+      if (len < min_len) min_len = len;
       /* the same expression, in the same order, as the search's BM25; the
-       * length part is precomputed per passage */
-      double f = (double)tf * (OSQ__BM25_K1 + 1.0) / ((double)tf + pk->k);
-      if (pk->title) f *= OSQ__TITLE_W;
-      if (f > max_f) max_f = f;
+       * length part is precomputed per norm byte */
+      double num = (double)tf * (OSQ__BM25_K1 + 1.0), den = (double)tf + seg->norm_k[pk & 0xff];
+      /* no division for a posting clearly below the block's largest so far
+       * (most of them; the division was a quarter of this loop): the
+       * margin keeps the result the division's, to the last bit */
+      if ((pk & 0x100 ? num * OSQ__TITLE_W : num) >= max_f * den * (1.0 - 1e-9)) {
+        double f = num / den;
+        if (pk & 0x100) f *= OSQ__TITLE_W;
+        if (f > max_f) max_f = f;
+      }
       for (uint64_t k = 0; k < tf; k++) {
         uint64_t d;
         if (osq__varint(&p, end, &d) || d > UINT32_MAX) return osq__fail(OSQ_E_CORRUPT, "internal: bad raw positions");
@@ -290,13 +301,14 @@ int osq__segment_write(const char *dir, const char *name,
   osq__norm_table(seg->norm_len);
   seg->avglen = seg->npassages ? (double)seg->total_tokens / (double)seg->npassages : 1.0;
   if (seg->avglen <= 0) seg->avglen = 1.0;
-  osq__wpass_k *pass_k = malloc(((size_t)seg->npassages + 1) * sizeof *pass_k);
+  for (int b = 0; b < 256; b++)
+    seg->norm_k[b] = OSQ__BM25_K1 * (1.0 - OSQ__BM25_B + OSQ__BM25_B * (double)seg->norm_len[b] / seg->avglen);
+  uint32_t *pass_k = malloc(((size_t)seg->npassages + 1) * sizeof *pass_k);
   if (!pass_k) return OSQ_E_NOMEM;
   for (uint32_t i = 0; i < seg->npassages; i++) {
-    double qlen = seg->norm_len[osq__norm_encode(seg->norm_len, seg->passages[i].ntokens)];
-    pass_k[i].k = OSQ__BM25_K1 * (1.0 - OSQ__BM25_B + OSQ__BM25_B * qlen / seg->avglen);
-    pass_k[i].len = seg->passages[i].ntokens;
-    pass_k[i].title = seg->passages[i].title;
+    uint32_t len = seg->passages[i].ntokens;
+    pass_k[i] = (len < PASS_LEN_MAX ? len : PASS_LEN_MAX) << 9 | (seg->passages[i].title ? 0x100u : 0) |
+                osq__norm_encode(seg->norm_len, len);
   }
   seg->pass_k = pass_k;
   /* POSTINGS and POSITIONS: two jobs, each a run of terms holding about

@@ -257,7 +257,18 @@ static const char *clean_text(osq_writer *w, const char *text, size_t len, size_
   const uint8_t *p = (const uint8_t *)text;
   size_t i = 0, k;
   *bad = 0;
-  while (i < len && p[i] != 0 && (k = osq__utf8_len(p + i, len - i)) > 0) i += k;
+  while (i < len) { /* the check, with short cuts for the common characters */
+    unsigned c = p[i];
+    if (c - 0xE1u < 12u) { /* lead byte E1..EC: never overlong, never a surrogate (Hangul, CJK) */
+      if (i + 3 > len || ((p[i + 1] ^ 0x80u) | (p[i + 2] ^ 0x80u)) >= 0x40u) break;
+      i += 3;
+    } else if (c - 1u < 0x7Fu) { /* ASCII but NUL */
+      i++;
+    } else {
+      if (c == 0 || !(k = osq__utf8_len(p + i, len - i))) break;
+      i += k;
+    }
+  }
   if (i >= len) return text;
   /* Slow path: copy with replacements. */
   w->clean.n = 0;

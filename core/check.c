@@ -14,7 +14,7 @@
  *   - the passage table and the document records: every passage belongs to
  *     one document, documents own consecutive passage ranges that tile the
  *     table, ids are not empty, the token total matches the header;
- *   - the store: the text of every passage inflates;
+ *   - the store: the text of every passage decompresses;
  *   - the deletion file: checksum and counts (manifest.c), and its passage
  *     bitmap is exactly the passages of its deleted documents;
  *   - across segments: no id is live twice.

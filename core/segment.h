@@ -21,11 +21,13 @@
 #define OSQ__BM25_K1 1.2
 #define OSQ__BM25_B 0.6
 #define OSQ__PASSAGE_BYTES 20    /* bytes per passage table entry */
-/* Uncompressed bytes per store block.  Showing a hit inflates its block up
- * to the end of the passage: on precedents, blocks of 8 / 4 / 2 KiB give a
- * store of 45.2 / 51.3 / 57.9 MB and one-shot `osq` queries of 2.2 / 1.8 /
- * 1.7 ms (median of three queries, 10 hits each). */
-#define OSQ__STORE_BLOCK 4096
+/* Uncompressed bytes per store block (a block ends with the first passage
+ * that reaches this size).  Showing a hit decompresses its block up to the
+ * end of the passage.  With deflate (format 2), blocks of 8 / 4 / 2 KiB
+ * gave a store of 45.2 / 51.3 / 57.9 MB on precedents and one-shot `osq`
+ * queries of 2.2 / 1.8 / 1.7 ms.  With LZ4 (format 3), 16 KiB: see
+ * OSQ__STORE_ACCEL. */
+#define OSQ__STORE_BLOCK 16384
 #define OSQ__MAX_TERM 255
 
 enum {
@@ -44,14 +46,24 @@ enum {
  * writer folds it into the stored block bounds. */
 #define OSQ__TITLE_W 1.5
 
-/* The passage store's compression level (writer.c): libdeflate's, which
- * writes the same zlib streams as zlib does.  On the precedents corpus, 4 KiB
- * blocks: zlib at level 3 took 1.9 s for a 55.2 MB store, libdeflate at
- * level 1 takes 0.76 s for 55.5 MB (level 2: 1.2 s, 54.2 MB).  Before that,
- * zlib at 6 / 3 / 1 with 8 KiB blocks gave 42.3 / 45.2 / 47.5 MB and
- * osindex 7.5 / 6.5 / 6.6 s. */
-#ifndef OSQ__STORE_LEVEL
-#define OSQ__STORE_LEVEL 1
+/* The passage store is compressed by LZ4 (format 3), block by block, at
+ * this acceleration (1, LZ4's default).  Measured on the 123 MB of
+ * precedents text, one core, compressing / decompressing a whole block:
+ *
+ *   libdeflate level 1, 4 KiB blocks    0.76 s   51.7 MB   15.2 us a block
+ *   zstd level 1, 16 KiB                0.43 s   41.5 MB   16.6 us
+ *   zstd level 1, 8 KiB                 0.51 s   47.5 MB   10.5 us
+ *   LZ4, 8 KiB                          0.29 s   65.0 MB    3.4 us
+ *   LZ4, 16 KiB                         0.26 s   58.2 MB    4.7 us
+ *
+ * Format 2 had deflate at 4 KiB (libdeflate level 1 since the third
+ * session, zlib level 3 before: 1.9 s).  LZ4 at 16 KiB takes half a second
+ * off indexing on one core, for a store an eighth larger (not part of the
+ * index size target, which counts postings, positions and dictionary), and
+ * showing a hit decompresses only up to its passage (LZ4 can stop there),
+ * a third of deflate's time for a block four times as long. */
+#ifndef OSQ__STORE_ACCEL
+#define OSQ__STORE_ACCEL 1
 #endif
 
 /* Passage lengths for BM25, one byte a passage ("norms", as in Lucene):

@@ -3,9 +3,10 @@
  * segment_write.c).  Nothing read from the file is trusted: every offset and
  * length is checked against the bytes that hold it.
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <zlib.h>
+#include <lz4.h>
 
 #include "segment.h"
 
@@ -254,39 +255,19 @@ int osq__segment_passage_text(const osq__segment *seg, uint32_t pid, char **out,
   uint64_t a = osq__get_u64(st + 4 + (uint64_t)pi.block * 8);
   uint64_t b = osq__get_u64(st + 4 + (uint64_t)(pi.block + 1) * 8);
   if (a > b || b > stn - base) return CORRUPT(seg, "store block %u out of bounds", pi.block);
-  /* zlib expands at most 1032:1: a passage ending further into the block
-   * is corrupt (checked before the buffer is allocated) */
-  if (pi.length > 64u << 20 || pi.offset > 64u << 20 || (uint64_t)pi.offset + pi.length > (b - a) * 1032 + 64)
+  /* LZ4 expands at most about 255:1: a passage ending further into the
+   * block is corrupt (checked before the buffer is allocated) */
+  if (pi.length > 64u << 20 || pi.offset > 64u << 20 || (uint64_t)pi.offset + pi.length > (b - a) * 255 + 64 ||
+      b - a > INT_MAX)
     return CORRUPT(seg, "passage %u too long", pid);
-  /* Inflate only as far as the passage ends. */
+  /* Decompress only as far as the passage ends. */
   size_t want = (size_t)pi.offset + pi.length;
   uint8_t *buf = malloc(want + 1);
   if (!buf) return OSQ_E_NOMEM;
-  /* Blocks are zlib streams, inflated raw past their two-byte header: the
-   * stream's Adler-32 sits at its end, which a passage short of the end
-   * never reaches, so computing it as zlib does would be a fifth of the
-   * work for nothing (the section CRC is what `osindex check` verifies). */
-  const uint8_t *zb = st + base + a;
-  if (b - a < 2 || (zb[0] & 0x0f) != 8 || (zb[0] >> 4) > 7 || (zb[1] & 0x20) || ((zb[0] << 8) | zb[1]) % 31) {
+  int got = LZ4_decompress_safe_partial((const char *)st + base + a, (char *)buf, (int)(b - a), (int)want, (int)want);
+  if (got < 0 || (size_t)got != want) {
     free(buf);
-    return CORRUPT(seg, "store block %u has no zlib header", pi.block);
-  }
-  z_stream z;
-  memset(&z, 0, sizeof z);
-  if (inflateInit2(&z, -15) != Z_OK) {
-    free(buf);
-    return OSQ_E_NOMEM;
-  }
-  z.next_in = (Bytef *)(zb + 2);
-  z.avail_in = (uInt)(b - a - 2);
-  z.next_out = buf;
-  z.avail_out = (uInt)want;
-  int zr = Z_OK;
-  while (z.avail_out > 0 && zr == Z_OK) zr = inflate(&z, Z_SYNC_FLUSH);
-  inflateEnd(&z);
-  if (z.avail_out != 0) {
-    free(buf);
-    return CORRUPT(seg, "store block %u does not inflate (%s)", pi.block, zr == Z_STREAM_END ? "too short" : "bad data");
+    return CORRUPT(seg, "store block %u does not decompress (%s)", pi.block, got < 0 ? "bad data" : "too short");
   }
   memmove(buf, buf + pi.offset, pi.length);
   buf[pi.length] = 0;

@@ -1,7 +1,7 @@
 /*
  * segment_write.c -- writes one immutable segment file.
  *
- * THE SEGMENT FILE FORMAT (version 2)
+ * THE SEGMENT FILE FORMAT (version 3)
  *
  * An index directory holds segment files named seg-NNNNNNNN.osq and a
  * MANIFEST that names the live ones (manifest.c).  A segment is written once,
@@ -70,8 +70,14 @@
  *                 per document: varint-length-prefixed strings id, title,
  *                 source, url, date, then varint first pid, varint passages.
  *   6 STORE       u32 S blocks, then S+1 u64 offsets relative to the end of
- *                 the offset table, then S zlib streams, each the text of
- *                 consecutive passages (about OSQ__STORE_BLOCK = 4 KiB uncompressed).
+ *                 the offset table, then S LZ4 blocks (LZ4's block format, no
+ *                 frame), each the text of consecutive passages: a block
+ *                 ends with the passage that takes it to OSQ__STORE_BLOCK =
+ *                 16 KiB or more uncompressed.  Its uncompressed size is
+ *                 not stored: a passage's offset and length in its block
+ *                 come from PASSAGES, and a reader decompresses the block
+ *                 up to the passage's end.  Version 2 had zlib streams of
+ *                 about 4 KiB (segment.h has the measurements).
  *   8 TITLES      a bitmap of P bits (bit i of byte i/8): passage i is its
  *                 document's title, whose matches count OSQ__TITLE_W times
  *                 (the factor is folded into the skip entries' float bound).

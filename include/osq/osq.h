@@ -61,7 +61,7 @@ OSQ_EXPORT const char *osq_err_name(int status);
 OSQ_EXPORT const char *osq_last_error(void);
 
 /* The index format version this library reads and writes. */
-#define OSQ_FORMAT_VERSION 2
+#define OSQ_FORMAT_VERSION 3
 
 /* ------------------------------------------------------------------------
  * Tokenizer
@@ -282,7 +282,7 @@ typedef void (*osq_check_fn)(void *ctx, const char *file, const char *problem);
 /* Verifies the index in dir: the manifest, then every segment and deletion
  * file it names -- checksums of every section and whole file, header and
  * section table, every dictionary entry and their order, the passage and
- * document tables, every store block inflated, deletion bitmaps against the
+ * document tables, every store block decompressed, deletion bitmaps against the
  * documents.  deep: also walks every posting list and its positions with the
  * checked decoders.  Stray files a crashed writer left are not problems (the
  * next writer deletes them); *stray (may be NULL) counts them.  Returns

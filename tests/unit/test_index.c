@@ -1673,7 +1673,8 @@ static void test_writer_across_fork(void **state) {
   for (int i = 0; i < 120; i++) tn += (size_t)snprintf(text + tn, sizeof text - tn, "%s", "오픈스택 문서 ");
   assert_true(tn < sizeof text - 1);
   char id[32];
-  for (int i = 0; i < 6; i++) { /* past one store block: the thread starts */
+  enum { NDOCS = 16 }; /* 38 KB: past two 16 KiB store blocks, so the thread has started */
+  for (int i = 0; i < NDOCS; i++) {
     snprintf(id, sizeof id, "d%d", i);
     osq_doc d = {.id = id, .text = text, .text_len = strlen(text)};
     assert_int_equal(osq_writer_add(w, &d), OSQ_OK);
@@ -1702,7 +1703,7 @@ static void test_writer_across_fork(void **state) {
   assert_int_equal(osq_index_open(dir, &ix), OSQ_OK);
   osq_index_stats st2;
   osq_index_get_stats(ix, &st2);
-  assert_int_equal(st2.documents, 6);
+  assert_int_equal(st2.documents, NDOCS);
   osq_index_close(ix);
   rm_tree(dir);
   free(dir);

@@ -217,7 +217,8 @@ long osq__cut_passages(const char *text, size_t len, uint32_t min_chars, uint32_
   while (i < len) {
     /* One paragraph: a line, trimmed. */
     size_t a = i;
-    while (i < len && text[i] != '\n') i++;
+    const char *nl = memchr(text + i, '\n', len - i);
+    i = nl ? (size_t)(nl - text) : len;
     size_t b = i;
     if (i < len) i++;
     while (a < b && is_ws(text[a])) a++;

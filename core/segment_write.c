@@ -184,7 +184,7 @@ static int encode_lists(encode_job *j, const osq__wterm *t, term_meta *m) {
     uint64_t block_pos = pos->n - pos_off;
     size_t block_at = post->n - blocks_at;
     size_t nvals = 0;
-    uint32_t abs[OSQ__BLOCK];
+    uint32_t pid_of[OSQ__BLOCK];
     for (uint32_t i = 0; i < n; i++) {
       uint64_t gap, tf;
       if (osq__varint(&p, end, &gap) || osq__varint(&p, end, &tf) || tf == 0)
@@ -192,7 +192,7 @@ static int encode_lists(encode_job *j, const osq__wterm *t, term_meta *m) {
       int64_t pid = last + 1 + (int64_t)gap;
       b.pids[i] = (uint32_t)(pid - last - 1);
       b.tfs[i] = (uint32_t)tf - 1;
-      abs[i] = (uint32_t)pid;
+      pid_of[i] = (uint32_t)pid;
       last = pid;
       if (tf > max_tf) max_tf = (uint32_t)tf;
       if (nvals + tf > j->pvals_cap) {
@@ -213,7 +213,7 @@ static int encode_lists(encode_job *j, const osq__wterm *t, term_meta *m) {
      * per posting at random, do not wait on the varint decoding, and
      * overlap (together in one loop they missed the cache one by one). */
     for (uint32_t i = 0; i < n; i++) {
-      uint32_t pid = abs[i], tf = b.tfs[i] + 1;
+      uint32_t pid = pid_of[i], tf = b.tfs[i] + 1;
       uint32_t pk = seg->pass_k[pid], len = pk >> 9;
       if (len == PASS_LEN_MAX) len = seg->passages[pid].ntokens;
       if (len < min_len) min_len = len;

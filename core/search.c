@@ -1403,18 +1403,13 @@ static int compute_stats(osq_results *r) {
   for (size_t t = 0; t < r->nterms; t++) {
     qterm *qt = &r->terms[t];
     qt->df = 0;
+    /* The cursor that finds the df is the one the search then takes: a
+     * term is looked up in each segment's dictionary once, not twice. */
+    if (!qt->pre && !(qt->pre = calloc(ix->nsegs, sizeof *qt->pre))) return OSQ_E_NOMEM;
     for (uint32_t s = 0; s < ix->nsegs; s++) {
-      if (qt->prefix) {
-        if (!qt->pre && !(qt->pre = calloc(ix->nsegs, sizeof *qt->pre))) return OSQ_E_NOMEM;
-        int rc = tcur_open(&qt->pre[s], &ix->segs[s], qt);
-        if (rc) return rc;
-        qt->df += tcur_df(&qt->pre[s]);
-      } else {
-        osq__term_info ti;
-        int rc = osq__segment_lookup(&ix->segs[s], qt->term, qt->len, &ti);
-        if (rc == OSQ_OK) qt->df += ti.df;
-        else if (rc != OSQ_E_NOTFOUND) return rc;
-      }
+      int rc = tcur_open(&qt->pre[s], &ix->segs[s], qt);
+      if (rc) return rc;
+      qt->df += tcur_df(&qt->pre[s]);
     }
     double df = (double)qt->df;
     qt->idf = log(1.0 + (r->N - df + 0.5) / (df + 0.5));

@@ -58,6 +58,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -89,8 +90,11 @@
  * consumer wakes a waiting worker once the queue is down to half, the
  * worker wakes a waiting consumer once SRC_WAKE_ITEMS are queued (or the
  * input ends).  On one core each wake-up is a switch of threads both
- * ways; document by document they were 2 % of osindex. */
+ * ways; document by document they were 2 % of osindex.  A waiting
+ * consumer also looks again every SRC_WAIT_NS, so that documents never
+ * wait behind a worker that blocks (see osq_source_next). */
 #define SRC_WAKE_ITEMS 8
+#define SRC_WAIT_NS 1000000L /* longest a waiting consumer leaves queued documents */
 
 enum src_kind {
   SRC_TXT,
@@ -1258,7 +1262,17 @@ static void start_worker(osq_source *s) {
   sigset_t all, old;
   if (env && strcmp(env, "0") == 0) return;
   if (pthread_mutex_init(&s->mu, NULL) != 0) return;
-  if (pthread_cond_init(&s->not_empty, NULL) != 0) {
+  /* not_empty is waited on with a timeout (osq_source_next): on the
+   * monotonic clock, which no one sets */
+  pthread_condattr_t ca;
+  if (pthread_condattr_init(&ca) != 0) {
+    pthread_mutex_destroy(&s->mu);
+    return;
+  }
+  int crc = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+  if (!crc) crc = pthread_cond_init(&s->not_empty, &ca);
+  pthread_condattr_destroy(&ca);
+  if (crc != 0) {
     pthread_mutex_destroy(&s->mu);
     return;
   }
@@ -1327,8 +1341,19 @@ OSQ_EXPORT int osq_source_next(osq_source *s, osq_doc *doc) {
     int final;
     pthread_mutex_lock(&s->mu);
     while (!s->head && !s->final_status) {
+      /* The worker wakes a waiting consumer for a batch of documents, so a
+       * worker that queues a few and then blocks (a slow pipe or FIFO, a
+       * long document to parse) would hold them back: the wait is at most
+       * SRC_WAIT_NS, then the consumer takes what is there. */
+      struct timespec ts;
+      clock_gettime(CLOCK_MONOTONIC, &ts);
+      ts.tv_nsec += SRC_WAIT_NS;
+      if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+      }
       s->consumer_waiting = 1;
-      pthread_cond_wait(&s->not_empty, &s->mu);
+      pthread_cond_timedwait(&s->not_empty, &s->mu, &ts);
       s->consumer_waiting = 0;
     }
     it = s->head;

@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -1218,6 +1219,54 @@ static void test_empty_and_close_early(void **state) {
   free(data);
 }
 
+/* Documents from a FIFO reach the reader as they are written, even when the
+ * writer waits for each to be read before it sends the next (a request /
+ * response stream): the read-ahead worker wakes the reader for batches of
+ * documents, and must not hold back the few it has while it blocks. */
+static void test_fifo_one_at_a_time(void **state) {
+  const char *dir = *state;
+  char path[4096];
+  snprintf(path, sizeof path, "%s/stream.jsonl", dir);
+  assert_int_equal(mkfifo(path, 0600), 0);
+  int ack[2];
+  assert_int_equal(pipe(ack), 0);
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    close(ack[1]);
+    int fd = open(path, O_WRONLY);
+    if (fd < 0) _exit(1);
+    for (int i = 0; i < 3; i++) {
+      char line[64], c;
+      int n = snprintf(line, sizeof line, "{\"id\":\"f%d\",\"text\":\"오픈스택 %d\"}\n", i, i);
+      if (write(fd, line, (size_t)n) != n) _exit(1);
+      if (read(ack[0], &c, 1) != 1) _exit(1); /* the reader has document i */
+    }
+    close(fd);
+    _exit(0);
+  }
+  close(ack[0]);
+  alarm(20); /* held-back documents would wait here forever: a failure, not a hang */
+  osq_source *s;
+  const char *paths[1] = {path};
+  assert_int_equal(osq_source_open(paths, 1, NULL, NULL, &s), OSQ_OK);
+  osq_doc doc;
+  for (int i = 0; i < 3; i++) {
+    char want[16];
+    snprintf(want, sizeof want, "f%d", i);
+    assert_int_equal(osq_source_next(s, &doc), OSQ_OK);
+    assert_string_equal(doc.id, want);
+    assert_int_equal(write(ack[1], "k", 1), 1);
+  }
+  assert_int_equal(osq_source_next(s, &doc), OSQ_DONE);
+  alarm(0);
+  osq_source_close(s);
+  close(ack[1]);
+  int st = 0;
+  assert_int_equal(waitpid(pid, &st, 0), pid);
+  assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_tree_readahead, setup_dir,
@@ -1246,6 +1295,7 @@ int main(void) {
                                       teardown_dir),
       cmocka_unit_test_setup_teardown(test_depth_guard, setup_dir,
                                       teardown_dir),
+      cmocka_unit_test_setup_teardown(test_fifo_one_at_a_time, setup_dir, teardown_dir),
       cmocka_unit_test_setup_teardown(test_empty_and_close_early, setup_dir,
                                       teardown_dir),
   };

@@ -1181,7 +1181,7 @@ static int search_segment(osq_results *r, uint32_t si, heap *hp, int no_prune) {
   }
   for (size_t t = 0; t < r->nterms; t++)
     if (r->terms[t].pre && r->terms[t].pre[si].kind) {
-      e.tc[t] = r->terms[t].pre[si]; /* the merged list made for df: taken */
+      e.tc[t] = r->terms[t].pre[si]; /* the cursor compute_stats opened: taken */
       memset(&r->terms[t].pre[si], 0, sizeof r->terms[t].pre[si]);
     } else if ((rc = tcur_open(&e.tc[t], seg, &r->terms[t]))) {
       goto done;

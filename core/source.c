@@ -1269,10 +1269,10 @@ static void start_worker(osq_source *s) {
     pthread_mutex_destroy(&s->mu);
     return;
   }
-  int crc = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-  if (!crc) crc = pthread_cond_init(&s->not_empty, &ca);
+  int cond_rc = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+  if (!cond_rc) cond_rc = pthread_cond_init(&s->not_empty, &ca);
   pthread_condattr_destroy(&ca);
-  if (crc != 0) {
+  if (cond_rc != 0) {
     pthread_mutex_destroy(&s->mu);
     return;
   }

@@ -542,7 +542,7 @@ static int info_once(const char *dir, const osq__manifest *m, osq_index_info *in
     const osq__manifest_seg *e = &m->segs[i];
     osq__segment seg;
     osq__deletions d;
-    int rc = osq__open_segment_entry(dir, e, &seg, &d);
+    int rc = osq__open_segment_entry(dir, e, &seg, &d, 0);
     if (rc) return rc;
     osq_segment_info *si = &info->segments[info->nsegments++];
     si->number = e->number;

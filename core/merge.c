@@ -37,7 +37,7 @@
 #define MERGE_FACTOR 10
 
 int osq__open_segment_entry(const char *dir, const osq__manifest_seg *e, osq__segment *seg,
-                            osq__deletions *d) {
+                            osq__deletions *d, int empty_bitmaps) {
   char name[64], path[4200];
   osq__segment_name(e->number, name, sizeof name);
   snprintf(path, sizeof path, "%s/%s", dir, name);
@@ -48,8 +48,10 @@ int osq__open_segment_entry(const char *dir, const osq__manifest_seg *e, osq__se
     osq__segment_close(seg);
     return osq__fail(OSQ_E_CORRUPT, "%s: segment does not match the manifest (sizes or counts differ)", path);
   }
-  rc = (e->flags & OSQ__SEGF_DELETIONS) ? osq__deletions_read(dir, e, d)
-                                        : osq__deletions_init(d, e->ndocs, e->npassages);
+  if (e->flags & OSQ__SEGF_DELETIONS)
+    rc = osq__deletions_read(dir, e, d);
+  else if (empty_bitmaps)
+    rc = osq__deletions_init(d, e->ndocs, e->npassages);
   if (rc == OSQ_E_NOTFOUND) rc = OSQ_E_CORRUPT;
   if (rc) osq__segment_close(seg);
   return rc;
@@ -107,7 +109,7 @@ uint32_t osq__merge_pick(const osq__manifest *m, uint64_t budget, uint32_t *pick
 int osq__merge_copy(osq_writer *w, const char *dir, const osq__manifest_seg *e) {
   osq__segment seg;
   osq__deletions d;
-  int rc = osq__open_segment_entry(dir, e, &seg, &d);
+  int rc = osq__open_segment_entry(dir, e, &seg, &d, 1);
   if (rc) return rc;
   char **texts = NULL;
   size_t *lens = NULL, cap = 0;

@@ -6,12 +6,16 @@
 #include "manifest.h"
 #include "segment.h"
 
-/* Opens segment e of the index in dir and its deletions (empty bitmaps when
- * it has none); checks that the file matches e.  On failure nothing is left
- * open.  Returns OSQ_OK, OSQ_E_CORRUPT (also for a missing file),
- * OSQ_E_VERSION, OSQ_E_IO or OSQ_E_NOMEM. */
+/* Opens segment e of the index in dir and its deletions; checks that the
+ * file matches e.  A segment without deletions gets empty bitmaps when
+ * empty_bitmaps is set (for those who mark deletions in them), else a
+ * zeroed *d with no bitmaps: a reader only looks at bitmaps the manifest
+ * flags, and allocating and zeroing them cost a one-shot query about ten
+ * page faults.  On failure nothing is left open.  Returns OSQ_OK,
+ * OSQ_E_CORRUPT (also for a missing file), OSQ_E_VERSION, OSQ_E_IO or
+ * OSQ_E_NOMEM. */
 int osq__open_segment_entry(const char *dir, const osq__manifest_seg *e, osq__segment *seg,
-                            osq__deletions *d);
+                            osq__deletions *d, int empty_bitmaps);
 
 /* The most segment-file bytes one automatic merge may write, for a writer
  * whose in-memory segment is flushed at flush_bytes. */

@@ -80,7 +80,7 @@ static int open_snapshot(osq_index *ix, const char *dir, const osq__manifest *m)
   if (!ix->segs || !ix->dels) return OSQ_E_NOMEM;
   ix->generation = m->generation;
   for (uint32_t i = 0; i < m->nsegs; i++) {
-    int rc = osq__open_segment_entry(dir, &m->segs[i], &ix->segs[i], &ix->dels[i]);
+    int rc = osq__open_segment_entry(dir, &m->segs[i], &ix->segs[i], &ix->dels[i], 0);
     if (rc) return rc;
     ix->nsegs++;
     osq__segment *s = &ix->segs[i];

@@ -835,7 +835,7 @@ static void path_of(const osq_writer *w, const char *name, char *out, size_t n) 
 }
 
 static int open_segment(const osq_writer *w, const osq__manifest_seg *e, osq__segment *seg, osq__deletions *d) {
-  return osq__open_segment_entry(w->dir, e, seg, d);
+  return osq__open_segment_entry(w->dir, e, seg, d, 1);
 }
 
 /* Reads the ids of the live documents of the live segments, once. */

@@ -290,6 +290,7 @@ static void check_segment(checker *c, const osq__manifest_seg *e, const osq__seg
   /* documents, passages, store, deletions */
   uint32_t next_pid = 0;
   uint64_t tokens = 0;
+  osq__store_cache sc = {0};
   uint8_t *want_del = calloc(((size_t)seg->npassages + 7) / 8 + 1, 1);
   if (!want_del) {
     c->nomem = 1;
@@ -326,7 +327,7 @@ static void check_segment(checker *c, const osq__manifest_seg *e, const osq__seg
                     pi.doc, doc, di.id);
       char *text = NULL;
       size_t tl;
-      if (osq__segment_passage_text(seg, p, &text, &tl) != OSQ_OK)
+      if (osq__segment_passage_text_cached(seg, &sc, p, &text, &tl) != OSQ_OK)
         add_problem(c, name, "text of passage %u (document '%s'): %s", p, di.id, reason(c->dir, name));
       free(text);
     }
@@ -351,6 +352,7 @@ static void check_segment(checker *c, const osq__manifest_seg *e, const osq__seg
       add_problem(c, dname, "passage bitmap does not match the passages of the deleted documents");
   }
   free(want_del);
+  osq__store_cache_free(&sc);
 }
 
 /* ---- the whole index ---------------------------------------------------------- */

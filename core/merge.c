@@ -113,6 +113,7 @@ int osq__merge_copy(osq_writer *w, const char *dir, const osq__manifest_seg *e) 
   if (rc) return rc;
   char **texts = NULL;
   size_t *lens = NULL, cap = 0;
+  osq__store_cache sc = {0};
   for (uint32_t doc = 0; doc < seg.ndocs && !rc; doc++) {
     if (osq__bit(d.docs, doc)) continue;
     osq__doc_info di;
@@ -138,7 +139,7 @@ int osq__merge_copy(osq_writer *w, const char *dir, const osq__manifest_seg *e) 
     }
     uint32_t got = 0;
     for (; got < di.npassages && !rc; got++)
-      rc = osq__segment_passage_text(&seg, di.first_passage + got, &texts[got], &lens[got]);
+      rc = osq__segment_passage_text_cached(&seg, &sc, di.first_passage + got, &texts[got], &lens[got]);
     if (rc) got--; /* the failed one allocated nothing */
     if (!rc) rc = osq__writer_add_stored(w, &di, texts, lens);
     for (uint32_t i = 0; i < got; i++) free(texts[i]);
@@ -146,6 +147,7 @@ int osq__merge_copy(osq_writer *w, const char *dir, const osq__manifest_seg *e) 
   }
   free(texts);
   free(lens);
+  osq__store_cache_free(&sc);
   osq__segment_close(&seg);
   osq__deletions_free(&d);
   return rc;

@@ -232,6 +232,13 @@ int osq__segment_prefix(const osq__segment *seg, const uint8_t *prefix, size_t l
 
 /* ---- passages, documents, store ------------------------------------------ */
 
+/* Can a passage lie in a store block of srcn compressed bytes?  LZ4 expands
+ * at most about 255:1, and no passage is cut longer than 64 MB. */
+static int passage_fits(const osq__passage_info *pi, uint64_t srcn) {
+  return pi->length <= 64u << 20 && pi->offset <= 64u << 20 &&
+         (uint64_t)pi->offset + pi->length <= srcn * 255 + 64 && srcn <= INT_MAX;
+}
+
 int osq__segment_passage(const osq__segment *seg, uint32_t pid, osq__passage_info *pi) {
   if (pid >= seg->npassages) return CORRUPT(seg, "passage %u out of range", pid);
   const uint8_t *e = seg->sec[OSQ__SEC_PASSAGES].p + (size_t)pid * OSQ__PASSAGE_BYTES;
@@ -245,21 +252,90 @@ int osq__segment_passage(const osq__segment *seg, uint32_t pid, osq__passage_inf
   return OSQ_OK;
 }
 
-int osq__segment_passage_text(const osq__segment *seg, uint32_t pid, char **out, size_t *len) {
-  osq__passage_info pi = {0, 0, 0, 0, 0};
-  int rc = osq__segment_passage(seg, pid, &pi);
+/* A passage's store block (compressed bytes src[0..srcn)) after the checks
+ * that its bounds can be trusted. */
+static int store_block_of(const osq__segment *seg, uint32_t pid, osq__passage_info *pi,
+                          const uint8_t **src, uint64_t *srcn) {
+  int rc = osq__segment_passage(seg, pid, pi);
   if (rc) return rc;
   const uint8_t *st = seg->sec[OSQ__SEC_STORE].p;
   uint64_t stn = seg->sec[OSQ__SEC_STORE].n;
   uint64_t base = 4 + ((uint64_t)seg->store_blocks + 1) * 8;
-  uint64_t a = osq__get_u64(st + 4 + (uint64_t)pi.block * 8);
-  uint64_t b = osq__get_u64(st + 4 + (uint64_t)(pi.block + 1) * 8);
-  if (a > b || b > stn - base) return CORRUPT(seg, "store block %u out of bounds", pi.block);
+  uint64_t a = osq__get_u64(st + 4 + (uint64_t)pi->block * 8);
+  uint64_t b = osq__get_u64(st + 4 + (uint64_t)(pi->block + 1) * 8);
+  if (a > b || b > stn - base) return CORRUPT(seg, "store block %u out of bounds", pi->block);
   /* LZ4 expands at most about 255:1: a passage ending further into the
    * block is corrupt (checked before the buffer is allocated) */
-  if (pi.length > 64u << 20 || pi.offset > 64u << 20 || (uint64_t)pi.offset + pi.length > (b - a) * 255 + 64 ||
-      b - a > INT_MAX)
-    return CORRUPT(seg, "passage %u too long", pid);
+  if (!passage_fits(pi, b - a)) return CORRUPT(seg, "passage %u too long", pid);
+  *src = st + base + a;
+  *srcn = b - a;
+  return OSQ_OK;
+}
+
+static char *copy_text(const uint8_t *p, size_t n) {
+  char *text = malloc(n + 1);
+  if (!text) return NULL;
+  memcpy(text, p, n);
+  text[n] = 0;
+  return text;
+}
+
+int osq__segment_passage_text_cached(const osq__segment *seg, osq__store_cache *sc, uint32_t pid,
+                                     char **out, size_t *len) {
+  if (!sc) return osq__segment_passage_text(seg, pid, out, len);
+  osq__passage_info pi = {0, 0, 0, 0, 0};
+  const uint8_t *src = NULL;
+  uint64_t srcn = 0;
+  int rc = store_block_of(seg, pid, &pi, &src, &srcn);
+  if (rc) return rc;
+  size_t want = (size_t)pi.offset + pi.length;
+  if (sc->seg != seg || sc->block != pi.block || sc->n < want) {
+    /* Decompress as far as this block's passages from pid on reach; their
+     * records are read only for that, so one that does not make sense just
+     * ends the look-ahead (it is reported when it is asked for). */
+    size_t end = want;
+    for (uint32_t q = pid + 1; q < seg->npassages; q++) {
+      osq__passage_info qi = {0, 0, 0, 0, 0};
+      const uint8_t *e = seg->sec[OSQ__SEC_PASSAGES].p + (size_t)q * OSQ__PASSAGE_BYTES;
+      qi.block = osq__get_u32(e + 4);
+      qi.offset = osq__get_u32(e + 8);
+      qi.length = osq__get_u32(e + 12);
+      if (qi.block != pi.block || !passage_fits(&qi, srcn)) break;
+      if ((size_t)qi.offset + qi.length > end) end = (size_t)qi.offset + qi.length;
+    }
+    sc->seg = NULL; /* invalid until filled */
+    if (end + 1 > sc->cap) {
+      uint8_t *nb = realloc(sc->buf, end + 1);
+      if (!nb) return OSQ_E_NOMEM;
+      sc->buf = nb;
+      sc->cap = end + 1;
+    }
+    int got = LZ4_decompress_safe_partial((const char *)src, (char *)sc->buf, (int)srcn, (int)end, (int)end);
+    if (got < 0 || (size_t)got != end) /* this passage or one after it: decide for this one alone */
+      return osq__segment_passage_text(seg, pid, out, len);
+    sc->seg = seg;
+    sc->block = pi.block;
+    sc->n = end;
+  }
+  char *text = copy_text(sc->buf + pi.offset, pi.length);
+  if (!text) return OSQ_E_NOMEM;
+  *out = text;
+  *len = pi.length;
+  return OSQ_OK;
+}
+
+void osq__store_cache_free(osq__store_cache *sc) {
+  if (!sc) return;
+  free(sc->buf);
+  memset(sc, 0, sizeof *sc);
+}
+
+int osq__segment_passage_text(const osq__segment *seg, uint32_t pid, char **out, size_t *len) {
+  osq__passage_info pi = {0, 0, 0, 0, 0};
+  const uint8_t *src = NULL;
+  uint64_t srcn = 0;
+  int rc = store_block_of(seg, pid, &pi, &src, &srcn);
+  if (rc) return rc;
   /* Decompress only as far as the passage ends, into a buffer freed before
    * returning: the passage is copied out to one of its own size.  Keeping
    * the whole buffer (8 KB on average with 16 KiB blocks) for each hit made
@@ -269,19 +345,14 @@ int osq__segment_passage_text(const osq__segment *seg, uint32_t pid, char **out,
   size_t want = (size_t)pi.offset + pi.length;
   uint8_t *buf = malloc(want + 1);
   if (!buf) return OSQ_E_NOMEM;
-  int got = LZ4_decompress_safe_partial((const char *)st + base + a, (char *)buf, (int)(b - a), (int)want, (int)want);
+  int got = LZ4_decompress_safe_partial((const char *)src, (char *)buf, (int)srcn, (int)want, (int)want);
   if (got < 0 || (size_t)got != want) {
     free(buf);
     return CORRUPT(seg, "store block %u does not decompress (%s)", pi.block, got < 0 ? "bad data" : "too short");
   }
-  char *text = malloc((size_t)pi.length + 1);
-  if (!text) {
-    free(buf);
-    return OSQ_E_NOMEM;
-  }
-  memcpy(text, buf + pi.offset, pi.length);
-  text[pi.length] = 0;
+  char *text = copy_text(buf + pi.offset, pi.length);
   free(buf);
+  if (!text) return OSQ_E_NOMEM;
   *out = text;
   *len = pi.length;
   return OSQ_OK;

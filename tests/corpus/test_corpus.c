@@ -17,6 +17,8 @@
 #include <cmocka.h>
 
 #include "internal.h"
+#include "manifest.h"
+#include "segment.h"
 #include "osq/osq.h"
 #include "osq/source.h"
 
@@ -225,6 +227,42 @@ static void test_pruning_is_exact(void **state) {
   }
 }
 
+/* merge and check read passages through a cache of the last store block:
+ * every passage's text must be the one read on its own, whether the pids
+ * come in order (each block decompressed once), backwards or by strides
+ * (a miss, or a hit past what was decompressed, at every step). */
+static void test_store_cache_texts(void **state) {
+  osq__manifest m;
+  assert_int_equal(osq__manifest_read(index_dir, &m), OSQ_OK);
+  size_t compared = 0;
+  for (uint32_t s = 0; s < m.nsegs; s++) {
+    char name[64], path[4200];
+    osq__segment_name(m.segs[s].number, name, sizeof name);
+    snprintf(path, sizeof path, "%s/%s", index_dir, name);
+    osq__segment seg;
+    assert_int_equal(osq__segment_open(path, &seg), OSQ_OK);
+    osq__store_cache sc = {0};
+    const uint32_t n = seg.npassages, strides[] = {1, 0 /* backwards */, 7};
+    for (size_t k = 0; k < 3; k++) {
+      for (uint32_t j = 0; j < n; j++) {
+        uint32_t pid = strides[k] == 0 ? n - 1 - j : (uint32_t)(((uint64_t)j * strides[k]) % n);
+        char *a = NULL, *b = NULL;
+        size_t al = 0, bl = 0;
+        assert_int_equal(osq__segment_passage_text(&seg, pid, &a, &al), OSQ_OK);
+        assert_int_equal(osq__segment_passage_text_cached(&seg, &sc, pid, &b, &bl), OSQ_OK);
+        if (al != bl || memcmp(a, b, al)) fail_msg("%s: passage %u differs through the store cache", name, pid);
+        free(a);
+        free(b);
+        compared++;
+      }
+    }
+    osq__store_cache_free(&sc);
+    osq__segment_close(&seg);
+  }
+  osq__manifest_free(&m);
+  assert_true(compared > 10000);
+}
+
 static void test_bad_query(void **state) {
   osq_results *r = NULL;
   assert_int_equal(osq_search(ix, "\xff\xfe", 2, NULL, &r), OSQ_E_UTF8);
@@ -255,7 +293,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_one_syllable),   cmocka_unit_test(test_exclusion),
       cmocka_unit_test(test_phrase),         cmocka_unit_test(test_nfd_equals_nfc),
       cmocka_unit_test(test_fullwidth_query), cmocka_unit_test(test_pruning_is_exact),
-      cmocka_unit_test(test_bad_query),
+      cmocka_unit_test(test_bad_query),      cmocka_unit_test(test_store_cache_texts),
   };
   int rc = cmocka_run_group_tests(tests, NULL, NULL);
   osq_index_close(ix);

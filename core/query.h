@@ -19,7 +19,9 @@ typedef struct osq__qnode {
 
 /* Parses q.  Never fails on syntax: malformed input (unbalanced quotes or
  * parentheses, an operator without an operand) falls back to one leaf of
- * plain words, and *fallback is set.  Returns OSQ_OK or OSQ_E_NOMEM. */
+ * plain words, and *fallback is set.  Full-width and typographic forms of
+ * the syntax characters count as the ASCII ones (query_parse.c).  Returns
+ * OSQ_OK or OSQ_E_NOMEM. */
 int osq__query_parse(const char *q, size_t len, osq__qnode **out, int *fallback);
 void osq__query_free(osq__qnode *n);
 /* Writes a readable form of the tree (for tests and --explain). */

@@ -12,9 +12,18 @@
  *   ( ... )        grouping
  * Operators are recognised in capitals only, so "and" and "or" stay words.
  * No input is an error: what does not parse is searched as plain words.
+ *
+ * The syntax characters are also read in the forms a Korean keyboard or a
+ * word processor types (syntax_form): full-width ＂＋－（）ＡＮＤ, the
+ * ideographic space U+3000 and other spaces, typographic quotation marks
+ * “ ” „ « » 〝 〞 and the minus sign U+2212.  Only these are mapped, not the
+ * whole query through NFKC: NFKC turns ㈜ into "(주)", which would become a
+ * group.  Words come out the same either way, since the tokenizer folds
+ * full-width letters and digits itself.
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <utf8proc.h>
 
 #include "query.h"
 
@@ -224,7 +233,70 @@ static osq__qnode *simplify(osq__qnode *n) {
   return n;
 }
 
+static int parse_query(const char *q, size_t len, osq__qnode **out, int *fallback);
+
+/* The ASCII character that codepoint c stands for in the query syntax, or
+ * -1 to keep c as it is. */
+static int syntax_form(utf8proc_int32_t c) {
+  if (c >= 0xFF01 && c <= 0xFF5E) return (int)(c - 0xFEE0); /* full-width ASCII */
+  switch (c) {
+    case 0x201C: case 0x201D: case 0x201E: case 0x201F: /* “ ” „ ‟ */
+    case 0x00AB: case 0x00BB: case 0x2033:               /* « » ″ */
+    case 0x301D: case 0x301E: case 0x301F:               /* 〝 〞 〟 */
+      return '"';
+    case 0x2212: case 0xFE63: return '-'; /* minus sign, small hyphen-minus */
+    case 0xFE62: return '+';              /* small plus sign */
+    case 0xFE59: return '(';              /* small parentheses */
+    case 0xFE5A: return ')';
+    default: break;
+  }
+  if (utf8proc_category(c) == UTF8PROC_CATEGORY_ZS) return ' '; /* U+3000, no-break space, ... */
+  return -1;
+}
+
+/* q[0..len) with the syntax characters' other forms mapped to ASCII, into
+ * *out (malloc'd; never longer than q).  Returns OSQ_OK, OSQ_E_NOMEM, or
+ * OSQ_E_UTF8 for invalid UTF-8 (then q is parsed as it is). */
+static int map_syntax_forms(const char *q, size_t len, char **out, size_t *outlen) {
+  char *o = malloc(len + 1);
+  if (!o) return OSQ_E_NOMEM;
+  size_t i = 0, n = 0;
+  while (i < len) {
+    utf8proc_int32_t c;
+    utf8proc_ssize_t k = utf8proc_iterate((const utf8proc_uint8_t *)q + i, (utf8proc_ssize_t)(len - i), &c);
+    if (k <= 0) {
+      free(o);
+      return OSQ_E_UTF8;
+    }
+    int a = c < 0x80 ? -1 : syntax_form(c);
+    if (a >= 0) o[n++] = (char)a;
+    else {
+      memcpy(o + n, q + i, (size_t)k);
+      n += (size_t)k;
+    }
+    i += (size_t)k;
+  }
+  o[n] = 0;
+  *out = o;
+  *outlen = n;
+  return OSQ_OK;
+}
+
 int osq__query_parse(const char *q, size_t len, osq__qnode **out, int *fallback) {
+  char *mapped = NULL;
+  size_t mlen = 0;
+  int rc = map_syntax_forms(q, len, &mapped, &mlen);
+  if (rc == OSQ_E_NOMEM) return rc;
+  if (rc == OSQ_OK) {
+    q = mapped;
+    len = mlen;
+  }
+  rc = parse_query(q, len, out, fallback);
+  free(mapped);
+  return rc;
+}
+
+static int parse_query(const char *q, size_t len, osq__qnode **out, int *fallback) {
   parser ps;
   memset(&ps, 0, sizeof ps);
   ps.p = q;

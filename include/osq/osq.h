@@ -253,7 +253,7 @@ typedef struct osq_hit {
 
 typedef struct osq_results osq_results;
 
-/* Runs a query (syntax in docs/query-syntax.md).  Malformed syntax never
+/* Runs a query (syntax in README.md and core/query_parse.c).  Malformed syntax never
  * fails: it falls back to plain words.  Returns OSQ_OK, OSQ_E_UTF8 (the
  * query is not valid UTF-8), OSQ_E_CORRUPT, OSQ_E_IO or OSQ_E_NOMEM. */
 OSQ_EXPORT int osq_search(osq_index *ix, const char *query, size_t len,

@@ -207,6 +207,30 @@ static void test_fullwidth_query(void **state) {
   hits_free(&b);
 }
 
+/* Query syntax typed in full-width or typographic forms means what the
+ * ASCII syntax means: a phrase stays a phrase (4 passages, not the 300 that
+ * hold either word), an exclusion excludes. */
+static void test_fullwidth_syntax(void **state) {
+  const char *pairs[][2] = {{"\"오픈스택 재단\"", "“오픈스택 재단”"},
+                            {"\"오픈스택 재단\"", "＂오픈스택 재단＂"},
+                            {"화웨이 -게이트웨이", "화웨이　-게이트웨이"},
+                            {"+화웨이 -게이트웨이", "＋화웨이 －게이트웨이"}};
+  for (size_t q = 0; q < sizeof pairs / sizeof *pairs; q++) {
+    hits a = {0}, b = {0};
+    assert_int_equal(search(pairs[q][0], 1000, 0, &a), OSQ_OK);
+    assert_int_equal(search(pairs[q][1], 1000, 0, &b), OSQ_OK);
+    if (a.n != b.n) fail_msg("'%s': %zu results, '%s': %zu", pairs[q][0], a.n, pairs[q][1], b.n);
+    for (size_t i = 0; i < a.n; i++)
+      if (strcmp(a.passage[i], b.passage[i]) || a.score[i] != b.score[i])
+        fail_msg("'%s' and '%s' differ at result %zu", pairs[q][0], pairs[q][1], i + 1);
+    if (strstr(pairs[q][0], "게이트웨이"))
+      for (size_t i = 0; i < b.n; i++)
+        if (strstr(b.passage[i], "게이트웨이")) fail_msg("'%s' returned an excluded passage", pairs[q][1]);
+    hits_free(&a);
+    hits_free(&b);
+  }
+}
+
 /* Pruning must not change results: compare with exhaustive evaluation. */
 static void test_pruning_is_exact(void **state) {
   const char *queries[] = {"화웨이", "오픈스택", "오픈 스택", "클라우드스택", "중국 오픈스택", "\"오픈스택 재단\"",
@@ -294,6 +318,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_phrase),         cmocka_unit_test(test_nfd_equals_nfc),
       cmocka_unit_test(test_fullwidth_query), cmocka_unit_test(test_pruning_is_exact),
       cmocka_unit_test(test_bad_query),      cmocka_unit_test(test_store_cache_texts),
+      cmocka_unit_test(test_fullwidth_syntax),
   };
   int rc = cmocka_run_group_tests(tests, NULL, NULL);
   osq_index_close(ix);

@@ -201,6 +201,27 @@ static void test_empty_query(void **state) {
   free(got);
 }
 
+/* The forms a Korean keyboard or a word processor types: full-width
+ * characters, the ideographic space, typographic quotes, the minus sign. */
+static void test_syntax_forms(void **state) {
+  (void)state;
+  check("＂오픈스택 재단＂", "(\"오픈스택 재단\")", 0);
+  check("“오픈스택 재단”", "(\"오픈스택 재단\")", 0);
+  check("«오픈스택 재단»", "(\"오픈스택 재단\")", 0);
+  check("화웨이　-게이트웨이", "([화웨이] -[게이트웨이])", 0); /* U+3000 */
+  check("화웨이\u00a0클라우드", "([화웨이 클라우드])", 0);   /* no-break space */
+  check("＋화웨이 －게이트웨이", "(+[화웨이] -[게이트웨이])", 0);
+  check("화웨이 \u2212게이트웨이", "([화웨이] -[게이트웨이])", 0);
+  check("볼륨 ＡＮＤ 스냅샷", "(+[볼륨] +[스냅샷])", 0);
+  check("（볼륨 OR 스냅샷） 생성", "(ANY([볼륨] [스냅샷]) [생성])", 0);
+  /* full-width letters in words become ASCII (the tokenizer folds them the
+   * same way); other compatibility characters stay: ㈜ is not "(주)" */
+  check("ｎｏｖａ", "([nova])", 0);
+  check("㈜삼성 ⑴항", "([㈜삼성 ⑴항])", 0);
+  /* an unbalanced typographic quote falls back like an ASCII one */
+  check("“오픈스택", "([\"오픈스택])", 1);
+}
+
 static void test_len_is_respected(void **state) {
   (void)state;
   /* the query is q[0..len), not NUL-terminated */
@@ -303,7 +324,7 @@ int main(void) {
       cmocka_unit_test(test_lone_sign),
       cmocka_unit_test(test_deep_nesting_falls_back),
       cmocka_unit_test(test_empty_query),
-      cmocka_unit_test(test_len_is_respected),
+      cmocka_unit_test(test_syntax_forms), cmocka_unit_test(test_len_is_respected),
       cmocka_unit_test(test_random_queries),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

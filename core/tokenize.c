@@ -311,7 +311,11 @@ static int feed(tstate *s, int32_t c, uint32_t start, uint32_t end) {
 }
 
 /* Normalizes the cluster of codepoints cps[0..n) (NFKC + case folding) and
- * feeds the result, every output character attributed to [start,end). */
+ * feeds the result, every output character attributed to [start,end).
+ * Default-ignorable characters (zero-width space, soft hyphen, word joiner,
+ * byte-order mark, ...) are dropped, not made separators: text copied from
+ * the web carries them inside words ("오픈\u200b스택"), where a reader
+ * sees one word and a phrase query must find it. */
 static int feed_cluster(tstate *s, const int32_t *cps, size_t n, uint32_t start,
                         uint32_t end) {
   int32_t buf[64];
@@ -320,7 +324,7 @@ static int feed_cluster(tstate *s, const int32_t *cps, size_t n, uint32_t start,
     int boundclass = 0;
     utf8proc_ssize_t k = utf8proc_decompose_char(
         cps[i], buf + len, (utf8proc_ssize_t)(64 - len),
-        UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT | UTF8PROC_CASEFOLD, &boundclass);
+        UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT | UTF8PROC_CASEFOLD | UTF8PROC_IGNORE, &boundclass);
     if (k < 0 || (size_t)k > 64 - len) break; /* absurd cluster: truncate */
     len += (size_t)k;
   }

@@ -283,6 +283,23 @@ static void test_nfd_latin_equals_nfc(void **state) {
   expect_tokens(tk, buf, len, (const want_tok[]){{"caf\xc3\xa9", 0, 0, 6, W}}, 1);
 }
 
+/* Invisible characters inside a word (zero-width space, soft hyphen, word
+ * joiner, a byte-order mark) do not split it. */
+static void test_ignorable_characters(void **state) {
+  osq_tokenizer *tk = *state;
+  const char *variants[] = {"오픈스택", "오픈\u200b스택", "오픈\u00ad스택", "오\u2060픈스\u200d택", "\ufeff오픈스택"};
+  for (size_t v = 0; v < sizeof variants / sizeof *variants; v++) {
+    const osq_token *t;
+    size_t n;
+    tokenize(tk, variants[v], strlen(variants[v]), &t, &n, NULL);
+    char *s = render(t, n, 0);
+    assert_string_equal(s, "오픈@0GRAM 픈스@1GRAM 스택@2GRAM 택@3UNI");
+    free(s);
+  }
+  /* the match covers the invisible character's bytes */
+  EXPECT(tk, "open\u00adstack", {"openstack", 0, 0, 11, W});
+}
+
 static void test_fullwidth_latin(void **state) {
   /* U+FF2F U+FF50 ... : 9 characters of 3 bytes */
   EXPECT(*state, "ＯｐｅｎＳｔａｃｋ", {"openstack", 0, 0, 27, W});
@@ -476,6 +493,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_nfd_hangul_equals_nfc, setup, teardown),
       cmocka_unit_test_setup_teardown(test_nfd_hangul_with_final_consonants, setup, teardown),
       cmocka_unit_test_setup_teardown(test_nfd_latin_equals_nfc, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_ignorable_characters, setup, teardown),
       cmocka_unit_test_setup_teardown(test_fullwidth_latin, setup, teardown),
       cmocka_unit_test_setup_teardown(test_case_folding, setup, teardown),
       cmocka_unit_test_setup_teardown(test_hangul_then_digits, setup, teardown),

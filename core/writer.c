@@ -141,18 +141,65 @@ struct osq_writer {
 
 /* ---- passage cutting ------------------------------------------------------- */
 
+/* Passage sizes count characters as a reader sees them: a codepoint that
+ * joins the one before it -- a conjoining vowel or final consonant jamo of
+ * NFD Hangul (U+1160..U+11FF), a combining diacritical mark (U+0300..U+036F)
+ * -- is not one more character, and no cut falls before it.  NFD text (as
+ * macOS writes it) is then cut into the same passages as its NFC form, and
+ * no passage starts with half a syllable.  Rarer combining marks, and the
+ * archaic jamo of U+D7B0..U+D7FF, count as characters: looking every
+ * non-Hangul character up in the Unicode tables cost osindex 8 %, and the
+ * archaic jamo would need a test on every ED byte (half the syllables).
+ * p is at a lead byte. */
+static inline int joins_previous(const uint8_t *p, size_t avail) {
+  switch (p[0]) {
+    case 0xCC: return avail >= 2;                   /* U+0300..U+033F */
+    case 0xCD: return avail >= 2 && p[1] <= 0xAF;   /* U+0340..U+036F */
+    case 0xE1: return avail >= 3 && ((p[1] == 0x85 && p[2] >= 0xA0) || p[1] == 0x86 || p[1] == 0x87);
+    default: return 0;
+  }
+}
+
 static uint32_t count_chars(const char *s, size_t n) {
+  const uint8_t *p = (const uint8_t *)s;
   uint32_t c = 0;
-  for (size_t i = 0; i < n; i++) c += ((uint8_t)s[i] & 0xC0) != 0x80;
+  unsigned maybe = 0;
+  /* Codepoints, and whether a lead byte could start a joining one: a loop
+   * the compiler vectorizes; NFC Korean never needs the second. */
+  for (size_t i = 0; i < n; i++) {
+    uint8_t b = p[i];
+    c += (b & 0xC0) != 0x80;
+    maybe |= (b == 0xCC) | (b == 0xCD) | (b == 0xE1);
+  }
+  if (!maybe) return c;
+  for (size_t i = 0; i < n; i++)
+    if (p[i] >= 0xC0) c -= (uint32_t)joins_previous(p + i, n - i);
   return c;
+}
+
+/* The bytes of s[0..n) less those of codepoints that join the one before:
+ * the same for NFD Hangul as for NFC (an initial jamo takes 3 bytes, as a
+ * syllable does), so byte thresholds cut both forms alike. */
+static size_t visible_bytes(const char *s, size_t n) {
+  const uint8_t *p = (const uint8_t *)s;
+  size_t v = 0, i = 0;
+  while (i < n) {
+    size_t k = 1;
+    while (i + k < n && (p[i + k] & 0xC0) == 0x80) k++;
+    if ((p[i] & 0xC0) == 0x80 || !joins_previous(p + i, n - i)) v += k;
+    i += k;
+  }
+  return v;
 }
 
 /* Byte offset after advancing `chars` characters from start (bounded by n). */
 static size_t advance_chars(const char *s, size_t start, size_t n, uint32_t chars) {
+  const uint8_t *p = (const uint8_t *)s;
   size_t i = start;
   while (i < n && chars > 0) {
     i++;
-    while (i < n && ((uint8_t)s[i] & 0xC0) == 0x80) i++;
+    while (i < n && (p[i] & 0xC0) == 0x80) i++;
+    if (i < n && joins_previous(p + i, n - i)) continue; /* still the same character */
     chars--;
   }
   return i;
@@ -197,7 +244,7 @@ static int cut_long(const char *text, size_t a, size_t b, uint32_t max_chars,
     while (next < e && !is_ws(text[next]) && next > a) {
       size_t k = next;
       while (k < e && !is_ws(text[k])) k++;
-      if (k - next < 24) next = k; /* skip to the end of the word */
+      if (visible_bytes(text + next, k - next) < 24) next = k; /* skip to the end of the word */
       break;
     }
     while (next < e && is_ws(text[next])) next++;

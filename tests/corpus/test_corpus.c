@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <utf8proc.h>
 
 #include "internal.h"
 #include "manifest.h"
@@ -145,6 +146,48 @@ static size_t count_passages_with(const char *needle) {
   free(cuts);
   osq_source_close(src);
   return count;
+}
+
+/* Decomposed text (NFD, as macOS writes it) is cut into the same passages as
+ * its precomposed form: every document of the corpus, decomposed, gives as
+ * many passages, each the decomposed form of the precomposed one (passage
+ * sizes count a syllable once, not once per jamo, and no cut splits one). */
+static void test_nfd_cuts_like_nfc(void **state) {
+  const char *paths[1] = {corpus_dir};
+  osq_source *src;
+  assert_int_equal(osq_source_open(paths, 1, NULL, NULL, &src), OSQ_OK);
+  osq__cut *a = NULL, *b = NULL;
+  size_t acap = 0, bcap = 0, docs = 0, changed = 0;
+  osq_doc d;
+  while (osq_source_next(src, &d) == OSQ_OK) {
+    char *nfc = strndup(d.text, d.text_len);
+    assert_non_null(nfc);
+    char *nfd = (char *)utf8proc_NFD((const utf8proc_uint8_t *)nfc);
+    assert_non_null(nfd);
+    long na = osq__cut_passages(nfc, strlen(nfc), 80, 600, 100, &a, &acap);
+    long nb = osq__cut_passages(nfd, strlen(nfd), 80, 600, 100, &b, &bcap);
+    if (na != nb) fail_msg("%s: %ld passages precomposed, %ld decomposed", d.id, na, nb);
+    for (long i = 0; i < na; i++) {
+      char *pa = strndup(nfc + a[i].start, a[i].end - a[i].start);
+      char *pb = strndup(nfd + b[i].start, b[i].end - b[i].start);
+      /* compared in NFC: NFD also maps compatibility ideographs (U+F90A) */
+      char *pa_nfc = (char *)utf8proc_NFC((const utf8proc_uint8_t *)pa);
+      char *pb_nfc = (char *)utf8proc_NFC((const utf8proc_uint8_t *)pb);
+      if (strcmp(pa_nfc, pb_nfc)) fail_msg("%s: passage %ld differs when decomposed", d.id, i);
+      free(pa);
+      free(pa_nfc);
+      free(pb);
+      free(pb_nfc);
+    }
+    changed += strcmp(nfc, nfd) != 0;
+    docs++;
+    free(nfc);
+    free(nfd);
+  }
+  free(a);
+  free(b);
+  osq_source_close(src);
+  assert_true(docs > 1000 && changed > 1000);
 }
 
 static void test_one_syllable(void **state) {
@@ -318,7 +361,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_phrase),         cmocka_unit_test(test_nfd_equals_nfc),
       cmocka_unit_test(test_fullwidth_query), cmocka_unit_test(test_pruning_is_exact),
       cmocka_unit_test(test_bad_query),      cmocka_unit_test(test_store_cache_texts),
-      cmocka_unit_test(test_fullwidth_syntax),
+      cmocka_unit_test(test_fullwidth_syntax), cmocka_unit_test(test_nfd_cuts_like_nfc),
   };
   int rc = cmocka_run_group_tests(tests, NULL, NULL);
   osq_index_close(ix);

@@ -1502,6 +1502,42 @@ static uint32_t trim_end(const char *text, uint32_t s, uint32_t e) {
   return e;
 }
 
+/* The index of a token at position pos that matches qt, or SIZE_MAX
+ * (tokens come in position order). */
+static size_t token_at(const osq_token *toks, size_t ntoks, uint32_t pos, const qterm *qt) {
+  size_t lo = 0, hi = ntoks;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (toks[mid].pos < pos) lo = mid + 1;
+    else hi = mid;
+  }
+  for (; lo < ntoks && toks[lo].pos == pos; lo++)
+    if (tok_matches(qt, &toks[lo])) return lo;
+  return SIZE_MAX;
+}
+
+/* Marks each whole occurrence of an exact clause's token sequence (a
+ * phrase, or +word / -word): only where every token stands at its offset,
+ * so that "제18조 제2항" does not mark the 제2항 of another article. */
+static void highlight_exact(const osq_results *r, const qleaf *l, const char *text, const osq_token *toks,
+                            size_t ntoks, osq__buf *b) {
+  const qterm *first = &r->terms[l->term[0]];
+  for (size_t x = 0; x < ntoks; x++) {
+    if (!tok_matches(first, &toks[x])) continue;
+    uint32_t i;
+    for (i = 1; i < l->n; i++)
+      if (token_at(toks, ntoks, toks[x].pos + (uint32_t)l->off[i], &r->terms[l->term[i]]) == SIZE_MAX) break;
+    if (i < l->n) continue;
+    for (i = 0; i < l->n; i++) {
+      const qterm *qt = &r->terms[l->term[i]];
+      size_t y = i ? token_at(toks, ntoks, toks[x].pos + (uint32_t)l->off[i], qt) : x;
+      uint32_t s, e;
+      token_range(qt, toks, ntoks, y, &s, &e);
+      add_span(b, s, trim_end(text, s, e));
+    }
+  }
+}
+
 static int highlight(osq_results *r, const char *text, size_t len, osq_span **spans, size_t *nspans) {
   const osq_token *toks;
   size_t ntoks;
@@ -1511,6 +1547,10 @@ static int highlight(osq_results *r, const char *text, size_t len, osq_span **sp
   for (size_t li = 0; li < r->nleaves; li++) {
     const qleaf *l = &r->leaves[li];
     if (!l->scoring || l->n == 0) continue;
+    if (l->exact && l->n > 1) {
+      highlight_exact(r, l, text, toks, ntoks, &b);
+      continue;
+    }
     size_t before = b.n;
     for (uint32_t i = 0; i + 1 < l->n; i++) {
       const qterm *qa = &r->terms[l->term[i]], *qb = &r->terms[l->term[i + 1]];

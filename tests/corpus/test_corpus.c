@@ -274,6 +274,43 @@ static void test_fullwidth_syntax(void **state) {
   }
 }
 
+/* A phrase marks whole occurrences of the phrase only: every span of
+ * "오픈스택 재단" reads 오픈스택재단 or 오픈스택 재단, never a lone 오픈스택
+ * (which the same passages hold, and plain words do mark). */
+static void test_phrase_highlights_whole_phrase(void **state) {
+  osq_results *r;
+  assert_int_equal(osq_search(ix, "\"오픈스택 재단\"", strlen("\"오픈스택 재단\""), NULL, &r), OSQ_OK);
+  size_t n = osq_results_count(r), spans = 0;
+  assert_true(n >= 3);
+  for (size_t i = 0; i < n; i++) {
+    osq_hit h;
+    assert_int_equal(osq_results_get(r, i, &h), OSQ_OK);
+    assert_true(h.nspans >= 1);
+    for (size_t k = 0; k < h.nspans; k++, spans++) {
+      char buf[64];
+      size_t o = 0;
+      for (uint32_t j = h.spans[k].start; j < h.spans[k].end && o + 1 < sizeof buf; j++)
+        if (h.passage[j] != ' ') buf[o++] = h.passage[j];
+      buf[o] = 0;
+      if (strcmp(buf, "오픈스택재단")) fail_msg("result %zu marks '%s', not the phrase", i + 1, buf);
+    }
+  }
+  osq_results_free(r);
+  /* the same words unquoted still mark each word */
+  assert_int_equal(osq_search(ix, "오픈스택 재단", strlen("오픈스택 재단"), NULL, &r), OSQ_OK);
+  int lone = 0;
+  for (size_t i = 0; i < osq_results_count(r); i++) {
+    osq_hit h;
+    assert_int_equal(osq_results_get(r, i, &h), OSQ_OK);
+    for (size_t k = 0; k < h.nspans; k++)
+      if (h.spans[k].end - h.spans[k].start == strlen("오픈스택") &&
+          !memcmp(h.passage + h.spans[k].start, "오픈스택", strlen("오픈스택")))
+        lone = 1;
+  }
+  assert_true(lone);
+  osq_results_free(r);
+}
+
 /* Pruning must not change results: compare with exhaustive evaluation. */
 static void test_pruning_is_exact(void **state) {
   const char *queries[] = {"화웨이", "오픈스택", "오픈 스택", "클라우드스택", "중국 오픈스택", "\"오픈스택 재단\"",
@@ -362,6 +399,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_fullwidth_query), cmocka_unit_test(test_pruning_is_exact),
       cmocka_unit_test(test_bad_query),      cmocka_unit_test(test_store_cache_texts),
       cmocka_unit_test(test_fullwidth_syntax), cmocka_unit_test(test_nfd_cuts_like_nfc),
+      cmocka_unit_test(test_phrase_highlights_whole_phrase),
   };
   int rc = cmocka_run_group_tests(tests, NULL, NULL);
   osq_index_close(ix);

@@ -18,7 +18,8 @@
  * fail a build); 1 when nothing could be indexed, when some ids to delete
  * were not found (the others are deleted), or when check found problems; 2
  * for usage errors and failures of the index itself (missing, locked by
- * another writer, unwritable, corrupt, another format version).
+ * another writer, unwritable, corrupt, another format version), and for
+ * output (stats, check) that could not be written.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -384,7 +385,18 @@ static int cmd_stats(const options *o) {
 
 /* ---- main -------------------------------------------------------------------- */
 
+static int run(int argc, char **argv);
+
 int main(int argc, char **argv) {
+  int rc = run(argc, argv);
+  if (fflush(stdout) != 0 || ferror(stdout)) {
+    fprintf(stderr, "osindex: writing the output: %s\n", errno ? strerror(errno) : "output error");
+    return 2;
+  }
+  return rc;
+}
+
+static int run(int argc, char **argv) {
   options o;
   memset(&o, 0, sizeof o);
   o.index = getenv("OSQ_INDEX");

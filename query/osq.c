@@ -6,8 +6,13 @@
  *   osq [-i INDEX] [-n K] --batch FILE|-        one query a line, [qid<TAB>]query
  *
  * Exit status: 0 on success (also when nothing matched), 1 when some queries
- * of a batch failed, 2 for usage errors, a missing or unreadable index, or an
- * invalid query.
+ * of a batch failed, 2 for usage errors, a missing or unreadable index, an
+ * invalid query, or results that could not be written (a full disk, a
+ * closed pipe).
+ *
+ * A query word may start with '-' (must not contain): `osq 화웨이 -게이트웨이`.
+ * Options are letters after '-' (or "--name"); any other argument that
+ * starts with '-', such as -게이트웨이 or -2014, is a word of the query.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -33,17 +38,27 @@ typedef struct opts {
 #endif
 } opts;
 
-/* Writes text[a..b) with line breaks as spaces, a run at a time. */
-static void put_flat(const char *text, size_t a, size_t b) {
-  while (a < b) {
-    const char *nl = memchr(text + a, '\n', b - a);
-    size_t e = nl ? (size_t)(nl - text) : b;
-    fwrite(text + a, 1, e - a, stdout);
-    if (!nl) break;
-    putchar(' ');
-    a = e + 1;
+/* Writes s[0..n) for a person to read: line breaks become spaces, and
+ * control characters (C0 but tab, DEL, C1), which documents may carry and a
+ * terminal would act on (an escape sequence can retitle the window or clear
+ * the screen), become U+FFFD.  Byte offsets of highlights stay valid since
+ * the text is written piecewise. */
+static void put_clean(FILE *f, const char *s, size_t n) {
+  size_t a = 0;
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)s[i];
+    int ctl = (c < 0x20 && c != '\t') || c == 0x7F;
+    int c1 = c == 0xC2 && i + 1 < n && (unsigned char)s[i + 1] >= 0x80 && (unsigned char)s[i + 1] <= 0x9F;
+    if (!ctl && !c1) continue;
+    fwrite(s + a, 1, i - a, f);
+    fputs(c == '\n' || c == '\r' ? " " : "\xEF\xBF\xBD", f);
+    if (c1) i++;
+    a = i + 1;
   }
+  fwrite(s + a, 1, n - a, f);
 }
+
+static void put_flat(const char *text, size_t a, size_t b) { put_clean(stdout, text + a, b - a); }
 
 /* Prints the passage with spans marked: colour on a terminal, ** in a pipe.
  * Line breaks in the passage become spaces so each result stays one block. */
@@ -63,19 +78,53 @@ static void print_passage(const osq_hit *h, int color) {
   putchar('\n');
 }
 
+/* A JSON string of s[0..n); bytes that are not UTF-8 (a file name in
+ * EUC-KR, a qid typed in another encoding) become U+FFFD rather than the
+ * field going missing. */
+static json_t *jstr(const char *s, size_t n) {
+  json_t *j = json_stringn(s, n);
+  if (j) return j;
+  char *o = malloc(n * 3 + 1);
+  if (!o) return NULL;
+  size_t k = 0;
+  for (size_t i = 0; i < n;) {
+    size_t len = 1;
+    unsigned char c = (unsigned char)s[i];
+    if (c >= 0xC2 && c <= 0xF4) {
+      len = c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+      if (i + len > n || !json_stringn(s + i, len)) len = 0;
+    } else if (c >= 0x80 || c == 0) {
+      len = 0;
+    }
+    if (len == 0) {
+      memcpy(o + k, "\xEF\xBF\xBD", 3);
+      k += 3;
+      i++;
+    } else {
+      memcpy(o + k, s + i, len);
+      k += len;
+      i += len;
+    }
+  }
+  j = json_stringn(o, k);
+  free(o);
+  return j;
+}
+static json_t *jstrz(const char *s) { return jstr(s, strlen(s)); }
+
 static int print_json(const osq_hit *h, size_t rank, const char *qid) {
   json_t *o = json_object();
   if (!o) return OSQ_E_NOMEM;
-  if (qid) json_object_set_new(o, "qid", json_string(qid));
+  if (qid) json_object_set_new(o, "qid", jstrz(qid));
   json_object_set_new(o, "rank", json_integer((json_int_t)rank));
   json_object_set_new(o, "score", json_real(h->score));
-  json_object_set_new(o, "doc_id", json_string(h->doc_id));
-  json_object_set_new(o, "title", json_string(h->title));
-  if (*h->source) json_object_set_new(o, "source", json_string(h->source));
-  if (*h->url) json_object_set_new(o, "url", json_string(h->url));
-  if (*h->date) json_object_set_new(o, "date", json_string(h->date));
+  json_object_set_new(o, "doc_id", jstrz(h->doc_id));
+  json_object_set_new(o, "title", jstrz(h->title));
+  if (*h->source) json_object_set_new(o, "source", jstrz(h->source));
+  if (*h->url) json_object_set_new(o, "url", jstrz(h->url));
+  if (*h->date) json_object_set_new(o, "date", jstrz(h->date));
   json_object_set_new(o, "passage_no", json_integer(h->passage_no));
-  json_object_set_new(o, "passage", json_stringn(h->passage, h->passage_len));
+  json_object_set_new(o, "passage", jstr(h->passage, h->passage_len));
   json_t *hl = json_array();
   for (size_t i = 0; i < h->nspans; i++) {
     json_t *pair = json_array();
@@ -95,12 +144,13 @@ static int print_json(const osq_hit *h, size_t rank, const char *qid) {
 
 static int print_hit(const opts *o, const osq_hit *h, size_t rank, const char *qid) {
   if (o->json) return print_json(h, rank, qid);
-  if (o->color)
-    printf("\033[1m%2zu.\033[0m \033[33m%.3f\033[0m  \033[1m%s\033[0m  (%s, passage %u)\n", rank, h->score,
-           *h->title ? h->title : "(untitled)", h->doc_id, h->passage_no);
-  else
-    printf("%2zu. %.3f  %s  (%s, passage %u)\n", rank, h->score, *h->title ? h->title : "(untitled)", h->doc_id,
-           h->passage_no);
+  const char *title = *h->title ? h->title : "(untitled)";
+  if (o->color) printf("\033[1m%2zu.\033[0m \033[33m%.3f\033[0m  \033[1m", rank, h->score);
+  else printf("%2zu. %.3f  ", rank, h->score);
+  put_clean(stdout, title, strlen(title));
+  fputs(o->color ? "\033[0m  (" : "  (", stdout);
+  put_clean(stdout, h->doc_id, strlen(h->doc_id));
+  printf(", passage %u)\n", h->passage_no);
   print_passage(h, o->color);
   if (h->explain) printf("%s\n", h->explain);
   return OSQ_OK;
@@ -157,7 +207,11 @@ static int run_query_xapian(opts *o, const char *q, size_t len, const char *qid)
     return rc;
   }
   size_t n = o->xapi.results_count(xr);
-  if (!o->json && n == 0) printf("no passage matches %.*s\n", (int)len, q);
+  if (!o->json && n == 0) {
+    fputs("no passage matches ", stdout);
+    put_clean(stdout, q, len);
+    putchar('\n');
+  }
   for (size_t i = 0; i < n && rc == OSQ_OK; i++) {
     uint32_t docid;
     double score;
@@ -211,7 +265,7 @@ static int run_query(osq_index *ix, opts *o, const char *q, size_t len, const ch
   if (rc) {
     fprintf(stderr, "osq: %s%s%s\n", qid ? qid : "", qid ? ": " : "", *osq_last_error() ? osq_last_error() : osq_strerror(rc));
     if (qid && o->json) {
-      json_t *e = json_pack("{s:s,s:s}", "qid", qid, "error", *osq_last_error() ? osq_last_error() : osq_strerror(rc));
+      json_t *e = json_pack("{s:o,s:s}", "qid", jstrz(qid), "error", *osq_last_error() ? osq_last_error() : osq_strerror(rc));
       char *s = e ? json_dumps(e, JSON_COMPACT) : NULL;
       if (s) puts(s);
       free(s);
@@ -220,7 +274,11 @@ static int run_query(osq_index *ix, opts *o, const char *q, size_t len, const ch
     return rc;
   }
   size_t n = osq_results_count(r);
-  if (!o->json && n == 0) printf("no passage matches %.*s\n", (int)len, q);
+  if (!o->json && n == 0) {
+    fputs("no passage matches ", stdout);
+    put_clean(stdout, q, len);
+    putchar('\n');
+  }
   for (size_t i = 0; i < n; i++) {
     osq_hit h;
     if ((rc = osq_results_get(r, i, &h))) {
@@ -261,9 +319,15 @@ static int run_batch(osq_index *ix, opts *o, const char *file) {
       snprintf(qidbuf, sizeof qidbuf, "%lu", lineno);
     }
     if (run_query(ix, o, q, strlen(q), qid)) failed++;
+    if (ferror(stdout)) break; /* main reports it */
   }
+  int read_error = ferror(f) ? errno : 0;
   free(line);
   if (f != stdin) fclose(f);
+  if (read_error) {
+    fprintf(stderr, "osq: %s: %s\n", file, strerror(read_error));
+    return 2;
+  }
   if (failed) fprintf(stderr, "osq: %d queries of %s failed\n", failed, file);
   return failed ? 1 : 0;
 }
@@ -303,6 +367,67 @@ static void usage(FILE *f) {
         f);
 }
 
+static const struct option longopts[] = {{"index", required_argument, NULL, 'i'},
+                                         {"json", no_argument, NULL, 'j'},
+                                         {"explain", no_argument, NULL, 'x'},
+                                         {"batch", required_argument, NULL, 'b'},
+                                         {"color", optional_argument, NULL, 'c'},
+                                         {"engine", required_argument, NULL, 'e'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+
+/* Is a an option (a letter after '-', or "--name")?  Other arguments that
+ * start with '-' are query words: -게이트웨이 (must not), -2014. */
+static int is_option(const char *a) {
+  if (a[0] != '-' || a[1] == 0) return 0;
+  if (a[1] == '-') return 1;
+  return (a[1] >= 'a' && a[1] <= 'z') || (a[1] >= 'A' && a[1] <= 'Z');
+}
+
+/* Does "--name" (no '=') take the next argument?  As getopt_long decides:
+ * the name or an unambiguous prefix of it. */
+static int long_takes_next(const char *a) {
+  const char *name = a + 2;
+  size_t n = strlen(name);
+  const struct option *hit = NULL;
+  for (const struct option *o = longopts; o->name; o++) {
+    if (strncmp(o->name, name, n)) continue;
+    if (strlen(o->name) == n) return o->has_arg == required_argument; /* exact */
+    if (hit) return 0; /* ambiguous: getopt reports it */
+    hit = o;
+  }
+  return hit && hit->has_arg == required_argument;
+}
+
+/* Splits argv into what getopt parses (options and their arguments, into
+ * gargv) and the words of the query (into words, in order). */
+static void split_args(int argc, char **argv, char **gargv, int *gn, char **words, int *wn) {
+  *gn = *wn = 0;
+  gargv[(*gn)++] = argv[0];
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    if (!strcmp(a, "--")) {
+      while (++i < argc) words[(*wn)++] = argv[i];
+      break;
+    }
+    if (!is_option(a)) {
+      words[(*wn)++] = argv[i];
+      continue;
+    }
+    gargv[(*gn)++] = argv[i];
+    if (a[1] == '-') {
+      if (!strchr(a, '=') && long_takes_next(a) && i + 1 < argc) gargv[(*gn)++] = argv[++i];
+      continue;
+    }
+    for (const char *c = a + 1; *c; c++)
+      if (*c == 'i' || *c == 'n' || *c == 'b') { /* the rest, or the next argument, is its value */
+        if (c[1] == 0 && i + 1 < argc) gargv[(*gn)++] = argv[++i];
+        break;
+      }
+  }
+  gargv[*gn] = NULL;
+}
+
 int main(int argc, char **argv) {
   opts o;
   memset(&o, 0, sizeof o);
@@ -311,16 +436,15 @@ int main(int argc, char **argv) {
   o.color = -1;
   if (!o.index || !*o.index) o.index = "osq-index";
   const char *batch = NULL, *engine = "osq";
-  static const struct option longopts[] = {{"index", required_argument, NULL, 'i'},
-                                           {"json", no_argument, NULL, 'j'},
-                                           {"explain", no_argument, NULL, 'x'},
-                                           {"batch", required_argument, NULL, 'b'},
-                                           {"color", optional_argument, NULL, 'c'},
-                                           {"engine", required_argument, NULL, 'e'},
-                                           {"help", no_argument, NULL, 'h'},
-                                           {NULL, 0, NULL, 0}};
+  char **gargv = malloc(((size_t)argc + 1) * sizeof *gargv), **words = malloc(((size_t)argc + 1) * sizeof *words);
+  if (!gargv || !words) {
+    fprintf(stderr, "osq: out of memory\n");
+    return 2;
+  }
+  int gn, wn;
+  split_args(argc, argv, gargv, &gn, words, &wn);
   int c;
-  while ((c = getopt_long(argc, argv, "i:n:jxb:h", longopts, NULL)) != -1) {
+  while ((c = getopt_long(gn, gargv, "i:n:jxb:h", longopts, NULL)) != -1) {
     switch (c) {
       case 'i': o.index = optarg; break;
       case 'n': {
@@ -337,7 +461,13 @@ int main(int argc, char **argv) {
       case 'x': o.explain = 1; break;
       case 'b': batch = optarg; break;
       case 'c':
-        o.color = !optarg || !strcmp(optarg, "always") ? 1 : !strcmp(optarg, "never") ? 0 : -1;
+        if (!optarg || !strcmp(optarg, "always")) o.color = 1;
+        else if (!strcmp(optarg, "never")) o.color = 0;
+        else if (!strcmp(optarg, "auto")) o.color = -1;
+        else {
+          fprintf(stderr, "osq: --color wants auto, always or never, not '%s'\n", optarg);
+          return 2;
+        }
         break;
       case 'e': engine = optarg; break;
       case 'h': usage(stdout); return 0;
@@ -349,7 +479,9 @@ int main(int argc, char **argv) {
     return 2;
   }
   if (o.color < 0) o.color = isatty(1) && !getenv("NO_COLOR");
-  if (!batch && optind >= argc) {
+  /* getopt only saw options: anything it left is a value without its option */
+  for (int i = optind; i < gn; i++) words[wn++] = gargv[i];
+  if (!batch && wn == 0) {
     usage(stderr);
     return 2;
   }
@@ -396,16 +528,16 @@ run:;
   } else {
     /* The words of the command line make one query. */
     size_t len = 0;
-    for (int i = optind; i < argc; i++) len += strlen(argv[i]) + 1;
+    for (int i = 0; i < wn; i++) len += strlen(words[i]) + 1;
     char *q = malloc(len + 1);
     if (!q) return 2;
     q[0] = 0;
     size_t at = 0;
-    for (int i = optind; i < argc; i++) {
-      size_t n = strlen(argv[i]);
-      memcpy(q + at, argv[i], n);
+    for (int i = 0; i < wn; i++) {
+      size_t n = strlen(words[i]);
+      memcpy(q + at, words[i], n);
       at += n;
-      if (i + 1 < argc) q[at++] = ' ';
+      if (i + 1 < wn) q[at++] = ' ';
     }
     q[at] = 0;
     rc = run_query(ix, &o, q, at, NULL);
@@ -416,5 +548,11 @@ run:;
 #ifdef OSQ_XAPIAN_DL
   if (o.xdb) o.xapi.close(o.xdb);
 #endif
+  free(gargv);
+  free(words);
+  if (fflush(stdout) != 0 || ferror(stdout)) {
+    fprintf(stderr, "osq: writing the results: %s\n", errno ? strerror(errno) : "output error");
+    return 2;
+  }
   return status;
 }

@@ -65,6 +65,43 @@ contains "$T/err" "format version 99" "version message"
 "$OSQ" -i "$INDEX" '"오픈스택 (AND' >"$T/out" 2>"$T/err"
 [ $? -eq 0 ] || fail "malformed syntax should fall back to words, not fail"
 
+# --- query words that start with '-' are words, not options ---
+"$OSQ" -i "$INDEX" -n 20 --color=never 화웨이 -게이트웨이 >"$T/out" 2>"$T/err"
+[ $? -eq 0 ] || fail "'osq 화웨이 -게이트웨이' should run the query: $(cat "$T/err")"
+contains "$T/out" "**화웨이**" "must-not query finds 화웨이"
+grep -q "게이트웨이" "$T/out" && fail "'osq 화웨이 -게이트웨이' returned a passage with 게이트웨이"
+"$OSQ" -i "$INDEX" -n 1 '-게이트웨이 화웨이' >"$T/out" 2>"$T/err"
+[ $? -eq 0 ] || fail "a query starting with -word should run: $(cat "$T/err")"
+"$OSQ" -i "$INDEX" --color=bogus 화웨이 >"$T/out" 2>"$T/err"
+[ $? -eq 2 ] || fail "--color=bogus should exit 2"
+contains "$T/err" "bogus" "--color error names the value"
+
+# --- output that cannot be written is an error ---
+if [ -w /dev/full ]; then
+  "$OSQ" -i "$INDEX" 화웨이 >/dev/full 2>"$T/err"
+  [ $? -eq 2 ] || fail "a full disk under stdout should exit 2"
+  contains "$T/err" "writing the results" "write error message"
+  printf 'q1\t화웨이\n' | "$OSQ" -i "$INDEX" --batch - >/dev/full 2>"$T/err"
+  [ $? -eq 2 ] || fail "a batch whose output cannot be written should exit 2"
+  "$OSINDEX" stats -i "$INDEX" >/dev/full 2>"$T/err"
+  [ $? -eq 2 ] || fail "osindex stats into a full disk should exit 2"
+  contains "$T/err" "writing the output" "osindex write error message"
+fi
+"$OSQ" -i "$INDEX" --batch "$T" >"$T/out" 2>"$T/err"
+[ $? -eq 2 ] || fail "--batch of a directory should exit 2"
+
+# --- control characters in documents do not reach the terminal ---
+mkdir -p "$T/esc"
+printf '{"id":"e1","title":"제목\\u001b]0;PWNED\\u0007\\u001b[2J","text":"탈출문자 시험 \\u001b[31m빨강 \\u009b2J"}\n' >"$T/esc/e.jsonl"
+"$OSINDEX" -q -i "$T/escix" "$T/esc" >"$T/out" 2>&1 || fail "indexing control characters: $(cat "$T/out")"
+"$OSQ" -i "$T/escix" --color=always 탈출문자 >"$T/out" 2>&1
+grep -q "PWNED" "$T/out" || fail "the title with control characters is not shown: $(cat "$T/out")"
+# the only escapes left must be osq's own colours
+sed 's/\x1b\[[0-9;]*m//g' "$T/out" | grep -q "$(printf '\033')" && fail "a document's escape sequence reached the output"
+grep -q "$(printf '\302\233')" "$T/out" && fail "a C1 control (CSI) reached the output"
+"$OSQ" -i "$T/escix" --json 탈출문자 >"$T/out" 2>&1
+contains "$T/out" '\u001B]0;PWNED' "JSON keeps control characters, escaped"
+
 # --- osindex on bad input ---
 mkdir -p "$T/in/sub"
 printf '{"id":"a","title":"첫째","text":"화웨이 문서"}\n{"id":"b",\n{"id":"c","title":"셋째","text":"오픈스택 문서"}\n' >"$T/in/docs.jsonl"

@@ -111,6 +111,20 @@ int osq__merge_copy(osq_writer *w, const char *dir, const osq__manifest_seg *e) 
   osq__deletions d;
   int rc = osq__open_segment_entry(dir, e, &seg, &d, 1);
   if (rc) return rc;
+  /* A damaged segment is not copied: its text would be indexed again into
+   * a segment with valid checksums, and the damage would pass every later
+   * check (a review found `merge` turning a failed check into a passed
+   * one, with garbled words in the results). */
+  if (osq__segment_verify(&seg) != OSQ_OK) {
+    char why[512];
+    snprintf(why, sizeof why, "%s", osq_last_error());
+    osq__segment_close(&seg);
+    osq__deletions_free(&d);
+    return osq__fail(OSQ_E_CORRUPT,
+                     "%s; not merged, since a copy would carry the damage into a segment with valid checksums "
+                     "(osindex check lists it; rebuild the index)",
+                     why);
+  }
   char **texts = NULL;
   size_t *lens = NULL, cap = 0;
   osq__store_cache sc = {0};

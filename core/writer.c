@@ -1354,6 +1354,10 @@ static int auto_merge(osq_writer *w) {
     uint64_t deleted = 0;
     for (uint32_t i = 0; i < n; i++) deleted += w->man.segs[pick[i]].del_docs;
     rc = merge_segments(w, pick, n);
+    if (rc == OSQ_E_CORRUPT) { /* a damaged segment: left for check to report (merge.c) */
+      rc = OSQ_OK;
+      break;
+    }
     if (!rc && w->man.nsegs >= before && deleted == 0) break; /* no progress */
   }
   free(pick);

@@ -23,6 +23,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -287,11 +288,19 @@ static void print_problem(void *ctx, const char *file, const char *problem) {
 }
 
 static int cmd_check(const options *o) {
+  struct stat st;
+  if (stat(o->index, &st) == 0 && !S_ISDIR(st.st_mode)) {
+    fprintf(stderr, "osindex: %s is not an index directory\n", o->index);
+    return 2;
+  }
   uint64_t stray = 0;
   int rc = osq_index_check(o->index, o->deep, print_problem, NULL, &stray);
   if (rc == OSQ_E_NOINDEX || rc == OSQ_E_IO || rc == OSQ_E_NOMEM) return index_failure(NULL, rc);
   if (rc) {
-    printf("%s: %s\n", o->index, osq_last_error()[0] ? osq_last_error() : osq_strerror(rc));
+    const char *msg = osq_last_error()[0] ? osq_last_error() : osq_strerror(rc);
+    size_t il = strlen(o->index);
+    if (!strncmp(msg, o->index, il) && msg[il] == ':') printf("%s\n", msg); /* it names the index already */
+    else printf("%s: %s\n", o->index, msg);
     printf("%s: the index is damaged; rebuild it with osindex\n", o->index);
     return 1;
   }

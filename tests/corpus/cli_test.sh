@@ -102,6 +102,22 @@ grep -q "$(printf '\302\233')" "$T/out" && fail "a C1 control (CSI) reached the 
 "$OSQ" -i "$T/escix" --json 탈출문자 >"$T/out" 2>&1
 contains "$T/out" '\u001B]0;PWNED' "JSON keeps control characters, escaped"
 
+# --- a damaged segment is never merged into one with valid checksums ---
+"$OSINDEX" -q -i "$T/dm" corpus/openstack >"$T/out" 2>&1 || fail "indexing corpus/openstack: $(cat "$T/out")"
+seg=$(ls "$T"/dm/seg-*.osq | head -1)
+printf XXXX | dd of="$seg" bs=1 seek=$(($(wc -c <"$seg") / 2)) conv=notrunc 2>/dev/null
+"$OSINDEX" add -q -i "$T/dm" corpus/openstack/seed-article.txt >"$T/out" 2>&1
+[ $? -eq 0 ] || fail "add beside a damaged segment should still add: $(cat "$T/out")"
+"$OSINDEX" merge -i "$T/dm" >"$T/out" 2>"$T/err"
+[ $? -eq 2 ] || fail "merge of a damaged segment should exit 2"
+contains "$T/err" "not merged" "merge says why it refused"
+"$OSINDEX" check -i "$T/dm" >"$T/out" 2>&1
+[ $? -eq 1 ] || fail "check after a refused merge should still find the damage"
+contains "$T/out" "checksum mismatch" "the damage is still reported"
+"$OSINDEX" check -i "$seg" >"$T/out" 2>"$T/err"
+[ $? -eq 2 ] || fail "check of a file, not an index directory, should exit 2"
+contains "$T/err" "not an index directory" "check of a file says so"
+
 # --- osindex on bad input ---
 mkdir -p "$T/in/sub"
 printf '{"id":"a","title":"첫째","text":"화웨이 문서"}\n{"id":"b",\n{"id":"c","title":"셋째","text":"오픈스택 문서"}\n' >"$T/in/docs.jsonl"

@@ -445,8 +445,10 @@ static int walk_path(osq_source *s, const char *path, int explicit_path,
   }
   if (stat(path, &st) != 0) {
     /* A dangling link with an unrelated name in a directory is not worth a
-     * warning; anything else the user will want to hear about. */
-    if (!explicit_path && kind < 0) return OSQ_OK;
+     * warning; anything else the user will want to hear about: an entry
+     * that cannot be looked at (a directory without search permission, a
+     * path too long) may be a directory of documents. */
+    if (!explicit_path && kind < 0 && errno == ENOENT) return OSQ_OK;
     return add_entry(s, strdup(path), 0, SRC_ERRNO, errno);
   }
   if (S_ISDIR(st.st_mode)) return walk_dir(s, path, &st, depth);
@@ -638,6 +640,18 @@ static int gz_read(osq_source *s, char *dst, size_t want, size_t *got) {
   return OSQ_OK;
 }
 
+/* NUL bytes in the first 512 bytes, or more than one in a thousand: a
+ * binary file (compressed data has one in 256), not text with a stray
+ * NUL, which is warned about where it is. */
+static int looks_binary(const char *p, size_t n) {
+  const char *z = memchr(p, '\0', n);
+  if (!z) return 0;
+  if (z - p < 512) return 1;
+  size_t nuls = 0;
+  for (; z; z = memchr(z + 1, '\0', n - (size_t)(z + 1 - p))) nuls++;
+  return nuls * 1000 > n;
+}
+
 /* Reads the next chunk of the current file into the line buffer.  A read
  * problem ends the file (s->eof, s->read_error).  Returns OSQ_OK or
  * OSQ_E_NOMEM. */
@@ -669,9 +683,11 @@ static int fill(osq_source *s) {
   }
   if (s->first_fill && n > 0) {
     s->first_fill = 0;
-    /* A NUL byte never occurs in JSON text: this is some binary file with
-     * an input name, and every "line" of it would be a warning. */
-    if (memchr(s->buf + s->end, '\0', n)) {
+    /* A NUL byte never occurs in JSON text: with NULs at its start or
+     * throughout, this is some binary file with an input name, and every
+     * "line" of it would be a warning.  One stray NUL further on spoils
+     * only its line (a malformed-line warning). */
+    if (looks_binary(s->buf + s->end, n)) {
       warn_file(s, s->cur->path, "binary file skipped");
       file_failed(s);
       s->eof = 1;
@@ -1005,7 +1021,7 @@ static int parse_line(osq_source *s, char *line, size_t len, src_item *it) {
  * logs): text has few, binary formats many. */
 static int is_binary(const char *p, size_t n) {
   size_t i, ctrl = 0;
-  if (memchr(p, '\0', n)) return 1;
+  if (looks_binary(p, n)) return 1;
   for (i = 0; i < n; i++) {
     unsigned char c = (unsigned char)p[i];
     ctrl += (c < 0x20 && c != '\t' && c != '\n' && c != '\r' && c != '\f' &&

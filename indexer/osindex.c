@@ -23,6 +23,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -397,6 +398,10 @@ static int cmd_stats(const options *o) {
 static int run(int argc, char **argv);
 
 int main(int argc, char **argv) {
+  /* Past a file-size limit (ulimit -f) a write then fails with EFBIG, which
+   * is reported and leaves the index as it was, instead of the signal
+   * killing osindex without a word. */
+  signal(SIGXFSZ, SIG_IGN);
   int rc = run(argc, argv);
   if (fflush(stdout) != 0 || ferror(stdout)) {
     fprintf(stderr, "osindex: writing the output: %s\n", errno ? strerror(errno) : "output error");

@@ -118,6 +118,11 @@ contains "$T/out" "checksum mismatch" "the damage is still reported"
 [ $? -eq 2 ] || fail "check of a file, not an index directory, should exit 2"
 contains "$T/err" "not an index directory" "check of a file says so"
 
+# --- a file-size limit is an error with a message, not a silent kill ---
+(ulimit -f 200 && "$OSINDEX" -i "$T/fx" corpus) >"$T/out" 2>"$T/err"
+[ $? -eq 2 ] || fail "osindex past ulimit -f should exit 2, not be killed"
+contains "$T/err" "File too large" "the size limit is named"
+
 # --- osindex on bad input ---
 mkdir -p "$T/in/sub"
 printf '{"id":"a","title":"첫째","text":"화웨이 문서"}\n{"id":"b",\n{"id":"c","title":"셋째","text":"오픈스택 문서"}\n' >"$T/in/docs.jsonl"

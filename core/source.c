@@ -923,7 +923,9 @@ skip:
 
 /* The values of obj's fields (field_names), as osq__json_parse gives them;
  * the strings are obj's. */
-static void jansson_values(json_t *obj, osq_json_value *v) {
+/* ints_as_reals: obj was read with JSON_DECODE_INT_AS_REAL, so an integer
+ * that fits is turned back into one (an id of 7 stays "7"). */
+static void jansson_values(json_t *obj, osq_json_value *v, int ints_as_reals) {
   size_t i;
   for (i = 0; i < F_COUNT; i++) {
     json_t *x = json_object_get(obj, field_names[i]);
@@ -940,8 +942,14 @@ static void jansson_values(json_t *obj, osq_json_value *v) {
       v[i].type = OSQ_JSON_INTEGER;
       v[i].integer = json_integer_value(x);
     } else if (json_is_real(x)) {
-      v[i].type = OSQ_JSON_REAL;
-      v[i].real = json_real_value(x);
+      double r = json_real_value(x);
+      if (ints_as_reals && r == (double)(long long)r && r > -9.2e18 && r < 9.2e18) {
+        v[i].type = OSQ_JSON_INTEGER;
+        v[i].integer = (long long)r;
+      } else {
+        v[i].type = OSQ_JSON_REAL;
+        v[i].real = r;
+      }
     } else {
       v[i].type = OSQ_JSON_OTHER;
     }
@@ -974,6 +982,15 @@ static int parse_with_jansson(osq_source *s, const char *line, size_t len,
     j = json_loadb(fixed, flen, JSON_ALLOW_NUL, &err);
     free(fixed);
   }
+  int ints_as_reals = 0;
+  if (!j && json_error_code(&err) == json_error_numeric_overflow) {
+    /* An integer past 64 bits (a uint64 hash, a tweet id) is valid JSON,
+     * mostly in a field osq does not read: read it as a real rather than
+     * lose the document.  A real past the double range (1e400) is still
+     * refused: jansson has no way to read it. */
+    j = json_loadb(line + skip, len - skip, JSON_ALLOW_NUL | JSON_DECODE_INT_AS_REAL, &err);
+    ints_as_reals = 1;
+  }
   if (!j) {
     if (json_error_code(&err) == json_error_out_of_memory) return OSQ_E_NOMEM;
     warn_line(s, s->lineno, "malformed JSON at byte offset %d: %s",
@@ -987,7 +1004,15 @@ static int parse_with_jansson(osq_source *s, const char *line, size_t len,
     s->pst.lines_failed++;
     return 0;
   }
-  jansson_values(j, v);
+  jansson_values(j, v, ints_as_reals);
+  if (ints_as_reals && v[F_ID].type == OSQ_JSON_REAL && (v[F_ID].real >= 9.2e18 || v[F_ID].real <= -9.2e18)) {
+    /* the id itself was the integer past 64 bits: as a real it would be
+     * rounded, and two documents could share it */
+    warn_line(s, s->lineno, "\"id\" is an integer past 64 bits; line skipped");
+    json_decref(j);
+    s->pst.lines_failed++;
+    return 0;
+  }
   rc = make_doc(s, it, v, len);
   json_decref(j);
   return rc;

@@ -84,6 +84,31 @@ static void assert_word_first(const hits *h, const char *word) {
   }
 }
 
+/* A one-word query: the passages that hold the word whole rank above those
+ * that only share its grams (../shared/KOREAN-SEARCH.md), for words whose
+ * grams are frequent elsewhere: 중국인 (중국 + 국인 of 의장국인), 바이두
+ * (바이러스, 이 두), 치후360 (설치 후), 클라우드스택 (클라우드), 아이치이
+ * (its tail looks like a particle).  All of these failed before the
+ * whole-word bonus. */
+static void test_whole_word_first(void **state) {
+  const char *words[] = {"중국인", "바이두", "치후360", "클라우드스택", "아이치이", "화웨이", "오픈스택재단"};
+  for (size_t q = 0; q < sizeof words / sizeof *words; q++) {
+    hits h = {0}, ph = {0};
+    char quoted[64];
+    snprintf(quoted, sizeof quoted, "\"%s\"", words[q]);
+    assert_int_equal(search(words[q], 10, 0, &h), OSQ_OK);
+    assert_int_equal(search(quoted, 10, 0, &ph), OSQ_OK);
+    if (ph.n == 0) fail_msg("%s: the corpus should hold it", words[q]);
+    /* the top min(10, passages holding it) all hold it */
+    for (size_t i = 0; i < ph.n && i < h.n; i++)
+      if (!strstr(h.passage[i], words[q]))
+        fail_msg("%s: result %zu does not hold the word, though %zu passages do", words[q], i + 1, ph.n);
+    assert_word_first(&h, words[q]);
+    hits_free(&h);
+    hits_free(&ph);
+  }
+}
+
 static void test_particle(void **state) {
   hits h = {0};
   assert_int_equal(search("화웨이가", 20, 0, &h), OSQ_OK);
@@ -393,6 +418,7 @@ int main(int argc, char **argv) {
   }
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_huawei_rank1),   cmocka_unit_test(test_particle),
+      cmocka_unit_test(test_whole_word_first),
       cmocka_unit_test(test_spacing),        cmocka_unit_test(test_spacing_reverse),
       cmocka_unit_test(test_one_syllable),   cmocka_unit_test(test_exclusion),
       cmocka_unit_test(test_phrase),         cmocka_unit_test(test_nfd_equals_nfc),

@@ -200,6 +200,12 @@ static size_t xapian_spans(const char *q, const char *passage, osq_span *spans, 
  * QueryParser with CJK n-grams, results in osq's output shape. */
 static int run_query_xapian(opts *o, const char *q, size_t len, const char *qid) {
   osq_xapian_results *xr;
+  json_t *check = json_stringn(q, len); /* jansson's UTF-8 validation */
+  if (!check) {
+    fprintf(stderr, "osq: %s%squery is not valid UTF-8\n", qid ? qid : "", qid ? ": " : "");
+    return OSQ_E_UTF8;
+  }
+  json_decref(check);
   int rc = o->xapi.query(o->xdb, q, len, 1, o->k, &xr);
   if (rc) {
     const char *msg = o->xapi.errmsg(o->xdb);

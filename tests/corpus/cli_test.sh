@@ -166,6 +166,9 @@ if "$OSINDEX" -q --engine xapian -i "$T/xdb" corpus >"$T/out" 2>"$T/err"; then
   "$OSQ" --engine xapian -i "$T/xdb" "화웨이 AND" >"$T/out" 2>"$T/err"
   [ $? -eq 2 ] || fail "a query Xapian cannot parse should exit 2"
   contains "$T/err" "QueryParserError" "Xapian's parse error is shown"
+  "$OSQ" --engine xapian -i "$T/xdb" "$(printf 'abc\377')" >"$T/out" 2>"$T/err"
+  [ $? -eq 2 ] || fail "invalid UTF-8 through --engine xapian should exit 2"
+  contains "$T/err" "not valid UTF-8" "xapian invalid UTF-8 message"
 else
   contains "$T/err" "cannot load the Xapian engine" "osindex --engine xapian without the library says why"
 fi

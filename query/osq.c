@@ -434,7 +434,28 @@ static void split_args(int argc, char **argv, char **gargv, int *gn, char **word
   gargv[*gn] = NULL;
 }
 
+static int run(int argc, char **argv, char **gargv, char **words);
+
 int main(int argc, char **argv) {
+  char **gargv = malloc(((size_t)argc + 1) * sizeof *gargv), **words = malloc(((size_t)argc + 1) * sizeof *words);
+  int status;
+  if (!gargv || !words) {
+    fprintf(stderr, "osq: out of memory\n");
+    status = 2;
+  } else {
+    status = run(argc, argv, gargv, words);
+  }
+  free(gargv);
+  free(words);
+  if (fflush(stdout) != 0 || ferror(stdout)) {
+    fprintf(stderr, "osq: writing the results: %s\n", errno ? strerror(errno) : "output error");
+    return 2;
+  }
+  return status;
+}
+
+/* main, with room for the split arguments (split_args). */
+static int run(int argc, char **argv, char **gargv, char **words) {
   opts o;
   memset(&o, 0, sizeof o);
   o.index = getenv("OSQ_INDEX");
@@ -442,11 +463,6 @@ int main(int argc, char **argv) {
   o.color = -1;
   if (!o.index || !*o.index) o.index = "osq-index";
   const char *batch = NULL, *engine = "osq";
-  char **gargv = malloc(((size_t)argc + 1) * sizeof *gargv), **words = malloc(((size_t)argc + 1) * sizeof *words);
-  if (!gargv || !words) {
-    fprintf(stderr, "osq: out of memory\n");
-    return 2;
-  }
   int gn, wn;
   split_args(argc, argv, gargv, &gn, words, &wn);
   int c;
@@ -554,11 +570,5 @@ run:;
 #ifdef OSQ_XAPIAN_DL
   if (o.xdb) o.xapi.close(o.xdb);
 #endif
-  free(gargv);
-  free(words);
-  if (fflush(stdout) != 0 || ferror(stdout)) {
-    fprintf(stderr, "osq: writing the results: %s\n", errno ? strerror(errno) : "output error");
-    return 2;
-  }
   return status;
 }

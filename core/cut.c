@@ -8,6 +8,8 @@ OSQ_EXPORT long osq_cut_passages(const char *text, size_t len, const osq_writer_
                                  osq_passage_cut **out) {
   uint32_t min = opts && opts->passage_min_chars ? opts->passage_min_chars : 80;
   uint32_t max = opts && opts->passage_max_chars ? opts->passage_max_chars : 600;
+  if (max > OSQ__PASSAGE_MAX_CHARS) max = OSQ__PASSAGE_MAX_CHARS; /* as the writer clamps it */
+  if (min > max) min = max;
   uint32_t overlap = opts && opts->passage_overlap_chars ? opts->passage_overlap_chars : 100;
   if (overlap >= max) overlap = max / 4;
   osq__cut *cuts = NULL;

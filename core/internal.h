@@ -13,6 +13,12 @@
 #include "osq/osq.h"
 
 #define OSQ__HIDDEN __attribute__((visibility("hidden")))
+
+/* The most characters a passage is cut to, whatever the options say: with
+ * at most 9 codepoints of 4 bytes a character (writer.c, JOIN_MAX), far
+ * below the 64 MB a reader accepts (segment_read.c, passage_fits). */
+#define OSQ__PASSAGE_MAX_CHARS 1000000u
+
 #if defined(__GNUC__)
 #define OSQ__PRINTF(a, b) __attribute__((format(printf, a, b)))
 #define OSQ__LIKELY(x) __builtin_expect(!!(x), 1)

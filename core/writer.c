@@ -150,7 +150,11 @@ struct osq_writer {
  * archaic jamo of U+D7B0..U+D7FF, count as characters: looking every
  * non-Hangul character up in the Unicode tables cost osindex 8 %, and the
  * archaic jamo would need a test on every ED byte (half the syllables).
- * p is at a lead byte. */
+ * At most JOIN_MAX codepoints join one character (NFD Hangul takes two,
+ * accented Latin one to three): a run of thousands ("Zalgo" text, stray
+ * jamo) would otherwise be one character that no cut may split, and a
+ * passage could grow past what a reader accepts.  p is at a lead byte. */
+#define JOIN_MAX 8
 static inline int joins_previous(const uint8_t *p, size_t avail) {
   switch (p[0]) {
     case 0xCC: return avail >= 2;                   /* U+0300..U+033F */
@@ -172,8 +176,16 @@ static uint32_t count_chars(const char *s, size_t n) {
     maybe |= (b == 0xCC) | (b == 0xCD) | (b == 0xE1);
   }
   if (!maybe) return c;
-  for (size_t i = 0; i < n; i++)
-    if (p[i] >= 0xC0) c -= (uint32_t)joins_previous(p + i, n - i);
+  unsigned run = 0;
+  for (size_t i = 0; i < n; i++) {
+    if ((p[i] & 0xC0) == 0x80) continue;
+    if (p[i] >= 0xC0 && run < JOIN_MAX && joins_previous(p + i, n - i)) {
+      c--;
+      run++;
+    } else {
+      run = 0;
+    }
+  }
   return c;
 }
 
@@ -196,10 +208,15 @@ static size_t visible_bytes(const char *s, size_t n) {
 static size_t advance_chars(const char *s, size_t start, size_t n, uint32_t chars) {
   const uint8_t *p = (const uint8_t *)s;
   size_t i = start;
+  unsigned run = 0;
   while (i < n && chars > 0) {
     i++;
     while (i < n && (p[i] & 0xC0) == 0x80) i++;
-    if (i < n && joins_previous(p + i, n - i)) continue; /* still the same character */
+    if (i < n && run < JOIN_MAX && joins_previous(p + i, n - i)) { /* still the same character */
+      run++;
+      continue;
+    }
+    run = 0;
     chars--;
   }
   return i;
@@ -1156,6 +1173,10 @@ OSQ_EXPORT int osq_writer_open(const char *dir, const osq_writer_options *opts, 
   if (!w->opts.flush_bytes) w->opts.flush_bytes = (size_t)256 << 20;
   if (!w->opts.passage_min_chars) w->opts.passage_min_chars = 80;
   if (!w->opts.passage_max_chars) w->opts.passage_max_chars = 600;
+  /* A passage stays far below what a reader accepts (64 MB, segment_read.c):
+   * at most 4 bytes a codepoint and 1 + JOIN_MAX codepoints a character. */
+  if (w->opts.passage_max_chars > OSQ__PASSAGE_MAX_CHARS) w->opts.passage_max_chars = OSQ__PASSAGE_MAX_CHARS;
+  if (w->opts.passage_min_chars > w->opts.passage_max_chars) w->opts.passage_min_chars = w->opts.passage_max_chars;
   if (!w->opts.passage_overlap_chars) w->opts.passage_overlap_chars = 100;
   if (w->opts.passage_overlap_chars >= w->opts.passage_max_chars)
     w->opts.passage_overlap_chars = w->opts.passage_max_chars / 4;

@@ -215,6 +215,29 @@ static void test_nfd_cuts_like_nfc(void **state) {
   assert_true(docs > 1000 && changed > 1000);
 }
 
+/* Joining codepoints join at most a few to one character: a run of a
+ * hundred thousand combining accents ("Zalgo" text) or stray jamo is cut
+ * like any long text, not kept as one character no cut may split (which
+ * once made a 2 MB passage, and past 64 MB an index no reader accepts). */
+static void test_joining_runs_are_cut(void **state) {
+  const char *marks[] = {"\xcc\x81", "\xe1\x85\xa1"}; /* U+0301, U+1161 */
+  for (size_t m = 0; m < 2; m++) {
+    size_t ml = strlen(marks[m]), n = 0, cap = 64 + 100000 * ml;
+    char *t = malloc(cap);
+    assert_non_null(t);
+    n += (size_t)sprintf(t, "가나다 a");
+    for (int i = 0; i < 100000; i++, n += ml) memcpy(t + n, marks[m], ml);
+    n += (size_t)sprintf(t + n, " 끝");
+    osq_passage_cut *cuts = NULL;
+    long k = osq_cut_passages(t, n, NULL, &cuts);
+    assert_true(k > 100000 / 9 / 600);
+    for (long i = 0; i < k; i++)
+      if (cuts[i].end - cuts[i].start > 600 * 9 * 4) fail_msg("passage %ld of %u bytes", i, cuts[i].end - cuts[i].start);
+    free(cuts);
+    free(t);
+  }
+}
+
 static void test_one_syllable(void **state) {
   hits h = {0};
   assert_int_equal(search("국", 100000, 0, &h), OSQ_OK);
@@ -425,6 +448,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_fullwidth_query), cmocka_unit_test(test_pruning_is_exact),
       cmocka_unit_test(test_bad_query),      cmocka_unit_test(test_store_cache_texts),
       cmocka_unit_test(test_fullwidth_syntax), cmocka_unit_test(test_nfd_cuts_like_nfc),
+      cmocka_unit_test(test_joining_runs_are_cut),
       cmocka_unit_test(test_phrase_highlights_whole_phrase),
   };
   int rc = cmocka_run_group_tests(tests, NULL, NULL);

@@ -964,33 +964,36 @@ static int parse_with_jansson(osq_source *s, const char *line, size_t len,
   json_error_t err;
   json_t *j;
   int rc;
+  const char *text = line + skip; /* what jansson reads: the line, or its repaired copy */
+  size_t tlen = len - skip;
+  char *fixed = NULL;
 
   /* JSON_ALLOW_NUL: a \u0000 in a text should not cost the document; the
    * text's length is passed on with it. */
-  j = json_loadb(line + skip, len - skip, JSON_ALLOW_NUL, &err);
+  j = json_loadb(text, tlen, JSON_ALLOW_NUL, &err);
   if (!j && json_error_code(&err) == json_error_invalid_utf8) {
     /* jansson refuses bad UTF-8 outright; losing a whole document to one
      * stray byte is worse than indexing it with U+FFFD in its place. */
-    size_t at = utf8_first_bad(line + skip, len - skip), flen, nbad;
-    char *fixed;
-    rc = utf8_repair(line + skip, len - skip, &fixed, &flen, &nbad);
+    size_t at = utf8_first_bad(text, tlen), nbad;
+    rc = utf8_repair(text, tlen, &fixed, &tlen, &nbad);
     if (rc != OSQ_OK) return rc;
+    text = fixed;
     warn_line(s, s->lineno,
               "invalid UTF-8 at byte offset %zu; %zu bad bytes replaced "
               "by U+FFFD",
               at + skip, nbad);
-    j = json_loadb(fixed, flen, JSON_ALLOW_NUL, &err);
-    free(fixed);
+    j = json_loadb(text, tlen, JSON_ALLOW_NUL, &err);
   }
   int ints_as_reals = 0;
   if (!j && json_error_code(&err) == json_error_numeric_overflow) {
-    /* An integer past 64 bits (a uint64 hash, a tweet id) is valid JSON,
-     * mostly in a field osq does not read: read it as a real rather than
-     * lose the document.  A real past the double range (1e400) is still
-     * refused: jansson has no way to read it. */
-    j = json_loadb(line + skip, len - skip, JSON_ALLOW_NUL | JSON_DECODE_INT_AS_REAL, &err);
+    /* An integer past 64 bits (a uint64 hash) is valid JSON, mostly in a
+     * field osq does not read: read the line with integers as reals rather
+     * than lose the document.  A real past the double range (1e400) is
+     * still refused: jansson has no way to read it. */
+    j = json_loadb(text, tlen, JSON_ALLOW_NUL | JSON_DECODE_INT_AS_REAL, &err);
     ints_as_reals = 1;
   }
+  free(fixed);
   if (!j) {
     if (json_error_code(&err) == json_error_out_of_memory) return OSQ_E_NOMEM;
     warn_line(s, s->lineno, "malformed JSON at byte offset %d: %s",
@@ -1005,10 +1008,14 @@ static int parse_with_jansson(osq_source *s, const char *line, size_t len,
     return 0;
   }
   jansson_values(j, v, ints_as_reals);
-  if (ints_as_reals && v[F_ID].type == OSQ_JSON_REAL && (v[F_ID].real >= 9.2e18 || v[F_ID].real <= -9.2e18)) {
-    /* the id itself was the integer past 64 bits: as a real it would be
-     * rounded, and two documents could share it */
-    warn_line(s, s->lineno, "\"id\" is an integer past 64 bits; line skipped");
+  if (ints_as_reals && (v[F_ID].type == OSQ_JSON_REAL ||
+                        (v[F_ID].type == OSQ_JSON_INTEGER &&
+                         (v[F_ID].integer > (1LL << 53) || v[F_ID].integer < -(1LL << 53))))) {
+    /* Read as a real, a numeric id above 2^53 is rounded: two documents
+     * could share it, and the second would replace the first. */
+    warn_line(s, s->lineno,
+              "numeric \"id\" cannot be read exactly in a line with an integer past 64 bits; "
+              "line skipped (give ids as strings)");
     json_decref(j);
     s->pst.lines_failed++;
     return 0;

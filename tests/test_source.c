@@ -668,7 +668,7 @@ static const json_case json_cases[] = {
      {}},
     {"{\"id\":9223372036854775808,\"text\":\"too big\"}",
      {NULL, NULL, NULL, NULL, NULL, NULL, 0},
-     {"\"id\" is an integer past 64 bits; line skipped"}},
+     {"numeric \"id\" cannot be read exactly in a line with an integer past 64 bits; line skipped (give ids as strings)"}},
     {"{\"id\":\"r1\",\"text\":\"x\",\"x\":1e999}",
      {NULL, NULL, NULL, NULL, NULL, NULL, 0},
      {"malformed JSON at byte offset 31: real number overflow near '1e999'"}},
@@ -1187,14 +1187,23 @@ static void test_json_big_numbers(void **state) {
             "{\"id\":\"u64\",\"text\":\"a\",\"tweet_id\":18446744073709551615}\n"
             "{\"id\":7,\"text\":\"b\",\"n\":-99999999999999999999}\n"
             "{\"id\":\"e\",\"text\":\"c\",\"score\":1e400}\n"
+            "{\"id\":1234567890123456789,\"h\":18446744073709551616,\"text\":\"x\"}\n"
+            "{\"id\":1234567890123456790,\"h\":18446744073709551616,\"text\":\"y\"}\n"
+            "{\"id\":\"bad\xff\",\"h\":18446744073709551615,\"text\":\"z\"}\n"
             "{\"id\":\"last\",\"text\":\"d\"}\n");
   assert_int_equal(read_all(paths, 1, c, NULL), OSQ_DONE);
-  assert_int_equal(c->nd, 3);
+  assert_int_equal(c->nd, 4);
   assert_string_equal(c->d[0].id, "u64");
   assert_string_equal(c->d[1].id, "7");
-  assert_string_equal(c->d[2].id, "last");
-  assert_int_equal(c->nw, 1);
+  /* a big integer beside a repaired byte: read from the repaired copy */
+  assert_string_equal(c->d[2].id, "bad\xef\xbf\xbd");
+  assert_string_equal(c->d[3].id, "last");
+  assert_int_equal(c->nw, 4);
   expect_warning(c, 0, p, NULL, 3, "real number overflow");
+  /* ids above 2^53 beside a big integer would be rounded to one id */
+  expect_warning(c, 1, p, NULL, 4, "numeric \"id\" cannot be read exactly");
+  expect_warning(c, 2, p, NULL, 5, "numeric \"id\" cannot be read exactly");
+  expect_warning(c, 3, p, NULL, 6, "invalid UTF-8");
   free_collected(c);
   free(c);
   free(p);

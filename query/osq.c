@@ -11,8 +11,10 @@
  * closed pipe).
  *
  * A query word may start with '-' (must not contain): `osq 화웨이 -게이트웨이`.
- * Options are letters after '-' (or "--name"); any other argument that
- * starts with '-', such as -게이트웨이 or -2014, is a word of the query.
+ * Options are "--name" and the short options (-i, -n, -j, -x, -b, -h and
+ * clusters of them); any other argument that starts with '-', such as
+ * -게이트웨이, -2014 or -nova, is a word of the query.  Words after "--" are
+ * words whatever they look like (-index).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -369,6 +371,7 @@ static void usage(FILE *f) {
         "       osq [-i INDEX] [-n K] [--explain] --batch FILE|-\n"
         "       --engine xapian: query a Xapian database built by osindex --engine xapian\n"
         "Query syntax: words (ranked), \"a phrase\", +must -mustnot, a AND b, a OR b, NOT a, (...).\n"
+        "A -word that reads as options (-index) goes after --: osq -- 클라우드 -index\n"
         "INDEX defaults to $OSQ_INDEX, else ./osq-index.\n",
         f);
 }
@@ -382,12 +385,32 @@ static const struct option longopts[] = {{"index", required_argument, NULL, 'i'}
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
 
-/* Is a an option (a letter after '-', or "--name")?  Other arguments that
- * start with '-' are query words: -게이트웨이 (must not), -2014. */
+/* What a short-option argument is: 0 a query word, 1 options, 2 options
+ * whose last takes the next argument.  Options are the flags j x h, then at
+ * most one of i n b with its value attached or next (-n's value digits).
+ * Anything else is a word to exclude: -게이트웨이, -2014, -nova, -aws. */
+static int short_options(const char *a) {
+  if (a[0] != '-' || !((a[1] >= 'a' && a[1] <= 'z') || (a[1] >= 'A' && a[1] <= 'Z'))) return 0;
+  for (const char *c = a + 1; *c; c++) {
+    if (*c == 'j' || *c == 'x' || *c == 'h') continue;
+    if (*c == 'i' || *c == 'b') return c[1] ? 1 : 2;
+    if (*c == 'n') {
+      if (!c[1]) return 2;
+      for (const char *d = c + 1; *d; d++)
+        if (*d < '0' || *d > '9') return 0;
+      return 1;
+    }
+    return 0;
+  }
+  return 1;
+}
+
+/* Is a an option ("--name", or short options)?  Other arguments that start
+ * with '-' are query words. */
 static int is_option(const char *a) {
   if (a[0] != '-' || a[1] == 0) return 0;
   if (a[1] == '-') return 1;
-  return (a[1] >= 'a' && a[1] <= 'z') || (a[1] >= 'A' && a[1] <= 'Z');
+  return short_options(a) != 0;
 }
 
 /* Does "--name" (no '=') take the next argument?  As getopt_long decides:
@@ -425,11 +448,7 @@ static void split_args(int argc, char **argv, char **gargv, int *gn, char **word
       if (!strchr(a, '=') && long_takes_next(a) && i + 1 < argc) gargv[(*gn)++] = argv[++i];
       continue;
     }
-    for (const char *c = a + 1; *c; c++)
-      if (*c == 'i' || *c == 'n' || *c == 'b') { /* the rest, or the next argument, is its value */
-        if (c[1] == 0 && i + 1 < argc) gargv[(*gn)++] = argv[++i];
-        break;
-      }
+    if (short_options(a) == 2 && i + 1 < argc) gargv[(*gn)++] = argv[++i];
   }
   gargv[*gn] = NULL;
 }

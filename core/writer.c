@@ -1376,6 +1376,7 @@ static int auto_merge(osq_writer *w) {
     for (uint32_t i = 0; i < n; i++) deleted += w->man.segs[pick[i]].del_docs;
     rc = merge_segments(w, pick, n);
     if (rc == OSQ_E_CORRUPT) { /* a damaged segment: left for check to report (merge.c) */
+      w->stats.merges_refused++;
       rc = OSQ_OK;
       break;
     }

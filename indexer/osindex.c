@@ -179,6 +179,10 @@ static int cmd_index(const options *o, int replace, char **paths, int npaths) {
     if (ws.bad_bytes) fprintf(stderr, "; %llu invalid UTF-8 bytes replaced", (unsigned long long)ws.bad_bytes);
     fputc('\n', stderr);
   }
+  /* even with -q: the index needs attention */
+  if (ws.merges_refused)
+    fprintf(stderr, "osindex: warning: %s\n",
+            osq_last_error()[0] ? osq_last_error() : "a damaged segment was not merged; run osindex check");
   osq_source_close(src);
   osq_writer_close(w);
   return 0;

@@ -190,6 +190,9 @@ typedef struct osq_writer_stats {
   uint64_t replaced; /* added documents that replaced one with the same id */
   uint64_t deleted;  /* documents deleted by osq_writer_delete */
   uint64_t merges;   /* merges run (automatic or osq_writer_merge) */
+  /* automatic merges not run because a segment failed its checksums (the
+   * commit stands; osq_index_check reports the damage) */
+  uint64_t merges_refused;
 } osq_writer_stats;
 OSQ_EXPORT void osq_writer_get_stats(const osq_writer *w, osq_writer_stats *st);
 /* Cuts a document text into passages the way the writer does (the title,

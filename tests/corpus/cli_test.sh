@@ -117,6 +117,20 @@ contains "$T/err" "not merged" "merge says why it refused"
 "$OSINDEX" check -i "$T/dm" >"$T/out" 2>&1
 [ $? -eq 1 ] || fail "check after a refused merge should still find the damage"
 contains "$T/out" "checksum mismatch" "the damage is still reported"
+# an automatic merge that meets a damaged segment is skipped, and said so
+mkdir -p "$T/many"
+for k in 1 2 3 4 5 6 7 8 9 10 11; do printf 'doc %s\n화웨이 문서 %s\n' $k $k >"$T/many/d$k.txt"; done
+"$OSINDEX" -q -i "$T/mm" --no-merge "$T/many/d1.txt" >"$T/out" 2>&1 || fail "building mm: $(cat "$T/out")"
+for k in 2 3 4 5 6 7 8 9 10; do "$OSINDEX" add -q --no-merge -i "$T/mm" "$T/many/d$k.txt" >"$T/out" 2>&1 || fail "add $k: $(cat "$T/out")"; done
+mseg=$(ls "$T"/mm/seg-*.osq | head -1)
+# damage the stored text (short texts are LZ4 literals), not the header
+at=$(grep -abo "화웨이 문서" "$mseg" | head -1 | cut -d: -f1)
+[ -n "$at" ] || fail "no stored text found in $mseg"
+printf XXXX | dd of="$mseg" bs=1 seek="${at:-0}" conv=notrunc 2>/dev/null
+"$OSINDEX" add -q -i "$T/mm" "$T/many/d11.txt" >"$T/out" 2>"$T/err"
+[ $? -eq 0 ] || fail "add beside a damaged segment, merge due, should still add: $(cat "$T/err")"
+contains "$T/err" "not merged" "a refused automatic merge is reported"
+contains "$T/err" "osindex check" "the report says what to run"
 "$OSINDEX" check -i "$seg" >"$T/out" 2>"$T/err"
 [ $? -eq 2 ] || fail "check of a file, not an index directory, should exit 2"
 contains "$T/err" "not an index directory" "check of a file says so"

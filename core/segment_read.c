@@ -239,14 +239,19 @@ static int passage_fits(const osq__passage_info *pi, uint64_t srcn) {
          (uint64_t)pi->offset + pi->length <= srcn * 255 + 64 && srcn <= INT_MAX;
 }
 
-int osq__segment_passage(const osq__segment *seg, uint32_t pid, osq__passage_info *pi) {
-  if (pid >= seg->npassages) return CORRUPT(seg, "passage %u out of range", pid);
+/* Passage pid's record as stored, unchecked (pid < npassages). */
+static void passage_record(const osq__segment *seg, uint32_t pid, osq__passage_info *pi) {
   const uint8_t *e = seg->sec[OSQ__SEC_PASSAGES].p + (size_t)pid * OSQ__PASSAGE_BYTES;
   pi->doc = osq__get_u32(e);
   pi->block = osq__get_u32(e + 4);
   pi->offset = osq__get_u32(e + 8);
   pi->length = osq__get_u32(e + 12);
   pi->ntokens = osq__get_u32(e + 16);
+}
+
+int osq__segment_passage(const osq__segment *seg, uint32_t pid, osq__passage_info *pi) {
+  if (pid >= seg->npassages) return CORRUPT(seg, "passage %u out of range", pid);
+  passage_record(seg, pid, pi);
   if (pi->doc >= seg->ndocs || pi->block >= seg->store_blocks)
     return CORRUPT(seg, "passage %u refers outside the segment", pid);
   return OSQ_OK;
@@ -295,11 +300,8 @@ int osq__segment_passage_text_cached(const osq__segment *seg, osq__store_cache *
      * ends the look-ahead (it is reported when it is asked for). */
     size_t end = want;
     for (uint32_t q = pid + 1; q < seg->npassages; q++) {
-      osq__passage_info qi = {0, 0, 0, 0, 0};
-      const uint8_t *e = seg->sec[OSQ__SEC_PASSAGES].p + (size_t)q * OSQ__PASSAGE_BYTES;
-      qi.block = osq__get_u32(e + 4);
-      qi.offset = osq__get_u32(e + 8);
-      qi.length = osq__get_u32(e + 12);
+      osq__passage_info qi;
+      passage_record(seg, q, &qi);
       if (qi.block != pi.block || !passage_fits(&qi, srcn)) break;
       if ((size_t)qi.offset + qi.length > end) end = (size_t)qi.offset + qi.length;
     }

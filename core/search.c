@@ -692,27 +692,32 @@ static int present(evalctx *e, uint32_t t, uint32_t pid) {
   return tc->pid == pid;
 }
 
+/* Does the passage hold terms i0..i1 of leaf l at their offsets from one
+ * another (all present in pid)? */
+static int chain_at(evalctx *e, const qleaf *l, uint32_t i0, uint32_t i1) {
+  uint32_t n0;
+  const uint32_t *p0 = tcur_positions(&e->tc[l->term[i0]], &n0);
+  if (!p0) { e->corrupt = 1; return 0; }
+  for (uint32_t k = 0; k < n0; k++) {
+    uint32_t i;
+    for (i = i0 + 1; i <= i1; i++) {
+      uint32_t ni;
+      const uint32_t *pi = tcur_positions(&e->tc[l->term[i]], &ni);
+      if (!pi) { e->corrupt = 1; return 0; }
+      if (!has_pos(pi, ni, (int64_t)p0[k] + l->off[i] - l->off[i0])) break;
+    }
+    if (i > i1) return 1;
+  }
+  return 0;
+}
+
 /* Does the leaf's token sequence occur in passage pid, adjacent and in
  * order? */
 static int leaf_phrase(evalctx *e, const qleaf *l, uint32_t pid) {
   if (l->n == 0) return 0;
   for (uint32_t i = 0; i < l->n; i++)
     if (!present(e, l->term[i], pid)) return 0;
-  if (l->n == 1) return 1;
-  uint32_t n0;
-  const uint32_t *p0 = tcur_positions(&e->tc[l->term[0]], &n0);
-  if (!p0) { e->corrupt = 1; return 0; }
-  for (uint32_t k = 0; k < n0; k++) {
-    uint32_t i;
-    for (i = 1; i < l->n; i++) {
-      uint32_t ni;
-      const uint32_t *pi = tcur_positions(&e->tc[l->term[i]], &ni);
-      if (!pi) { e->corrupt = 1; return 0; }
-      if (!has_pos(pi, ni, (int64_t)p0[k] + l->off[i])) break;
-    }
-    if (i == l->n) return 1;
-  }
-  return 0;
+  return l->n == 1 || chain_at(e, l, 0, l->n - 1);
 }
 
 /* The clause compiled from leaf node n (a lookup, not a search: node_match
@@ -770,25 +775,6 @@ static inline double bm25n(const qterm *qt, uint32_t tf, double norm) {
 }
 static double bm25(const osq_results *r, const qterm *qt, uint32_t tf, uint32_t len) {
   return bm25n(qt, tf, bm25_norm(r, len));
-}
-
-/* Does the passage hold terms i0..i1 of leaf l at their offsets from one
- * another (all present in pid)? */
-static int chain_at(evalctx *e, const qleaf *l, uint32_t i0, uint32_t i1) {
-  uint32_t n0;
-  const uint32_t *p0 = tcur_positions(&e->tc[l->term[i0]], &n0);
-  if (!p0) { e->corrupt = 1; return 0; }
-  for (uint32_t k = 0; k < n0; k++) {
-    uint32_t i;
-    for (i = i0 + 1; i <= i1; i++) {
-      uint32_t ni;
-      const uint32_t *pi = tcur_positions(&e->tc[l->term[i]], &ni);
-      if (!pi) { e->corrupt = 1; return 0; }
-      if (!has_pos(pi, ni, (int64_t)p0[k] + l->off[i] - l->off[i0])) break;
-    }
-    if (i > i1) return 1;
-  }
-  return 0;
 }
 
 /* whole_w times the idfs of tokens i0..i1 of leaf l when the passage holds
@@ -1521,7 +1507,6 @@ static int compute_stats(osq_results *r) {
   return OSQ_OK;
 }
 
-/* Offset of the first byte that is not valid UTF-8, or n. */
 /* Puts what whole_bonus can add for a chain of bigrams on the bound of its
  * rarest term: a passage without that term cannot get it, so the other
  * terms' bounds stay as they were, and a word's frequent tail (건에 of
@@ -1567,6 +1552,7 @@ static size_t query_words(const osq_results *r) {
   return n;
 }
 
+/* Offset of the first byte that is not valid UTF-8, or n. */
 static size_t utf8_bad_offset(const char *s, size_t n) {
   const uint8_t *p = (const uint8_t *)s;
   size_t i = 0, k;

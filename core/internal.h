@@ -125,7 +125,11 @@ static inline size_t osq__utf8_len(const uint8_t *p, size_t avail) {
 
 /* ---- files ----------------------------------------------------------- */
 /* Writes a whole file under a temporary name, fsyncs it and renames it into
- * place, then fsyncs the directory. */
+ * place, then fsyncs the directory.  Returns OSQ_OK; OSQ_E_IO or
+ * OSQ_E_NOMEM when the file is not in place (the old one, if any, is
+ * untouched); OSQ_E_NOTDURABLE when the rename happened but the directory's
+ * fsync failed: the new file is what readers see, and a power loss may
+ * bring the old one back. */
 int osq__write_file_atomic(const char *dir, const char *name, const void *data,
                            size_t n);
 int osq__fsync_dir(const char *dir);

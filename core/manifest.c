@@ -53,9 +53,13 @@
  * temporary name, fsynced, renamed, directory fsynced), then the manifest
  * under a temporary name, fsyncs it and renames it over MANIFEST, then fsyncs
  * the directory: readers see the old manifest or the new one, never a mix.
+ * The rename is the commit point: when only the directory's fsync after it
+ * fails, osq__manifest_write returns OSQ_E_NOTDURABLE, the manifest counts
+ * as published, and nothing either manifest names is deleted (writer.c).
  * Segment and deletion files that the manifest does not name, and temporary
  * files, are garbage that the writer deletes after its commit and when it
- * opens (it holds the LOCK then, so no other writer is making them).
+ * opens (it holds the LOCK then, so no other writer is making them; at open
+ * it fsyncs the directory first, so that the manifest it read is durable).
  *
  * SNAPSHOTS.  A reader reads the manifest once and maps the segments it
  * names (deletion files are read into memory).  A writer may delete those
@@ -237,6 +241,7 @@ int osq__manifest_write(const char *dir, const osq__manifest *m) {
     rc = rc ? rc : osq__buf_u32(&b, s->del_passages);
   }
   rc = rc ? rc : osq__buf_u32(&b, osq__crc32(0, b.p, b.n));
+  /* OSQ_E_NOTDURABLE passes through: the manifest is published. */
   if (!rc) rc = osq__write_file_atomic(dir, "MANIFEST", b.p, b.n);
   osq__buf_free(&b);
   return rc;
@@ -356,6 +361,10 @@ int osq__deletions_write(const char *dir, uint32_t number, uint64_t gen, const o
   char name[64];
   osq__deletions_name(number, gen, name, sizeof name);
   if (!rc) rc = osq__write_file_atomic(dir, name, b.p, b.n);
+  /* A deletion file counts only once a manifest names it: one whose
+   * directory entry may not be durable is a failed write, and the commit
+   * does not go on to publish a manifest that names it. */
+  if (rc == OSQ_E_NOTDURABLE) rc = OSQ_E_IO;
   if (!rc && bytes) *bytes = b.n;
   osq__buf_free(&b);
   return rc;

@@ -25,7 +25,11 @@ typedef struct osq__manifest {
 /* Returns OSQ_OK, OSQ_E_NOINDEX (no MANIFEST), OSQ_E_VERSION, OSQ_E_CORRUPT,
  * OSQ_E_IO or OSQ_E_NOMEM. */
 int osq__manifest_read(const char *dir, osq__manifest *m);
-/* Publishes m atomically (write MANIFEST.tmp, fsync, rename, fsync dir). */
+/* Publishes m atomically (write MANIFEST.tmp, fsync, rename, fsync dir).
+ * Returns OSQ_OK; OSQ_E_IO or OSQ_E_NOMEM when the old manifest is still
+ * the one in place; OSQ_E_NOTDURABLE when m is published (readers see it)
+ * but the directory's fsync failed, so a power loss may bring back the old
+ * one: the caller must keep every file either manifest names. */
 int osq__manifest_write(const char *dir, const osq__manifest *m);
 void osq__manifest_free(osq__manifest *m);
 /* A deep copy of src into dst (dst's old contents are not freed). */

@@ -128,7 +128,18 @@ int osq__write_file_atomic(const char *dir, const char *name, const void *data,
     unlink(tmp);
     return osq__fail(OSQ_E_IO, "%s: rename: %s", dst, strerror(e));
   }
-  return osq__fsync_dir(dir);
+  /* The file is in place: whatever happens now, readers see it.  A failed
+   * fsync of the directory says only that a power loss might undo the
+   * rename, so it gets a status of its own; the caller must not treat the
+   * file as not written (for MANIFEST that would mean deleting what the
+   * published manifest names). */
+  int rc = osq__fsync_dir(dir);
+  if (rc) {
+    char why[512];
+    snprintf(why, sizeof why, "%s", osq_last_error());
+    return osq__fail(OSQ_E_NOTDURABLE, "%s is in place, but %s", dst, why);
+  }
+  return OSQ_OK;
 }
 
 int osq__map_file(const char *path, osq__map *m) {

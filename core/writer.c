@@ -32,6 +32,24 @@
  * manifest or the new one, with every file it names; the files of the other
  * are garbage, deleted when the next writer opens the index.
  *
+ * THE RENAME OF MANIFEST IS THE COMMIT POINT.  A failure before it (a write,
+ * an fsync, a rename of a segment or deletion file, the manifest's own
+ * write, fsync or rename) leaves the old manifest in place: the commit
+ * failed, the files it wrote are garbage.  Once the rename succeeded the
+ * change is published, whatever fails after it: a failed fsync of the
+ * directory is OSQ_E_NOTDURABLE ("committed, durability not confirmed"),
+ * never a failure that would make the writer delete what the published
+ * manifest names.  Then, since a power loss could still bring the old
+ * manifest back, the files only the old one names are kept too, and this
+ * writer commits nothing more (refuse_unsynced).  Who deletes what:
+ * remove_garbage and discard_new_segments delete only what the manifest on
+ * the disk, read again under the LOCK, does not name; a writer that opens
+ * the index fsyncs the directory before deleting anything, so that the
+ * manifest it read is durable before the files an older one named go.
+ * A merge that fails after the commit it follows leaves that commit
+ * standing (OSQ_E_AUTOMERGE), and the segments it had written are deleted
+ * (published by a later commit they would duplicate documents).
+ *
  * MERGES (merge.c): a merge re-adds the live documents of some segments,
  * passage by passage as stored, to the in-memory segment, flushes it and
  * publishes a manifest in which the new segments replace the old ones.
@@ -137,6 +155,7 @@ struct osq_writer {
   size_t npending, pending_cap;
   int merging;        /* documents come from a merge: no id bookkeeping */
   int replace_done;   /* the replacing commit happened */
+  int unsynced;       /* a manifest was published but its fsync failed (refuse_unsynced) */
 };
 
 /* ---- passage cutting ------------------------------------------------------- */
@@ -1110,12 +1129,39 @@ static void crash_point(const char *name) {
   if (at && !strcmp(at, name)) raise(SIGKILL);
 }
 
-/* Deletes segment files, deletion files and temporaries that the manifest
- * does not name: leftovers of a writer that crashed before publishing, and
- * files an earlier manifest named.  Readers that mapped them keep their
- * mappings (manifest.c, SNAPSHOTS).  Only a writer holding the LOCK calls
- * this. */
-static void remove_garbage(osq_writer *w) {
+/* Non-zero when m names the file of this kind (1 segment, 2 deletion
+ * file, osq__index_file_kind) and number (and generation). */
+static int manifest_names(const osq__manifest *m, int kind, uint32_t num, uint64_t gen) {
+  for (uint32_t i = 0; i < m->nsegs; i++) {
+    const osq__manifest_seg *s = &m->segs[i];
+    if (s->number != num) continue;
+    if (kind == 1 || ((s->flags & OSQ__SEGF_DELETIONS) && s->del_gen == gen)) return 1;
+  }
+  return 0;
+}
+
+/* Deletes segment files, deletion files and temporaries that no manifest
+ * names: leftovers of a writer that crashed before publishing, and files
+ * an earlier manifest named.  Readers that mapped them keep their mappings
+ * (manifest.c, SNAPSHOTS).  Only a writer holding the LOCK calls this.
+ *
+ * Nothing the current MANIFEST names is ever deleted, whatever this
+ * writer believes: the manifest is read again from the disk here (under
+ * the LOCK nobody else can change it), and a file goes only when neither
+ * that manifest nor w->man names it and it is not one of this writer's
+ * flushed segments.  When the manifest cannot be read, nothing goes.
+ * confirm: fsync the directory first and delete nothing if that fails.  A
+ * writer that opens the index does not know that its manifest is durable
+ * (the last writer may have died, or had its fsync fail, between the
+ * rename and the directory's fsync); until it is, a power loss could bring
+ * back an older manifest, which names the files that would be deleted.
+ * After a writer's own commit the directory has just been fsynced, and
+ * after one whose fsync failed (w->unsynced) nothing is deleted at all. */
+static void remove_garbage(osq_writer *w, int confirm) {
+  if (w->unsynced) return;
+  osq__manifest disk;
+  memset(&disk, 0, sizeof disk);
+  int have_disk = 0, confirmed = !confirm;
   DIR *d = opendir(w->dir);
   if (!d) return;
   struct dirent *e;
@@ -1123,25 +1169,63 @@ static void remove_garbage(osq_writer *w) {
     const char *n = e->d_name;
     uint32_t num = 0;
     uint64_t gen = 0;
-    int kind = osq__index_file_kind(n, &num, &gen), garbage = kind == 3;
-    if (kind == 1 || kind == 2) {
-      garbage = 1;
-      for (uint32_t i = 0; i < w->man.nsegs && garbage; i++) {
-        const osq__manifest_seg *s = &w->man.segs[i];
-        if (s->number != num) continue;
-        if (kind == 1 || ((s->flags & OSQ__SEGF_DELETIONS) && s->del_gen == gen)) garbage = 0;
+    int kind = osq__index_file_kind(n, &num, &gen);
+    if (kind == 0) continue;
+    if (kind != 3) {
+      if (manifest_names(&w->man, kind, num, gen)) continue;
+      int mine = 0;
+      for (uint32_t i = 0; i < w->nnew && !mine; i++) mine = kind == 1 && w->new_segs[i].number == num;
+      if (mine) continue;
+      if (!have_disk) {
+        /* errors leave the message for the caller's status alone */
+        char saved[1024];
+        snprintf(saved, sizeof saved, "%s", osq_last_error());
+        int rc = osq__manifest_read(w->dir, &disk);
+        osq__fail(0, "%s", saved);
+        if (rc) break;
+        have_disk = 1;
       }
-      for (uint32_t i = 0; i < w->nnew && garbage; i++)
-        if (kind == 1 && w->new_segs[i].number == num) garbage = 0;
+      if (manifest_names(&disk, kind, num, gen)) continue;
     }
-    if (garbage) {
-      char path[4400];
-      path_of(w, n, path, sizeof path);
-      unlink(path);
-      crash_point("cleanup");
+    if (!confirmed) {
+      char saved[1024];
+      snprintf(saved, sizeof saved, "%s", osq_last_error());
+      int rc = osq__fsync_dir(w->dir);
+      osq__fail(0, "%s", saved);
+      if (rc) break;
+      confirmed = 1;
     }
+    char path[4400];
+    path_of(w, n, path, sizeof path);
+    unlink(path);
+    crash_point("cleanup");
   }
   closedir(d);
+  osq__manifest_free(&disk);
+}
+
+/* Deletes the segments this writer flushed but did not publish (the
+ * commit or merge that was to name them failed, or the writer is closed),
+ * unless the manifest on the disk names them: after a rename whose result
+ * was an error, only the disk knows. */
+static void discard_new_segments(osq_writer *w) {
+  osq__manifest disk;
+  memset(&disk, 0, sizeof disk);
+  char saved[1024];
+  snprintf(saved, sizeof saved, "%s", osq_last_error());
+  int rc = osq__manifest_read(w->dir, &disk);
+  osq__fail(0, "%s", saved);
+  if (rc == OSQ_OK || rc == OSQ_E_NOINDEX) {
+    for (uint32_t i = 0; i < w->nnew; i++) {
+      if (manifest_names(&disk, 1, w->new_segs[i].number, 0)) continue;
+      char name[64], path[4200];
+      osq__segment_name(w->new_segs[i].number, name, sizeof name);
+      snprintf(path, sizeof path, "%s/%s", w->dir, name);
+      unlink(path);
+    }
+  }
+  osq__manifest_free(&disk);
+  w->nnew = 0;
 }
 
 /* The highest segment number of any file in the directory, plus one. */
@@ -1217,7 +1301,7 @@ OSQ_EXPORT int osq_writer_open(const char *dir, const osq_writer_options *opts, 
     rc = OSQ_OK;
   }
   if (rc) goto fail;
-  if (garbage_now) remove_garbage(w);
+  if (garbage_now) remove_garbage(w, 1);
   if ((rc = osq_tokenizer_create(&w->tk))) goto fail;
   osq__clear_error();
   *out = w;
@@ -1278,19 +1362,24 @@ OSQ_EXPORT int osq_writer_add(osq_writer *w, const osq_doc *doc) {
   return flush_if_full(w);
 }
 
-/* Writes m as the new MANIFEST and makes it the writer's own; on failure
+/* Writes m as the new MANIFEST and makes it the writer's own.  On
+ * OSQ_E_NOTDURABLE m is published all the same (the rename happened) and
+ * becomes the writer's too, which is then w->unsynced; on any other failure
  * nothing changes and m stays the caller's. */
 static int adopt_manifest(osq_writer *w, osq__manifest *m) {
   int rc = osq__manifest_write(w->dir, m);
-  if (rc) return rc;
+  if (rc && rc != OSQ_E_NOTDURABLE) return rc;
   osq__manifest_free(&w->man);
   w->man = *m;
   w->nnew = 0;
-  return OSQ_OK;
+  if (rc) w->unsynced = 1;
+  return rc;
 }
 
 /* Publishes what was flushed (w->new_segs) and the queued deletions in a new
- * manifest; keep_old: the live segments stay (else a rebuild drops them). */
+ * manifest; keep_old: the live segments stay (else a rebuild drops them).
+ * Returns OSQ_OK, OSQ_E_NOTDURABLE (published, see adopt_manifest) or the
+ * failure that left the old manifest in place. */
 static int publish(osq_writer *w, int keep_old) {
   osq__manifest m = w->man;
   uint32_t keep = keep_old ? w->man.nsegs : 0;
@@ -1303,23 +1392,27 @@ static int publish(osq_writer *w, int keep_old) {
   crash_point("flushed");
   int rc = apply_deletions(w, &m);
   if (!rc) crash_point("deletions-written");
-  if (rc || (rc = adopt_manifest(w, &m))) {
+  if (!rc) rc = adopt_manifest(w, &m);
+  if (rc && rc != OSQ_E_NOTDURABLE) {
     free(m.segs);
     return rc;
   }
   w->npending = 0;
   crash_point("published");
-  /* Files the new manifest does not name go now; readers that mapped them
-   * keep their mapping. */
-  remove_garbage(w);
-  return OSQ_OK;
+  /* Files the new manifest does not name go now (readers that mapped them
+   * keep their mapping) -- unless the manifest may not be durable: then a
+   * power loss could bring back the old one, which names them. */
+  if (!rc) remove_garbage(w, 0);
+  return rc;
 }
 
 /* ---- merging ------------------------------------------------------------------ */
 
 /* Re-adds the live documents of the segments at w->man.segs[pick[0..n)]
  * into new segments and publishes a manifest where those replace them (at
- * the place of the first).  Nothing may be pending. */
+ * the place of the first).  Nothing may be pending.  Returns OSQ_OK,
+ * OSQ_E_NOTDURABLE (published, see adopt_manifest), or the failure that
+ * left the index as it was (the segments it wrote are deleted). */
 static int merge_segments(osq_writer *w, const uint32_t *pick, uint32_t n) {
   if (w->ndocs || w->nnew || w->npending) return osq__fail(OSQ_E_INVAL, "internal: merge with uncommitted changes");
   osq_writer_stats saved = w->stats;
@@ -1330,14 +1423,17 @@ static int merge_segments(osq_writer *w, const uint32_t *pick, uint32_t n) {
   if (!rc) crash_point("merge-flushed");
   w->merging = 0;
   w->stats = saved;
+  osq__manifest m = w->man;
+  m.segs = NULL;
+  if (!rc && !(m.segs = malloc((w->man.nsegs + w->nnew + 1) * sizeof *m.segs))) rc = OSQ_E_NOMEM;
   if (rc) {
+    /* Segments a flush wrote before the failure hold copies of live
+     * documents: published by a later commit they would be duplicates. */
     reset_segment(w);
+    discard_new_segments(w);
     return rc;
   }
-  osq__manifest m = w->man;
   m.generation++;
-  m.segs = malloc((w->man.nsegs + w->nnew + 1) * sizeof *m.segs);
-  if (!m.segs) return OSQ_E_NOMEM;
   m.nsegs = 0;
   uint32_t first = pick[0];
   for (uint32_t i = 1; i < n; i++)
@@ -1349,15 +1445,17 @@ static int merge_segments(osq_writer *w, const uint32_t *pick, uint32_t n) {
     for (uint32_t k = 0; k < n; k++) picked |= pick[k] == i;
     if (!picked) m.segs[m.nsegs++] = w->man.segs[i];
   }
-  if ((rc = adopt_manifest(w, &m))) {
+  rc = adopt_manifest(w, &m);
+  if (rc && rc != OSQ_E_NOTDURABLE) {
     free(m.segs);
+    discard_new_segments(w);
     return rc;
   }
   w->stats.merges++;
   drop_ids(w); /* documents moved: read the ids again when needed */
   crash_point("merge-published");
-  remove_garbage(w);
-  return OSQ_OK;
+  if (!rc) remove_garbage(w, 0);
+  return rc;
 }
 
 /* The automatic merge policy (merge.c picks the segments). */
@@ -1383,34 +1481,62 @@ static int auto_merge(osq_writer *w) {
     if (!rc && w->man.nsegs >= before && deleted == 0) break; /* no progress */
   }
   free(pick);
+  if (rc && rc != OSQ_E_NOTDURABLE) {
+    /* The commit before it stands: say so, so that nobody retries or rolls
+     * back documents that are safely in the index. */
+    char why[900];
+    snprintf(why, sizeof why, "%s", osq_last_error()[0] ? osq_last_error() : osq_strerror(rc));
+    rc = osq__fail(OSQ_E_AUTOMERGE, "the automatic merge after the commit failed (%s: %s); the index is as the commit left it",
+                   osq_strerror(rc), why);
+  }
   return rc;
+}
+
+/* An fsync failed after a manifest was published: the kernel may have
+ * dropped dirty pages it could not write, so this writer can promise
+ * nothing more about the index.  Its later commits and merges fail; a new
+ * writer (which fsyncs the directory before deleting anything) carries on. */
+static int refuse_unsynced(osq_writer *w) {
+  return osq__fail(OSQ_E_IO, "%s: an fsync of this writer's earlier commit failed; close the writer and check the index "
+                   "(osindex check) before writing again", w->dir);
 }
 
 OSQ_EXPORT int osq_writer_commit(osq_writer *w) {
   osq__clear_error();
+  if (w->unsynced) return refuse_unsynced(w);
   int rc = flush_segment(w);
   if (rc) return rc;
   if (w->nnew == 0 && w->npending == 0 && w->man.generation > 0) return OSQ_OK;
   /* replace: the first commit of a rebuild replaces the index; later ones
    * through the same writer add to what it published. */
   rc = publish(w, !w->opts.replace || w->replace_done);
-  if (rc) return rc;
+  if (rc && rc != OSQ_E_NOTDURABLE) return rc;
   w->replace_done = 1;
+  /* Not durable: no merge either; more writing would only hide the fault. */
+  if (rc) return rc;
   return auto_merge(w);
 }
 
 OSQ_EXPORT int osq_writer_merge(osq_writer *w) {
+  uint64_t gen = w->man.generation;
   int rc = osq_writer_commit(w);
   if (rc) return rc;
   /* Every segment, unless that would just rewrite one clean segment. */
   if (w->man.nsegs == 0 || (w->man.nsegs == 1 && !(w->man.segs[0].flags & OSQ__SEGF_DELETIONS)))
     return OSQ_OK;
   uint32_t *pick = malloc(w->man.nsegs * sizeof *pick);
-  if (!pick) return OSQ_E_NOMEM;
+  rc = pick ? OSQ_OK : OSQ_E_NOMEM;
   uint32_t n = w->man.nsegs;
-  for (uint32_t i = 0; i < n; i++) pick[i] = i;
-  rc = merge_segments(w, pick, n);
+  for (uint32_t i = 0; i < n && pick; i++) pick[i] = i;
+  if (!rc) rc = merge_segments(w, pick, n);
   free(pick);
+  if (rc && rc != OSQ_E_NOTDURABLE && w->man.generation != gen) {
+    /* the commit above published changes: they stand */
+    char why[900];
+    snprintf(why, sizeof why, "%s", osq_last_error()[0] ? osq_last_error() : osq_strerror(rc));
+    rc = osq__fail(OSQ_E_AUTOMERGE, "the merge after the commit failed (%s: %s); the index is as the commit left it",
+                   osq_strerror(rc), why);
+  }
   return rc;
 }
 
@@ -1422,12 +1548,7 @@ OSQ_EXPORT void osq_writer_close(osq_writer *w) {
   store_stop(w);
   /* Segments flushed but never committed are garbage now (unless this is
    * a forked copy of the writer: they are its parent's). */
-  for (uint32_t i = 0; i < w->nnew && w->owner == getpid(); i++) {
-    char name[64], path[4200];
-    osq__segment_name(w->new_segs[i].number, name, sizeof name);
-    snprintf(path, sizeof path, "%s/%s", w->dir, name);
-    unlink(path);
-  }
+  if (w->nnew && w->owner == getpid() && w->lock_fd >= 0) discard_new_segments(w);
   free(w->new_segs);
   osq__manifest_free(&w->man);
   osq_tokenizer_close(w->tk);

@@ -19,7 +19,12 @@
  * were not found (the others are deleted), or when check found problems; 2
  * for usage errors and failures of the index itself (missing, locked by
  * another writer, unwritable, corrupt, another format version), and for
- * output (stats, check) that could not be written.
+ * output (stats, check) that could not be written -- a build, add, delete
+ * or merge that exits 2 changed nothing in the index; 3 when the change is
+ * committed (queries see it) but an fsync after the manifest's rename
+ * failed, so a power loss could undo it ("durability not confirmed"); 4
+ * when the change is committed and durable but the automatic merge after it
+ * failed (the index is as the commit left it).  3 and 4 win over 1.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -96,6 +101,27 @@ static int index_failure(const char *what, int rc) {
   return 2;
 }
 
+/* The exit status for a commit's (or merge's) status, with its message
+ * printed: 0; 3 when the change is published but an fsync after the
+ * rename failed (OSQ_E_NOTDURABLE); 4 when the commit is published and the
+ * merge after it failed (OSQ_E_AUTOMERGE); else 2, the index unchanged. */
+static int commit_status(const char *what, int rc) {
+  if (rc == OSQ_OK) return 0;
+  if (rc == OSQ_E_NOTDURABLE) {
+    fprintf(stderr,
+            "osindex: committed, but durability not confirmed: %s\n"
+            "osindex: the change is published and queries see it, but a power loss could undo it; "
+            "check the disk (dmesg), then run osindex check\n",
+            osq_last_error());
+    return 3;
+  }
+  if (rc == OSQ_E_AUTOMERGE) {
+    fprintf(stderr, "osindex: committed, but %s; run osindex merge when the cause is fixed\n", osq_last_error());
+    return 4;
+  }
+  return index_failure(what, rc);
+}
+
 typedef struct {
   const char *index;
   int quiet, no_merge, deep, json;
@@ -159,11 +185,12 @@ static int cmd_index(const options *o, int replace, char **paths, int npaths) {
     return 1;
   }
   rc = osq_writer_commit(w);
-  if (rc) {
+  if (rc && rc != OSQ_E_NOTDURABLE && rc != OSQ_E_AUTOMERGE) {
     osq_source_close(src);
     osq_writer_close(w);
     return index_failure("commit failed", rc);
   }
+  int status = commit_status(NULL, rc); /* the commit is published */
   osq_writer_get_stats(w, &ws);
   double secs = now() - t0;
   double mb = (double)ws.input_bytes / 1e6;
@@ -185,7 +212,7 @@ static int cmd_index(const options *o, int replace, char **paths, int npaths) {
             osq_last_error()[0] ? osq_last_error() : "a damaged segment was not merged; run osindex check");
   osq_source_close(src);
   osq_writer_close(w);
-  return 0;
+  return status;
 }
 
 /* ---- delete ------------------------------------------------------------------ */
@@ -238,15 +265,16 @@ static int cmd_delete(const options *o, char **ids, int nids) {
   }
   osq_writer_stats ws;
   osq_writer_get_stats(w, &ws);
-  if (ws.deleted > 0 && (rc = osq_writer_commit(w))) {
+  if (ws.deleted > 0 && (rc = osq_writer_commit(w)) && rc != OSQ_E_NOTDURABLE && rc != OSQ_E_AUTOMERGE) {
     osq_writer_close(w);
     return index_failure("commit failed", rc);
   }
   if (!o->quiet)
     fprintf(stderr, "osindex: %llu document%s deleted from %s%s\n", (unsigned long long)ws.deleted,
             ws.deleted == 1 ? "" : "s", o->index, missing ? "; some ids were not found" : "");
+  int cs = ws.deleted > 0 ? commit_status(NULL, rc) : 0;
   osq_writer_close(w);
-  return status;
+  return cs > status ? cs : status;
 }
 
 /* ---- merge ------------------------------------------------------------------- */
@@ -263,10 +291,11 @@ static int cmd_merge(const options *o) {
   double t0 = now();
   rc = osq_writer_merge(w);
   osq_writer_close(w);
-  if (rc) {
+  if (rc && rc != OSQ_E_NOTDURABLE) {
     osq_index_info_free(before);
     return index_failure("merge failed", rc);
   }
+  int status = commit_status(NULL, rc); /* 3: the merge is published, not confirmed */
   osq_index_info *after;
   if ((rc = osq_index_info_get(o->index, &after))) {
     osq_index_info_free(before);
@@ -282,7 +311,7 @@ static int cmd_merge(const options *o) {
             (unsigned long long)after->stats.bytes);
   osq_index_info_free(before);
   osq_index_info_free(after);
-  return 0;
+  return status;
 }
 
 /* ---- check ------------------------------------------------------------------- */

@@ -43,8 +43,22 @@ extern "C" {
   XX(E_LOCKED, -8, "index is locked by another writer")                      \
   XX(E_PARSE, -9, "cannot parse input")                                      \
   XX(E_NOTFOUND, -10, "not found")                                           \
-  XX(E_UNSUPPORTED, -11, "operation not supported")
+  XX(E_UNSUPPORTED, -11, "operation not supported")                          \
+  XX(E_NOTDURABLE, -12, "committed, but durability not confirmed")           \
+  XX(E_AUTOMERGE, -13, "committed, but the merge after it failed")
 
+/* Two statuses report a commit that happened though something after it
+ * failed; neither means "nothing changed":
+ *   OSQ_E_NOTDURABLE  the new manifest was renamed into place (readers see
+ *                     the change) but an fsync after the rename failed, so a
+ *                     power loss could bring back the previous state.  Every
+ *                     file either manifest names is kept; the writer refuses
+ *                     further commits (close it, check the index, open a new
+ *                     one).
+ *   OSQ_E_AUTOMERGE   the commit is published and durable; the merge after
+ *                     it (automatic, or osq_writer_merge's) failed and left
+ *                     the index as the commit left it.
+ * Every other failure of a commit or merge leaves the index unchanged. */
 typedef enum {
 #define OSQ__STATUS_ENUM(name, value, text) OSQ_##name = value,
   OSQ_STATUS_MAP(OSQ__STATUS_ENUM)
@@ -176,13 +190,18 @@ OSQ_EXPORT int osq_writer_delete(osq_writer *w, const char *id);
  * segments while there are more than 10 live ones: the smallest (at most 10
  * at a time) whose sizes together fit in the writer's memory budget
  * (flush_bytes), and any segment with half or more of its documents deleted.
- * Each merge publishes its own manifest.  Returns OSQ_OK, OSQ_E_IO,
- * OSQ_E_CORRUPT or OSQ_E_NOMEM. */
+ * Each merge publishes its own manifest.  Returns OSQ_OK;
+ * OSQ_E_NOTDURABLE (published, durability not confirmed: see the statuses
+ * above; no merge is tried); OSQ_E_AUTOMERGE (committed, the automatic merge
+ * failed); or OSQ_E_IO, OSQ_E_CORRUPT, OSQ_E_NOMEM with the index unchanged
+ * (what was added stays in w: the commit may be tried again). */
 OSQ_EXPORT int osq_writer_commit(osq_writer *w);
 /* Commits, then rewrites every live segment into as few new segments as
  * flush_bytes allows, without the deleted documents.  Readers keep their
- * snapshot; the old files are deleted once the new manifest is published.
- * Returns OSQ_OK, OSQ_E_IO, OSQ_E_CORRUPT or OSQ_E_NOMEM. */
+ * snapshot; the old files are deleted once the new manifest is published
+ * and durable.  Returns what osq_writer_commit returns, OSQ_E_AUTOMERGE when
+ * that commit published something and the merge then failed, and
+ * OSQ_E_NOTDURABLE when the merge's manifest is published but not confirmed. */
 OSQ_EXPORT int osq_writer_merge(osq_writer *w);
 /* Statistics of what was added through w so far. */
 typedef struct osq_writer_stats {

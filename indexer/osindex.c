@@ -278,12 +278,29 @@ static int cmd_delete(const options *o, char **ids, int nids) {
     char *line = NULL;
     size_t cap = 0;
     ssize_t n;
+    uint64_t lineno = 0;
+    errno = 0;
     while (status < 2 && (n = getline(&line, &cap, stdin)) >= 0) {
+      lineno++;
       while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r')) line[--n] = 0;
       if (n == 0) continue;
       int r = delete_one(w, line);
       missing += r == 1;
       if (r > status) status = r;
+      errno = 0;
+    }
+    /* getline gives -1 for the end of the input and for a read error
+     * alike: an error (stdin a directory, EIO) must not pass for the end of
+     * the list, or part of it would be deleted and the rest silently not.
+     * Nothing is committed then. */
+    if (status < 2 && ferror(stdin)) {
+      int e = errno;
+      fprintf(stderr, "osindex: delete: reading ids from standard input (after line %llu): %s; nothing was deleted\n",
+              (unsigned long long)lineno, e ? strerror(e) : "read error");
+      status = 2;
+    } else if (status < 2 && errno == ENOMEM) {
+      fprintf(stderr, "osindex: delete: reading ids from standard input: out of memory; nothing was deleted\n");
+      status = 2;
     }
     free(line);
   }

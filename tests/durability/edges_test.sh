@@ -71,5 +71,26 @@ contains "$T/err" "rebuild the index with osindex --replace" "an older format sa
 "$OSINDEX" -q --replace -i "$T/older" "$T/2.jsonl" || fail "--replace over an older format"
 expect "the older index rebuilt" "$(top "$T/older" zulu1)" z
 
+# --- a read error in an id list is an error, not its end --------------------
+"$OSINDEX" -q --replace -i "$T/del" "$T/1.jsonl" || fail "build for delete"
+"$OSINDEX" delete -i "$T/del" - <"$T" >"$T/out" 2>"$T/err"
+expect "delete - from a directory exits" $? 2
+contains "$T/err" "reading ids from standard input" "the read error is reported"
+contains "$T/err" "nothing was deleted" "the read error says nothing was deleted"
+expect "documents after the failed delete" "$(docs "$T/del")" 3
+{ echo a; head -c 70000 /dev/zero | tr '\0' '\n'; echo b; } >"$T/ids"
+if command -v strace >/dev/null 2>&1 && strace -f -qq -o /dev/null true 2>/dev/null; then
+  # EIO on the second read of the list (-P: only reads of that file count)
+  ASAN_OPTIONS=detect_leaks=0 strace -f -qq -o /dev/null -P "$T/ids" -e trace=read \
+    -e inject=read:error=EIO:when=2 "$OSINDEX" delete -i "$T/del" - <"$T/ids" >"$T/out" 2>"$T/err"
+  expect "delete - with EIO mid-list exits" $? 2
+  contains "$T/err" "Input/output error" "EIO mid-list is reported"
+  expect "documents after EIO mid-list (none deleted, not the first id only)" "$(docs "$T/del")" 3
+else
+  echo "note: strace missing, the EIO case of delete - is not run"
+fi
+"$OSINDEX" delete -q -i "$T/del" - <"$T/ids" 2>/dev/null || fail "delete - of a list with blank lines"
+expect "documents after delete -" "$(docs "$T/del")" 1
+
 [ "$failures" -eq 0 ] || { echo "$failures failures"; exit 1; }
 echo "edges: all passed"

@@ -92,5 +92,41 @@ fi
 "$OSINDEX" delete -q -i "$T/del" - <"$T/ids" 2>/dev/null || fail "delete - of a list with blank lines"
 expect "documents after delete -" "$(docs "$T/del")" 1
 
+# --- long lines and endless inputs ------------------------------------------
+# rep N WORD: N copies of "WORD " (one line)
+rep() { local i; for ((i = 0; i < $1; i++)); do printf '%s ' "$2"; done; }
+mkdir -p "$T/long"
+{ rep 400 화웨이클라우드; printf 'longlineend\n'; } >"$T/long/oneline.txt"   # one line of 8 KB
+{ printf '{"id":"lt","title":"'; rep 300 긴제목입니다; printf 'titleend","text":"본문 longtitlebody"}\n'; } >"$T/long/t.jsonl"
+"$OSINDEX" -i "$T/lix" "$T/long" >"$T/out" 2>"$T/err"
+expect "indexing long lines exits" $? 0
+contains "$T/err" "oneline.txt:1: the first line (the title) is" "a long first line is warned about"
+contains "$T/err" "t.jsonl:1: the title of document \"lt\" is" "a long JSON title is warned about"
+expect "a one-line .txt of 8 KB is found by its last word" "$(top "$T/lix" longlineend)" "$T/long/oneline.txt"
+expect "... and by its first" "$(top "$T/lix" 화웨이클라우드)" "$T/long/oneline.txt"
+"$OSQ" -i "$T/lix" -n 1 --json longlineend | sed -n 's/.*"title":"\([^"]*\)".*/\1/p' >"$T/title"
+tl=$(wc -c <"$T/title")
+[ "$tl" -gt 900 ] && [ "$tl" -le 1025 ] || fail "the cut title is $tl bytes, not about 1024"
+expect "a document with a long title is found" "$(top "$T/lix" longtitlebody)" lt
+
+# past the size limit for one document (a small one here): the file or the
+# line is skipped, with its name and line; the rest is indexed
+mkdir -p "$T/big"
+{ printf 'big\n'; rep 30000 큰파일; } >"$T/big/big.txt"
+doc ok1 okayone >"$T/big/lines.jsonl"
+{ printf '{"id":"huge","title":"h","text":"'; rep 30000 큰줄; printf '"}\n'; } >>"$T/big/lines.jsonl"
+doc ok2 okaytwo >>"$T/big/lines.jsonl"
+ln -s /dev/zero "$T/big-zero.txt"
+mkfifo "$T/fifo.jsonl"
+OSQ_SOURCE_FIFO_WAIT_MS=300 OSQ_SOURCE_MAX_DOC_BYTES=100000 timeout 60 "$OSINDEX" -i "$T/bix" "$T/big" "$T/big-zero.txt" "$T/fifo.jsonl" >"$T/out" 2>"$T/err"
+expect "indexing past the size limit exits" $? 0
+contains "$T/err" "big.txt: " "the big file is named"
+contains "$T/err" "the limit for one document; skipped" "the limit is named"
+contains "$T/err" "lines.jsonl:2: line longer than 100000 bytes" "the long line is named with its number"
+contains "$T/err" "big-zero.txt: not a regular file or FIFO" "a link to /dev/zero is skipped, not read for ever"
+contains "$T/err" "fifo.jsonl: a FIFO nothing was written to in time; skipped" "a FIFO nobody writes to is not waited on for ever"
+expect "the lines around a skipped one" "$(top "$T/bix" okayone)$(top "$T/bix" okaytwo)" ok1ok2
+expect "documents past the limit" "$(docs "$T/bix")" 2
+
 [ "$failures" -eq 0 ] || { echo "$failures failures"; exit 1; }
 echo "edges: all passed"

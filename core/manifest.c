@@ -27,6 +27,13 @@
  *         32 u32  deleted documents
  *         36 u32  deleted passages
  *    then u32 CRC32 of every byte before it.
+ * ENVELOPE: every version of the manifest, past and future, starts with
+ * the magic and the version and ends with that CRC32.  A reader verifies
+ * the CRC before it looks at anything else, so that a damaged version or
+ * size field is reported as damage (OSQ_E_CORRUPT), and only an intact
+ * manifest of another version as OSQ_E_VERSION: "upgrade osq" when it is
+ * newer (which a rebuild must never overwrite: osq__manifest.newer),
+ * "rebuild" when it is older.
  *
  * DELETION FILE seg-NNNNNNNN.del.G, little-endian (the same layout in
  * versions 1 and 2):
@@ -156,11 +163,24 @@ int osq__manifest_read(const char *dir, osq__manifest *m) {
     free(buf);
     return osq__fail(OSQ_E_CORRUPT, "%s: not an osq manifest (bad magic or truncated)", path);
   }
+  /* The checksum first (ENVELOPE above): a damaged version or size field
+   * is damage, not a format this osq does not know. */
+  if (osq__get_u32(buf + n - 4) != osq__crc32(0, buf, n - 4)) {
+    free(buf);
+    return osq__fail(OSQ_E_CORRUPT, "%s: the index is damaged: manifest checksum mismatch; run osindex check", path);
+  }
   uint32_t version = osq__get_u32(buf + 8);
+  m->version = version;
+  if (version > OSQ_FORMAT_VERSION) {
+    free(buf);
+    m->newer = 1;
+    return osq__fail(OSQ_E_VERSION, "%s: index format version %u is newer than this osq's (%u): upgrade osq to use it",
+                     path, version, OSQ_FORMAT_VERSION);
+  }
   if (version != OSQ_FORMAT_VERSION) {
     free(buf);
     return osq__fail(OSQ_E_VERSION,
-                     "%s: index format version %u, this osq reads version %u; rebuild the index with this osindex",
+                     "%s: index format version %u, this osq reads version %u; rebuild the index with osindex --replace",
                      path, version, OSQ_FORMAT_VERSION);
   }
   uint32_t nsegs = osq__get_u32(buf + 12);
@@ -168,15 +188,13 @@ int osq__manifest_read(const char *dir, osq__manifest *m) {
   if (esize == 0) esize = LEGACY_ENTRY_BYTES;
   if (esize != ENTRY_BYTES && esize != LEGACY_ENTRY_BYTES) {
     free(buf);
-    return osq__fail(OSQ_E_VERSION, "%s: manifest entries of %u bytes: written by a newer osq", path, esize);
+    m->newer = 1;
+    return osq__fail(OSQ_E_VERSION, "%s: manifest entries of %u bytes: written by a newer osq; upgrade osq to use it",
+                     path, esize);
   }
   if ((uint64_t)nsegs * esize + HEADER_BYTES + 4 != n) {
     free(buf);
     return osq__fail(OSQ_E_CORRUPT, "%s: manifest size (%zu bytes) does not match its segment count (%u)", path, n, nsegs);
-  }
-  if (osq__get_u32(buf + n - 4) != osq__crc32(0, buf, n - 4)) {
-    free(buf);
-    return osq__fail(OSQ_E_CORRUPT, "%s: manifest checksum mismatch", path);
   }
   m->generation = osq__get_u64(buf + 16);
   m->next_segment = osq__get_u32(buf + 24);
@@ -200,9 +218,11 @@ int osq__manifest_read(const char *dir, osq__manifest *m) {
       s->del_docs = osq__get_u32(e + 32);
       s->del_passages = osq__get_u32(e + 36);
     }
-    if (s->flags & ~OSQ__SEGF_DELETIONS)
-      rc = osq__fail(OSQ_E_VERSION, "%s: segment %u has flags 0x%x this osq does not know: written by a newer osq",
-                     path, s->number, s->flags);
+    if (s->flags & ~OSQ__SEGF_DELETIONS) {
+      m->newer = 1;
+      rc = osq__fail(OSQ_E_VERSION, "%s: segment %u has flags 0x%x this osq does not know: written by a newer osq; "
+                     "upgrade osq to use it", path, s->number, s->flags);
+    }
     else if (!(s->flags & OSQ__SEGF_DELETIONS) && (s->del_gen || s->del_docs || s->del_passages))
       rc = osq__fail(OSQ_E_CORRUPT, "%s: segment %u has deletion counts but no deletion file", path, s->number);
     else if (s->del_docs > s->ndocs || s->del_passages > s->npassages ||
@@ -216,7 +236,11 @@ int osq__manifest_read(const char *dir, osq__manifest *m) {
         rc = osq__fail(OSQ_E_CORRUPT, "%s: segment %u is listed twice", path, s->number);
   }
   free(buf);
-  if (rc) osq__manifest_free(m);
+  if (rc) {
+    int newer = m->newer;
+    osq__manifest_free(m);
+    m->newer = newer;
+  }
   return rc;
 }
 

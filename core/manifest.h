@@ -20,6 +20,8 @@ typedef struct osq__manifest {
   uint32_t next_segment;
   uint32_t nsegs;
   osq__manifest_seg *segs;
+  uint32_t version;  /* the format version read (also set on OSQ_E_VERSION) */
+  int newer;         /* OSQ_E_VERSION: the index is of a newer osq's format */
 } osq__manifest;
 
 /* Returns OSQ_OK, OSQ_E_NOINDEX (no MANIFEST), OSQ_E_VERSION, OSQ_E_CORRUPT,

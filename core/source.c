@@ -49,6 +49,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -95,6 +96,22 @@
  * wait behind a worker that blocks (see osq_source_next). */
 #define SRC_WAKE_ITEMS 8
 #define SRC_WAIT_NS 1000000L /* longest a waiting consumer leaves queued documents */
+/* One document -- a .txt file, a JSON line -- larger than this is skipped
+ * with a warning: memory stays bounded whatever the input (a file that never
+ * ends, a 500 MB line), and the rest of the run goes on.  64 MiB is some
+ * forty novels; the indexer needs several times a document's size to index
+ * it.  OSQ_SOURCE_MAX_DOC_BYTES in the environment sets another limit (the
+ * tests use a small one). */
+#define SRC_MAX_DOC_BYTES ((size_t)64 << 20)
+/* Titles are cut to this many bytes (at a character boundary): a title is
+ * shown with every hit, and the writer makes no title passage of 4 KiB or
+ * more.  A .txt whose first line is longer keeps the whole line in its
+ * text, so nothing of it goes unsearchable. */
+#define SRC_MAX_TITLE_BYTES 1024
+/* A FIFO named as an input is read as a stream, but one that nothing opens
+ * for writing is skipped after this long (OSQ_SOURCE_FIFO_WAIT_MS sets
+ * another wait), rather than holding the index's LOCK for ever. */
+#define SRC_FIFO_WAIT_MS 30000
 
 enum src_kind {
   SRC_TXT,
@@ -201,6 +218,8 @@ struct osq_source {
   size_t queued, queued_bytes;
   int consumer_waiting, producer_waiting; /* signal only when someone waits */
   atomic_int stop;       /* close() asks the worker to quit */
+  size_t max_doc;        /* SRC_MAX_DOC_BYTES, or the environment's */
+  int fifo_wait_ms;      /* SRC_FIFO_WAIT_MS, or the environment's */
 
   /* ---- Walk state, used only during open. */
   src_dirid *dirs;
@@ -364,6 +383,14 @@ static int utf8_repair(const char *p, size_t n, char **out, size_t *out_len,
   *out_len = o;
   *bad = nbad;
   return OSQ_OK;
+}
+
+/* The length of p[0..n) cut to at most max bytes at a codepoint boundary
+ * (p is valid UTF-8). */
+static size_t utf8_cut(const char *p, size_t n, size_t max) {
+  if (n <= max) return n;
+  while (max > 0 && ((unsigned char)p[max] & 0xC0) == 0x80) max--;
+  return max;
 }
 
 /* ------------------------------------------------------------------------
@@ -713,9 +740,35 @@ static int next_line(osq_source *s, char **line, size_t *len) {
       *len = (size_t)(nl - *line);
       s->beg = s->scan = (size_t)(nl - s->buf) + 1;
       s->lineno++;
+      if (*len > s->max_doc) { /* whole in the buffer, but past the limit all the same */
+        s->pst.lines_failed++;
+        warn_line(s, s->lineno, "line longer than %zu bytes, the limit for one document; skipped", s->max_doc);
+        continue;
+      }
       return 1;
     }
     s->scan = s->end;
+    if (s->end - s->beg > s->max_doc) {
+      /* A line past the limit: drop what was read of it and everything up
+       * to its newline, keeping the buffer at its size. */
+      uint64_t at = s->lineno + 1;
+      s->beg = s->end = s->scan = 0;
+      for (;;) {
+        if (s->eof) break;
+        rc = fill(s);
+        if (rc != OSQ_OK) return rc;
+        nl = memchr(s->buf, '\n', s->end);
+        if (nl) {
+          s->beg = s->scan = (size_t)(nl - s->buf) + 1;
+          break;
+        }
+        s->beg = s->end = s->scan = 0;
+      }
+      s->lineno++;
+      s->pst.lines_failed++;
+      warn_line(s, at, "line longer than %zu bytes, the limit for one document; skipped", s->max_doc);
+      continue;
+    }
     if (s->eof) {
       if (s->read_error[0]) {
         /* Not capped: after a flood of garbage lines this is the warning
@@ -760,13 +813,40 @@ static int open_file(osq_source *s, const src_entry *e) {
   s->z_members = 0;
   s->z_in_eof = 0;
   s->pst.files++;
-  s->fd = open(e->path, O_RDONLY | O_CLOEXEC);
+  /* O_NONBLOCK: opening a FIFO would wait until something opens it for
+   * writing -- for ever, with the index's LOCK held, if nothing does. */
+  s->fd = open(e->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (s->fd < 0) {
     warn_file(s, e->path, "%s", strerror(errno));
     file_failed(s);
     s->eof = 1;
     return OSQ_OK;
   }
+  struct stat st;
+  const char *refuse = NULL;
+  if (fstat(s->fd, &st) != 0) {
+    refuse = strerror(errno);
+  } else if (S_ISFIFO(st.st_mode)) {
+    /* A stream (a producer writing documents as they come) is an input;
+     * a FIFO nobody writes to is waited on for s->fifo_wait_ms, not for
+     * ever.  The poll ends when a writer has written or has come and gone. */
+    struct pollfd pfd = {.fd = s->fd, .events = POLLIN};
+    int n;
+    do
+      n = poll(&pfd, 1, s->fifo_wait_ms);
+    while (n < 0 && errno == EINTR);
+    if (n == 0) refuse = "a FIFO nothing was written to in time; skipped";
+  } else if (!S_ISREG(st.st_mode)) {
+    /* a device (z.txt -> /dev/zero) or socket may never end or never answer */
+    refuse = "not a regular file or FIFO (a device or socket); skipped";
+  }
+  if (refuse) {
+    warn_file(s, e->path, "%s", refuse);
+    file_failed(s);
+    s->eof = 1;
+    return OSQ_OK;
+  }
+  fcntl(s->fd, F_SETFL, fcntl(s->fd, F_GETFL) & ~O_NONBLOCK);
 #ifdef POSIX_FADV_SEQUENTIAL
   posix_fadvise(s->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 #endif
@@ -913,6 +993,13 @@ static int make_doc(osq_source *s, src_item *it, const osq_json_value *v,
   it->doc.date = opt_field(s, it, &v[F_DATE], F_DATE);
   rc = own_strings(it);
   if (rc != OSQ_OK) return rc;
+  if (it->doc.title) {
+    size_t tl = strlen(it->doc.title), k = utf8_cut(it->doc.title, tl, SRC_MAX_TITLE_BYTES);
+    if (k < tl) {
+      ((char *)it->doc.title)[k] = '\0'; /* it->owned's copy */
+      warn_line(s, s->lineno, "the title of document \"%s\" is %zu bytes; cut to %zu", it->doc.id, tl, k);
+    }
+  }
   it->bytes = len;
   return 1;
 
@@ -1071,6 +1158,12 @@ static int slurp(osq_source *s, char **out, size_t *out_len) {
   size_t cap = (size_t)64 << 10, len = 0;
   char *b;
   *out = NULL;
+  if (fstat(s->fd, &st) == 0 && (uint64_t)st.st_size > s->max_doc) {
+    warn_file(s, s->cur->path, "%llu bytes, larger than %zu, the limit for one document; skipped",
+              (unsigned long long)st.st_size, s->max_doc);
+    file_failed(s);
+    return OSQ_OK;
+  }
   if (fstat(s->fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
       (uint64_t)st.st_size < SIZE_MAX - 2)
     cap = (size_t)st.st_size + 1; /* +1: the read that finds the end */
@@ -1104,6 +1197,12 @@ static int slurp(osq_source *s, char **out, size_t *out_len) {
     len += (size_t)n;
     s->raw_pos += (uint64_t)n;
     s->pst.bytes_read += (uint64_t)n;
+    if (len > s->max_doc) { /* it grew while it was read */
+      warn_file(s, s->cur->path, "more than %zu bytes, the limit for one document; skipped", s->max_doc);
+      file_failed(s);
+      free(b);
+      return OSQ_OK;
+    }
   }
   b[len] = '\0';
   *out = b;
@@ -1162,6 +1261,31 @@ static int read_txt(osq_source *s, src_item *it) {
   title_end = nl ? nl : p + len;
   if (title_end > p && title_end[-1] == '\r') title_end--;
   it->doc.id = s->cur->path;
+  size_t tl = (size_t)(title_end - p), k = utf8_cut(p, tl, SRC_MAX_TITLE_BYTES);
+  if (k < tl) {
+    /* A first line too long for a title: the title is its start, and the
+     * text is the whole file, first line included (the writer makes no
+     * title passage when the text starts with the title), so every word of
+     * the line is found.  The title goes after the text's NUL. */
+    size_t off = (size_t)(p - b);
+    char *nb = realloc(b, off + len + 1 + k + 1);
+    if (!nb) {
+      free(b);
+      return OSQ_E_NOMEM;
+    }
+    b = nb;
+    p = b + off;
+    memcpy(p + len + 1, p, k);
+    p[len + 1 + k] = '\0';
+    it->doc.title = p + len + 1;
+    it->doc.text = p;
+    it->doc.text_len = len;
+    warn_line(s, 1, "the first line (the title) is %zu bytes; the title is cut to %zu, the line is indexed as text",
+              tl, k);
+    it->owned = b;
+    it->bytes = len;
+    return 1;
+  }
   it->doc.title = p;
   if (nl) {
     it->doc.text = nl + 1;
@@ -1361,6 +1485,20 @@ OSQ_EXPORT int osq_source_open(const char *const *paths, size_t npaths,
   s->warn = warn;
   s->warn_ctx = warn_ctx;
   s->fd = -1;
+  s->max_doc = SRC_MAX_DOC_BYTES;
+  const char *lim = getenv("OSQ_SOURCE_MAX_DOC_BYTES");
+  if (lim && *lim) {
+    char *end;
+    unsigned long long v = strtoull(lim, &end, 10);
+    if (!*end && v >= 1024 && v <= SIZE_MAX / 4) s->max_doc = (size_t)v;
+  }
+  s->fifo_wait_ms = SRC_FIFO_WAIT_MS;
+  lim = getenv("OSQ_SOURCE_FIFO_WAIT_MS");
+  if (lim && *lim) {
+    char *end;
+    long v = strtol(lim, &end, 10);
+    if (!*end && v >= 0 && v <= 86400000) s->fifo_wait_ms = (int)v;
+  }
   atomic_init(&s->stop, 0);
   for (i = 0; i < npaths && rc == OSQ_OK; i++)
     rc = paths[i] ? walk_path(s, paths[i], 1, DT_UNKNOWN, 0) : OSQ_E_INVAL;

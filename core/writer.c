@@ -1292,10 +1292,12 @@ OSQ_EXPORT int osq_writer_open(const char *dir, const osq_writer_options *opts, 
   }
   rc = osq__manifest_read(dir, &w->man);
   int garbage_now = rc == OSQ_OK;
-  if (rc == OSQ_E_NOINDEX || (w->opts.replace && (rc == OSQ_E_CORRUPT || rc == OSQ_E_VERSION))) {
+  if (rc == OSQ_E_NOINDEX ||
+      (w->opts.replace && (rc == OSQ_E_CORRUPT || (rc == OSQ_E_VERSION && !w->man.newer)))) {
     /* Nothing to add to, or a rebuild of an index this osq cannot read:
      * start empty, with numbers past every file there.  The old files go
-     * only after the rebuild's commit. */
+     * only after the rebuild's commit.  Never over an index of a newer
+     * format: its osq reads it, this one only knows it cannot. */
     memset(&w->man, 0, sizeof w->man);
     w->man.next_segment = next_free_number(w);
     rc = OSQ_OK;

@@ -1,7 +1,9 @@
 /*
  * osindex -- builds and maintains an osq index.
  *
- *   osindex [-i INDEX] [-q] PATH...             build (replace) the index
+ *   osindex [-i INDEX] [-q] [--replace] PATH... build the index; an index
+ *                                               already at INDEX is replaced
+ *                                               only with --replace
  *   osindex add [-i INDEX] [-q] PATH...         add documents; an id already
  *                                               in the index is replaced
  *   osindex delete [-i INDEX] [-q] ID...        delete documents (ID - reads
@@ -83,7 +85,8 @@ static void draw_bar(ui *u, const osq_source_stats *st, double t0) {
 }
 
 static void usage(FILE *f) {
-  fputs("usage: osindex [-i INDEX] [-q] [--no-merge] PATH...      build the index from files and directories\n"
+  fputs("usage: osindex [-i INDEX] [-q] [--replace] PATH...       build the index from files and directories\n"
+        "                                                         (--replace: rebuild an index already at INDEX)\n"
         "       osindex add [-i INDEX] [-q] [--no-merge] PATH...  add documents (an id already there is replaced)\n"
         "       osindex delete [-i INDEX] [-q] ID...              delete documents by id (- : ids from stdin)\n"
         "       osindex merge [-i INDEX] [-q]                     merge all segments, dropping deleted documents\n"
@@ -124,8 +127,33 @@ static int commit_status(const char *what, int rc) {
 
 typedef struct {
   const char *index;
-  int quiet, no_merge, deep, json;
+  int quiet, no_merge, deep, json, replace;
 } options;
+
+/* A build (no subcommand) over an existing index must say --replace: a
+ * typo'd command line (a path where `add` was meant) would otherwise
+ * replace thousands of documents with a few, without a word.  Returns 0
+ * when the build may go on, else prints why not and returns 2.  (The
+ * writer opened with replace still refuses an index of a newer format.) */
+static int refuse_existing(const options *o) {
+  char path[4200];
+  struct stat st;
+  snprintf(path, sizeof path, "%s/MANIFEST", o->index);
+  if (o->replace || lstat(path, &st) != 0) return 0;
+  osq_index_info *info;
+  char what[64] = "an index";
+  if (osq_index_info_get(o->index, &info) == OSQ_OK) {
+    snprintf(what, sizeof what, "an index of %llu document%s", (unsigned long long)info->stats.documents,
+             info->stats.documents == 1 ? "" : "s");
+    osq_index_info_free(info);
+  }
+  fprintf(stderr,
+          "osindex: %s already holds %s; nothing was changed.\n"
+          "osindex: to rebuild it from these files (its documents are replaced): osindex --replace -i %s PATH...\n"
+          "osindex: to add the files to it: osindex add -i %s PATH...\n",
+          o->index, what, o->index, o->index);
+  return 2;
+}
 
 /* ---- build and add -------------------------------------------------------- */
 
@@ -250,12 +278,29 @@ static int cmd_delete(const options *o, char **ids, int nids) {
     char *line = NULL;
     size_t cap = 0;
     ssize_t n;
+    uint64_t lineno = 0;
+    errno = 0;
     while (status < 2 && (n = getline(&line, &cap, stdin)) >= 0) {
+      lineno++;
       while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r')) line[--n] = 0;
       if (n == 0) continue;
       int r = delete_one(w, line);
       missing += r == 1;
       if (r > status) status = r;
+      errno = 0;
+    }
+    /* getline gives -1 for the end of the input and for a read error
+     * alike: an error (stdin a directory, EIO) must not pass for the end of
+     * the list, or part of it would be deleted and the rest silently not.
+     * Nothing is committed then. */
+    if (status < 2 && ferror(stdin)) {
+      int e = errno;
+      fprintf(stderr, "osindex: delete: reading ids from standard input (after line %llu): %s; nothing was deleted\n",
+              (unsigned long long)lineno, e ? strerror(e) : "read error");
+      status = 2;
+    } else if (status < 2 && errno == ENOMEM) {
+      fprintf(stderr, "osindex: delete: reading ids from standard input: out of memory; nothing was deleted\n");
+      status = 2;
     }
     free(line);
   }
@@ -456,7 +501,7 @@ static int run(int argc, char **argv) {
       cmd = cmds[i];
       argi = 2;
     }
-  enum { OPT_NO_MERGE = 256, OPT_DEEP, OPT_JSON, OPT_ENGINE };
+  enum { OPT_NO_MERGE = 256, OPT_DEEP, OPT_JSON, OPT_ENGINE, OPT_REPLACE };
   const char *engine = "osq";
   static const struct option longopts[] = {{"index", required_argument, NULL, 'i'},
                                            {"quiet", no_argument, NULL, 'q'},
@@ -465,6 +510,7 @@ static int run(int argc, char **argv) {
                                            {"deep", no_argument, NULL, OPT_DEEP},
                                            {"json", no_argument, NULL, OPT_JSON},
                                            {"engine", required_argument, NULL, OPT_ENGINE},
+                                           {"replace", no_argument, NULL, OPT_REPLACE},
                                            {NULL, 0, NULL, 0}};
   optind = argi;
   int c;
@@ -477,6 +523,7 @@ static int run(int argc, char **argv) {
       case OPT_DEEP: o.deep = 1; break;
       case OPT_JSON: o.json = 1; break;
       case OPT_ENGINE: engine = optarg; break;
+      case OPT_REPLACE: o.replace = 1; break;
       default: usage(stderr); return 2;
     }
   }
@@ -486,6 +533,7 @@ static int run(int argc, char **argv) {
   if (o.deep && (!cmd || strcmp(cmd, "check"))) misplaced = "--deep";
   if (o.json && (!cmd || strcmp(cmd, "stats"))) misplaced = "--json";
   if (o.no_merge && cmd && strcmp(cmd, "add") && strcmp(cmd, "delete")) misplaced = "--no-merge";
+  if (o.replace && cmd) misplaced = "--replace";
   if (misplaced) {
     fprintf(stderr, "osindex: %s does not apply to %s\n", misplaced, cmd ? cmd : "a build");
     usage(stderr);
@@ -510,6 +558,7 @@ static int run(int argc, char **argv) {
       usage(stderr);
       return 2;
     }
+    if (!cmd && refuse_existing(&o)) return 2;
     return cmd_index(&o, !cmd, args, nargs);
   }
   if (!strcmp(cmd, "delete")) {

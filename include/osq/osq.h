@@ -158,7 +158,9 @@ typedef struct osq_writer_options {
   uint32_t passage_max_chars;
   uint32_t passage_overlap_chars;
   /* Non-zero: the first commit replaces the whole index with what was added
-   * (a rebuild; later commits through the same writer add to it); zero:
+   * (a rebuild; later commits through the same writer add to it), also an
+   * index this osq cannot read (damaged, or of an older format) -- but never
+   * one of a newer format (osq_writer_open fails with OSQ_E_VERSION); zero:
    * what was added joins the live segments. */
   int replace;
   /* Non-zero: no automatic merge after a commit (see osq_writer_commit). */

@@ -15,7 +15,17 @@
  * Directories are walked recursively in byte order of names, following
  * symbolic links but not loops, at most 256 levels deep; other files in them
  * are skipped silently, while a path named explicitly that is not an input
- * file is skipped with a warning.
+ * file is skipped with a warning.  Regular files and FIFOs are read: a
+ * device or socket named explicitly (z.txt -> /dev/zero) is skipped with a
+ * warning, and a FIFO nothing opens for writing within 30 s
+ * (OSQ_SOURCE_FIFO_WAIT_MS) is skipped with a warning, not waited on for
+ * ever.
+ * Limits: a document -- a .txt file, a JSON line -- of more than 64 MiB is
+ * skipped with a warning naming the file (and line), and memory stays
+ * bounded whatever one line's size (OSQ_SOURCE_MAX_DOC_BYTES in the
+ * environment sets another limit).  A title longer than 1024 bytes is cut
+ * (at a character boundary) with a warning; a .txt whose first line is
+ * longer keeps the whole line in its text, so that every word is found.
  * A problem with one line or one file (malformed JSON, unreadable file,
  * binary content, a truncated .gz) is reported through the warning callback
  * with the file and line, and reading carries on with the next line or file;

@@ -59,8 +59,18 @@ contains "$T/err" "not valid UTF-8" "invalid UTF-8 message"
 cp -r "$INDEX" "$T/old"
 printf '\143' | dd of="$T/old/MANIFEST" bs=1 seek=8 conv=notrunc 2>/dev/null
 "$OSQ" -i "$T/old" 화웨이 >"$T/out" 2>"$T/err"
+[ $? -eq 2 ] || fail "index with a damaged version field should exit 2"
+contains "$T/err" "damaged" "a damaged version field is damage"
+grep -q "version" "$T/err" && fail "a damaged version field is not a version mismatch: $(cat "$T/err")"
+# the same version with its checksum (gzip's trailer is the CRC-32 of its
+# input, little-endian, as the manifest stores it): an index of a newer osq
+n=$(wc -c <"$T/old/MANIFEST")
+head -c $((n - 4)) "$T/old/MANIFEST" | gzip -c | tail -c 8 | head -c 4 |
+  dd of="$T/old/MANIFEST" bs=1 seek=$((n - 4)) conv=notrunc 2>/dev/null
+"$OSQ" -i "$T/old" 화웨이 >"$T/out" 2>"$T/err"
 [ $? -eq 2 ] || fail "index of another version should exit 2"
 contains "$T/err" "format version 99" "version message"
+contains "$T/err" "upgrade osq" "a newer version says to upgrade osq"
 
 "$OSQ" -i "$INDEX" '"오픈스택 (AND' >"$T/out" 2>"$T/err"
 [ $? -eq 0 ] || fail "malformed syntax should fall back to words, not fail"

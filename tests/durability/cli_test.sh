@@ -167,7 +167,7 @@ checks_bad "a truncated segment" "$seg"
 expect "check without an index exits" $? 2
 
 # a rebuild replaces a damaged index
-"$OSINDEX" -q -i "$T/bad" "$T/3.jsonl" || fail "rebuild over a damaged index"
+"$OSINDEX" -q --replace -i "$T/bad" "$T/3.jsonl" || fail "rebuild over a damaged index"
 "$OSINDEX" check --deep -i "$T/bad" >"$T/out" || fail "check after the rebuild: $(cat "$T/out")"
 [ "$(ls "$T/bad" | grep -c '^seg-')" -eq 1 ] || fail "the rebuild left old files: $(ls "$T/bad")"
 

@@ -1010,6 +1010,21 @@ static void read_file_bytes(const char *path, uint8_t *buf, size_t n) {
   fclose(f);
 }
 
+/* Writes v as the manifest's format version and, when fix_crc, the
+ * checksum that makes it an intact manifest of that version (else it is a
+ * damaged one). */
+static void set_manifest_version(const char *manifest, uint32_t v, int fix_crc) {
+  uint8_t buf[4096];
+  FILE *f = fopen(manifest, "rb");
+  assert_non_null(f);
+  size_t n = fread(buf, 1, sizeof buf, f);
+  fclose(f);
+  assert_true(n > 12 && n < sizeof buf);
+  osq__put_u32(buf + 8, v);
+  if (fix_crc) osq__put_u32(buf + n - 4, osq__crc32(0, buf, n - 4));
+  patch_file(manifest, 0, buf, n);
+}
+
 static void test_version(void **state) {
   (void)state;
   char *dir = make_tmpdir();
@@ -1027,20 +1042,34 @@ static void test_version(void **state) {
   /* MANIFEST: format version at byte 8 */
   uint8_t v[4];
   uint32_t two = OSQ_FORMAT_VERSION + 1;
-  patch_file(manifest, 8, &two, 4);
+  set_manifest_version(manifest, two, 1);
   osq_index *ix = (osq_index *)0x1;
   assert_int_equal(osq_index_open(dir, &ix), OSQ_E_VERSION);
   assert_null(ix);
   assert_non_null(strstr(osq_last_error(), dir));
-  /* a writer refuses it too, and leaves it alone */
+  assert_non_null(strstr(osq_last_error(), "upgrade osq"));
+  /* a writer refuses it too, even a rebuild (replace), and leaves it alone */
   osq_writer *w = (osq_writer *)0x1;
   assert_int_equal(osq_writer_open(dir, NULL, &w), OSQ_E_VERSION);
   assert_null(w);
+  osq_writer_options rebuild = {.replace = 1};
+  w = (osq_writer *)0x1;
+  assert_int_equal(osq_writer_open(dir, &rebuild, &w), OSQ_E_VERSION);
+  assert_null(w);
+  assert_non_null(strstr(osq_last_error(), "upgrade osq"));
   uint8_t hdr[12];
   read_file_bytes(manifest, hdr, 12);
   assert_memory_equal(hdr + 8, &two, 4);
-  uint32_t one = OSQ_FORMAT_VERSION;
-  patch_file(manifest, 8, &one, 4);
+  /* a damaged version field (the checksum does not match) is damage */
+  set_manifest_version(manifest, OSQ_FORMAT_VERSION + 14, 0);
+  assert_int_equal(osq_index_open(dir, &ix), OSQ_E_CORRUPT);
+  assert_non_null(strstr(osq_last_error(), "damaged"));
+  assert_null(strstr(osq_last_error(), "version"));
+  /* an older version: "rebuild" */
+  set_manifest_version(manifest, OSQ_FORMAT_VERSION - 1, 1);
+  assert_int_equal(osq_index_open(dir, &ix), OSQ_E_VERSION);
+  assert_non_null(strstr(osq_last_error(), "rebuild"));
+  set_manifest_version(manifest, OSQ_FORMAT_VERSION, 1);
   assert_int_equal(osq_index_open(dir, &ix), OSQ_OK);
   osq_index_close(ix);
 

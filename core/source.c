@@ -121,6 +121,7 @@ enum src_kind {
   SRC_ERRNO,     /* a path that could not be stat'ed or listed: err */
   SRC_LOOP,      /* a directory that is its own ancestor (symlink loop) */
   SRC_DEPTH,     /* a directory nested deeper than SRC_MAX_DEPTH */
+  SRC_OUTSIDE,   /* a symbolic link to a directory outside the tree walked */
   SRC_NOT_INPUT  /* a file named explicitly that is not .txt/.jsonl[.gz] */
 };
 
@@ -224,6 +225,7 @@ struct osq_source {
   /* ---- Walk state, used only during open. */
   src_dirid *dirs;
   size_t ndirs, dirs_cap;
+  char *root;            /* realpath of the directory named on the command line */
 };
 
 /* ------------------------------------------------------------------------
@@ -478,7 +480,28 @@ static int walk_path(osq_source *s, const char *path, int explicit_path,
     if (!explicit_path && kind < 0 && errno == ENOENT) return OSQ_OK;
     return add_entry(s, strdup(path), 0, SRC_ERRNO, errno);
   }
-  if (S_ISDIR(st.st_mode)) return walk_dir(s, path, &st, depth);
+  if (S_ISDIR(st.st_mode)) {
+    if (explicit_path) {
+      /* Links inside the tree are followed, but only to directories in it:
+       * a link to ".." or "/" would read what the user did not name. */
+      free(s->root);
+      s->root = realpath(path, NULL);
+      int rc = walk_dir(s, path, &st, depth);
+      free(s->root);
+      s->root = NULL;
+      return rc;
+    }
+    struct stat lst;
+    if (s->root && (d_type == DT_LNK || (d_type == DT_UNKNOWN && lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode)))) {
+      char *target = realpath(path, NULL);
+      size_t rl = strlen(s->root);
+      int inside = target && !strncmp(target, s->root, rl) &&
+                   (target[rl] == '/' || target[rl] == '\0' || (rl == 1 && s->root[0] == '/'));
+      free(target);
+      if (!inside) return add_entry(s, strdup(path), 0, SRC_OUTSIDE, 0);
+    }
+    return walk_dir(s, path, &st, depth);
+  }
   if (explicit_path) {
     kind = kind_of(path);
     if (kind < 0) return add_entry(s, strdup(path), 0, SRC_NOT_INPUT, 0);
@@ -614,7 +637,8 @@ static void read_failed(osq_source *s, const char *fmt, ...) {
 /* Inflates into dst[0..want) from the current gzip file; *got receives the
  * bytes produced (kept even when an error follows).  Concatenated gzip
  * members are read as one stream, as gzip -d does; bytes after the last
- * member that do not start another are ignored, as zlib's gzread does.
+ * member that do not start another are ignored with a warning, as gzip -d
+ * does ("trailing garbage ignored"): they may be a damaged member.
  * Returns OSQ_OK or OSQ_E_NOMEM. */
 static int gz_read(osq_source *s, char *dst, size_t want, size_t *got) {
   z_stream *z = &s->z;
@@ -642,6 +666,15 @@ static int gz_read(osq_source *s, char *dst, size_t want, size_t *got) {
        * are not another (padding): all end here.  A file that does not
        * start as gzip goes on to inflate, which names the problem. */
       if (z->avail_in == 0 || (s->z_members > 0 && z->next_in[0] != 0x1f)) {
+        if (z->avail_in > 0) {
+          /* how much: the rest of this read and of the file */
+          uint64_t more = z->avail_in;
+          struct stat st;
+          if (fstat(s->fd, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size > s->raw_pos)
+            more += (uint64_t)st.st_size - s->raw_pos;
+          warn_file(s, s->cur->path, "%" PRIu64 " bytes after the end of the gzip data ignored (at byte %" PRIu64 ")",
+                    more, s->raw_pos - z->avail_in);
+        }
         s->eof = 1;
         break;
       }
@@ -679,6 +712,28 @@ static int looks_binary(const char *p, size_t n) {
   return nuls * 1000 > n;
 }
 
+/* Non-zero when most of the first lines of p[0..n) (blank ones aside, at
+ * most 64) start as JSON objects do, with '{': JSON Lines, whatever stray
+ * NUL bytes they hold.  Binary data has a '{' at a line's start about once
+ * in 256 lines. */
+static int lines_look_json(const char *p, size_t n) {
+  const char *e = p + n;
+  unsigned lines = 0, objects = 0;
+  while (p < e && lines < 64) {
+    const char *q = p, *nl = memchr(p, '\n', (size_t)(e - p));
+    const char *end = nl ? nl : e;
+    if (end - q >= 3 && memcmp(q, "\xEF\xBB\xBF", 3) == 0) q += 3;
+    while (q < end && (*q == ' ' || *q == '\t' || *q == '\r')) q++;
+    if (q < end) {
+      lines++;
+      objects += *q == '{';
+    }
+    if (!nl) break;
+    p = nl + 1;
+  }
+  return lines > 0 && objects * 2 > lines;
+}
+
 /* Reads the next chunk of the current file into the line buffer.  A read
  * problem ends the file (s->eof, s->read_error).  Returns OSQ_OK or
  * OSQ_E_NOMEM. */
@@ -712,10 +767,14 @@ static int fill(osq_source *s) {
     s->first_fill = 0;
     /* A NUL byte never occurs in JSON text: with NULs at its start or
      * throughout, this is some binary file with an input name, and every
-     * "line" of it would be a warning.  One stray NUL further on spoils
-     * only its line (a malformed-line warning). */
-    if (looks_binary(s->buf + s->end, n)) {
-      warn_file(s, s->cur->path, "binary file skipped");
+     * "line" of it would be a warning -- unless its lines are lines of
+     * JSON objects all the same: then a stray NUL, even in the first line,
+     * spoils only its line (a malformed-line warning with its number), and
+     * the valid lines are read. */
+    if (looks_binary(s->buf + s->end, n) && !lines_look_json(s->buf + s->end, n)) {
+      const char *z = memchr(s->buf + s->end, '\0', n);
+      warn_file(s, s->cur->path, "binary file skipped (a NUL byte at offset %zu, and no lines of JSON objects)",
+                (size_t)(z - (s->buf + s->end)));
       file_failed(s);
       s->eof = 1;
       s->read_error[0] = '\0';
@@ -1318,6 +1377,9 @@ static int produce(osq_source *s, src_item *it) {
         continue;
       case SRC_LOOP:
         warn_file(s, e->path, "directory loop (symbolic link) skipped");
+        continue;
+      case SRC_OUTSIDE:
+        warn_file(s, e->path, "symbolic link to a directory outside the tree being read; skipped");
         continue;
       case SRC_DEPTH:
         s->pst.files_failed++;

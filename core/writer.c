@@ -62,6 +62,7 @@
 #include <stdlib.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <lz4.h>
 
@@ -1107,16 +1108,35 @@ int osq__writer_add_stored(osq_writer *w, const osq__doc_info *di, char *const *
 
 /* ---- public API ------------------------------------------------------------- */
 
+/* Makes dir and its missing parents.  Each directory made is fsynced in
+ * its parent: without that, a power loss after the first commit could lose
+ * the new index directory's entry, and with it every file of the index.
+ * Returns 0 or -1 (errno). */
 static int mkdirs(const char *dir) {
   char tmp[4096];
   snprintf(tmp, sizeof tmp, "%s", dir);
-  for (char *p = tmp + 1; *p; p++) {
-    if (*p != '/') continue;
+  size_t len = strlen(tmp);
+  while (len > 1 && tmp[len - 1] == '/') tmp[--len] = 0;
+  for (char *p = tmp + 1;; p++) {
+    if (*p != '/' && *p) continue;
+    char c = *p;
     *p = 0;
-    if (mkdir(tmp, 0755) != 0 && errno != EEXIST) return -1;
-    *p = '/';
+    if (mkdir(tmp, 0755) == 0) {
+      char *slash = strrchr(tmp, '/');
+      char parent[4096];
+      if (!slash) snprintf(parent, sizeof parent, ".");
+      else if (slash == tmp) snprintf(parent, sizeof parent, "/");
+      else snprintf(parent, sizeof parent, "%.*s", (int)(slash - tmp), tmp);
+      if (osq__fsync_dir(parent) != OSQ_OK) {
+        errno = EIO;
+        return -1;
+      }
+    } else if (errno != EEXIST) {
+      return -1;
+    }
+    if (!c) break;
+    *p = c;
   }
-  if (mkdir(tmp, 0755) != 0 && errno != EEXIST) return -1;
   return 0;
 }
 
@@ -1278,16 +1298,25 @@ OSQ_EXPORT int osq_writer_open(const char *dir, const osq_writer_options *opts, 
   }
   if (flock(w->lock_fd, LOCK_EX | LOCK_NB) != 0) {
     char holder[64] = "";
-    ssize_t n = pread(w->lock_fd, holder, sizeof holder - 1, 0);
-    holder[n > 0 ? n : 0] = 0;
-    holder[strcspn(holder, "\n")] = 0;
+    /* The holder writes its pid just after it takes the lock: an empty
+     * LOCK is read again for a moment (20 x 5 ms), so that the message
+     * names it. */
+    for (int tries = 0; tries < 20; tries++) {
+      ssize_t n = pread(w->lock_fd, holder, sizeof holder - 1, 0);
+      holder[n > 0 ? n : 0] = 0;
+      holder[strcspn(holder, "\n")] = 0;
+      if (holder[0]) break;
+      nanosleep(&(struct timespec){0, 5000000}, NULL);
+    }
     rc = osq__fail(OSQ_E_LOCKED, "%s: another writer, %s, holds %s; try again when it is done", dir,
                    holder[0] ? holder : "a process that has not written its pid yet", lock);
     goto fail;
   }
   char me[128];
   int mn = snprintf(me, sizeof me, "pid %ld (%.60s)\n", (long)getpid(), program_invocation_short_name);
-  if (ftruncate(w->lock_fd, 0) != 0 || pwrite(w->lock_fd, me, (size_t)mn, 0) != mn) {
+  /* Written over the last holder's line, then cut to length: the file is
+   * never empty in between (a waiting writer quotes what it holds). */
+  if (pwrite(w->lock_fd, me, (size_t)mn, 0) != mn || ftruncate(w->lock_fd, mn) != 0) {
     /* The holder's name is a courtesy; the flock is what excludes. */
   }
   rc = osq__manifest_read(dir, &w->man);

@@ -1144,7 +1144,10 @@ static void test_json_nul_after_number(void **state) {
 /* A stray NUL byte inside the first read of a JSON Lines file (here in
  * its last line, 100 KB in) spoils that line only: the file is not taken
  * for a binary one, as it was when any NUL in the first MiB skipped it.
- * A file with NULs at its start still is one. */
+ * NULs at its start spoil the first line only when the file's lines are
+ * lines of JSON objects (they were a reason to skip the whole file, valid
+ * lines included, without a line number); a file whose lines are not is
+ * binary. */
 static void test_json_stray_nul(void **state) {
   const char *dir = *state;
   collected *c = calloc(1, sizeof *c);
@@ -1164,11 +1167,20 @@ static void test_json_stray_nul(void **state) {
   expect_warning(c, 0, p, NULL, 2001, "malformed JSON");
   free_collected(c);
   memset(c, 0, sizeof *c);
-  static const char bin[] = "{\"id\":\0\0\0\x01}\n{\"id\":\"x\",\"text\":\"y\"}\n";
+  static const char first[] = "{\"id\":\0\0\0\x01}\n{\"id\":\"x\",\"text\":\"y\"}\n";
+  write_file(dir, "stray.jsonl", first, sizeof first - 1);
+  assert_int_equal(read_all(paths, 1, c, NULL), OSQ_DONE);
+  assert_int_equal(c->nd, 1);
+  assert_string_equal(c->d[0].id, "x");
+  assert_int_equal(c->nw, 1);
+  expect_warning(c, 0, p, NULL, 1, "malformed JSON");
+  free_collected(c);
+  memset(c, 0, sizeof *c);
+  static const char bin[] = "\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\x01\0\n{\"id\":\"x\",\"text\":\"y\"}\n\x02\x03\n";
   write_file(dir, "stray.jsonl", bin, sizeof bin - 1);
   assert_int_equal(read_all(paths, 1, c, NULL), OSQ_DONE);
   assert_int_equal(c->nd, 0);
-  expect_warning(c, 0, p, NULL, 0, "binary file skipped");
+  expect_warning(c, 0, p, NULL, 0, "binary file skipped (a NUL byte at offset 8");
   free_collected(c);
   free(c);
   free(data);

@@ -11,9 +11,16 @@
  *                      optional "title", "source", "url", "date"; other keys
  *                      are ignored.  A line without an id or a text is
  *                      skipped with a warning; blank lines are skipped
- *                      silently.  Concatenated gzip members are read as one.
+ *                      silently.  Concatenated gzip members are read as one;
+ *                      bytes after the last are ignored with a warning.
+ *                      A file whose first lines are mostly JSON objects is
+ *                      read line by line even with NUL bytes in them (the
+ *                      lines with NULs are warned about); other files with
+ *                      NULs at their start are binary and skipped.
  * Directories are walked recursively in byte order of names, following
- * symbolic links but not loops, at most 256 levels deep; other files in them
+ * symbolic links but not loops, and links to directories only when they
+ * stay inside the tree named (a link to ".." is skipped with a warning), at
+ * most 256 levels deep; other files in them
  * are skipped silently, while a path named explicitly that is not an input
  * file is skipped with a warning.  Regular files and FIFOs are read: a
  * device or socket named explicitly (z.txt -> /dev/zero) is skipped with a

@@ -128,5 +128,46 @@ contains "$T/err" "fifo.jsonl: a FIFO nothing was written to in time; skipped" "
 expect "the lines around a skipped one" "$(top "$T/bix" okayone)$(top "$T/bix" okaytwo)" ok1ok2
 expect "documents past the limit" "$(docs "$T/bix")" 2
 
+# --- input edges ---------------------------------------------------------------
+mkdir -p "$T/e/tree/sub"
+# a NUL byte in the first line of a JSON Lines file spoils that line only
+{ printf '{"id":"n0","text":"x\0y"}\n'; doc n1 nulfirstok; } >"$T/e/nul.jsonl"
+# bytes after the end of the gzip data
+{ doc g1 gzipokay | gzip -c; printf 'not gzip at all'; } >"$T/e/trail.jsonl.gz"
+# a directory link out of the tree (to its parent) and one inside it
+doc s1 subokay >"$T/e/tree/sub/s.jsonl"
+ln -s .. "$T/e/tree/up"
+ln -s sub "$T/e/tree/inside"
+"$OSINDEX" -i "$T/eix" "$T/e/nul.jsonl" "$T/e/trail.jsonl.gz" "$T/e/tree" >"$T/out" 2>"$T/err"
+expect "indexing the input edges exits" $? 0
+contains "$T/err" "nul.jsonl:1: malformed JSON" "a NUL in the first line is that line's problem, with its number"
+grep -q "nul.jsonl: binary" "$T/err" && fail "a JSON Lines file with a NUL in its first line was taken for binary"
+expect "the valid line after a NUL" "$(top "$T/eix" nulfirstok)" n1
+contains "$T/err" "trail.jsonl.gz: 15 bytes after the end of the gzip data ignored" "garbage after the gzip data is reported"
+expect "the gzip data before the garbage" "$(top "$T/eix" gzipokay)" g1
+contains "$T/err" "tree/up: symbolic link to a directory outside the tree" "a link to .. is not followed"
+grep -q "directory loop" "$T/err" && fail "the link to .. was followed (a loop was found beyond it): $(cat "$T/err")"
+expect "a link inside the tree is followed" "$(top "$T/eix" subokay)" s1
+expect "documents of the input edges" "$(docs "$T/eix")" 3
+
+# a new index directory is fsynced in its parent
+if command -v strace >/dev/null 2>&1 && strace -f -qq -o /dev/null true 2>/dev/null; then
+  ASAN_OPTIONS=detect_leaks=0 strace -f -qq -y -o "$T/mk.trace" -e trace=mkdir,fsync \
+    "$OSINDEX" -q -i "$T/mk/new" "$T/1.jsonl" 2>/dev/null || fail "a build into a new directory under strace"
+  grep -A1 "mkdir(\"$T/mk/new\"" "$T/mk.trace" | grep -q "fsync([0-9]*<$T/mk>)" ||
+    fail "the new index directory was not fsynced in its parent: $(grep -E 'mkdir|fsync' "$T/mk.trace" | head -5)"
+fi
+
+# the LOCK's holder is named even in the moment before it wrote its pid
+if command -v flock >/dev/null 2>&1; then
+  : >"$T/ix/LOCK"
+  flock "$T/ix/LOCK" sh -c "sleep 0.03; echo 'pid 4242 (tester)' >'$T/ix/LOCK'; sleep 1" &
+  sleep 0.01
+  "$OSINDEX" add -q -i "$T/ix" "$T/2.jsonl" >"$T/out" 2>"$T/err"
+  expect "add while another holds the LOCK exits" $? 2
+  contains "$T/err" "pid 4242 (tester)" "the lock holder's pid is named"
+  wait
+fi
+
 [ "$failures" -eq 0 ] || { echo "$failures failures"; exit 1; }
 echo "edges: all passed"

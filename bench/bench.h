@@ -80,6 +80,12 @@ void bench_qrels_free(bench_qrels *qr);
 typedef struct bench_ids {
   size_t n;
   char id[BENCH_K][BENCH_ID_MAX];
+  /* Set by an engine that times its queries itself (the Lucene peers: the
+   * JVM measures parse, search and reading the ids, so that the pipe to it
+   * is not timed): ns is then the query's latency.  The caller clears
+   * timed before each search. */
+  int timed;
+  uint64_t ns;
 } bench_ids;
 
 /* Drops a UTF-8 sequence cut short at the end of s (after a truncating
@@ -89,9 +95,27 @@ void bench_utf8_trim(char *s);
 /* Copies id (cut to BENCH_ID_MAX - 1 bytes) as the next hit of ids. */
 void bench_ids_push(bench_ids *ids, const char *id, size_t len);
 
+/* What the engines index as their documents (--unit). */
+typedef enum bench_unit {
+  BENCH_UNIT_DOC = 0,    /* the corpus's documents, title with text */
+  BENCH_UNIT_PASSAGE = 1 /* osq's passages of them: the title passage (when
+                            osq_writer_add makes one) and osq_cut_passages
+                            with default options, each a document of its
+                            own that keeps its document's id */
+} bench_unit;
+
+/* The input of every engine's build. */
+typedef struct bench_corpus {
+  char *const *paths;
+  size_t npaths;
+  bench_unit unit;
+} bench_corpus;
+
 /* What the documents of the corpus amounted to while an index was built. */
 typedef struct bench_read_stats {
   uint64_t documents;
+  uint64_t units;        /* what was handed to the engine: documents, or
+                            passages with --unit passage */
   uint64_t text_bytes;   /* sum of osq_doc.text_len: the input MB */
   uint64_t title_bytes;  /* sum of title lengths (indexed too) */
   uint64_t warnings;     /* problems the source reported */
@@ -101,13 +125,15 @@ typedef struct bench_read_stats {
 typedef int (*bench_doc_fn)(void *ctx, const osq_doc *doc, char *err,
                             size_t errlen);
 
-/* Reads every document of paths through the osq_source API, calling fn for
- * each (fn NULL: read only).  Stops at the first failing fn.  Source warnings
+/* Reads every document of the corpus through the osq_source API, calling fn
+ * for each (fn NULL: read only, still cutting passages in the passage unit).
+ * With BENCH_UNIT_PASSAGE fn gets each of osq's passages of a document as a
+ * document of its own: the document's id, source, url and date, no title,
+ * the passage as its text.  Stops at the first failing fn.  Source warnings
  * go to stderr (the first few) and are counted.  Returns OSQ_OK or the first
  * failure. */
-int bench_read_corpus(char *const *paths, size_t npaths, bench_doc_fn fn,
-                      void *ctx, bench_read_stats *st, char *err,
-                      size_t errlen);
+int bench_read_corpus(const bench_corpus *corpus, bench_doc_fn fn, void *ctx,
+                      bench_read_stats *st, char *err, size_t errlen);
 
 /* Joins title and text as "title\n\ntext" into *buf (grown as needed), for
  * the peers that index one text per document while osq indexes the title as
@@ -118,9 +144,9 @@ int bench_join_title(const osq_doc *doc, char **buf, size_t *cap,
 typedef struct bench_engine {
   const char *name;    /* as given to --engines */
   const char *what;    /* one line: how it indexes and queries */
-  /* Builds the index in dir (created by the caller, empty) from the corpus.
-   * Runs in a child process. */
-  int (*build)(const char *dir, char *const *paths, size_t npaths,
+  /* Builds the index in dir (created by the caller, empty) from the corpus,
+   * in corpus->unit.  Runs in a child process. */
+  int (*build)(const char *dir, const bench_corpus *corpus,
                bench_read_stats *st, char *err, size_t errlen);
   int (*open)(const char *dir, void **handle, char *err, size_t errlen);
   /* Runs q for the top BENCH_K and fills ids.  OSQ_E_PARSE: the engine
@@ -141,10 +167,17 @@ extern const bench_engine bench_engine_xapian_osqtok;
 #ifdef OSBENCH_HAVE_GROONGA
 extern const bench_engine bench_engine_groonga;
 #endif
+#ifdef OSBENCH_HAVE_LUCENE
+extern const bench_engine bench_engine_lucene_nori;
+extern const bench_engine bench_engine_lucene_cjk;
+#endif
 
 /* ------------------------------------------------------------------------
  * Harness
  * ---------------------------------------------------------------------- */
+
+/* --quiet: engines print nothing on stderr but errors. */
+extern int bench_quiet;
 
 /* Monotonic clock, nanoseconds. */
 uint64_t bench_now_ns(void);
@@ -155,7 +188,9 @@ typedef struct bench_build_result {
   bench_read_stats read;
   double seconds;         /* reading + indexing + commit, in the child */
   double wall_seconds;    /* fork to reap, in the parent */
-  uint64_t peak_rss;      /* bytes: ru_maxrss of the child */
+  uint64_t peak_rss;      /* bytes: ru_maxrss of the child, which on Linux
+                             is the largest of it and the children it
+                             reaped (the Lucene peers' JVM) */
   uint64_t index_bytes;   /* disk space of the index dir: allocated blocks
                              (Groonga's files are sparse: their apparent
                              size says little) */
@@ -167,8 +202,7 @@ typedef struct bench_build_result {
  * with wait4() and measures the directory.  Returns OSQ_OK when the child
  * could be run; r->status says whether the build worked. */
 int bench_build_in_child(const bench_engine *engine, const char *dir,
-                         char *const *paths, size_t npaths,
-                         bench_build_result *r);
+                         const bench_corpus *corpus, bench_build_result *r);
 
 /* Sum of st_size (*bytes) and of st_blocks * 512 (*disk) of every file
  * under path.  Returns OSQ_OK or OSQ_E_IO. */
@@ -250,6 +284,7 @@ typedef struct bench_report {
   const char *queries_path;
   size_t nqueries;
   int runs;
+  bench_unit unit;
   bench_read_stats input;
   bench_build_result baseline;  /* reading the corpus alone */
   bench_group *groups;

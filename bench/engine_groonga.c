@@ -94,8 +94,8 @@ static int groonga_add(void *arg, const osq_doc *doc, char *err, size_t errlen) 
   return OSQ_OK;
 }
 
-static int groonga_build_index(const char *dir, char *const *paths,
-                               size_t npaths, bench_read_stats *st, char *err,
+static int groonga_build_index(const char *dir, const bench_corpus *corpus,
+                               bench_read_stats *st, char *err,
                                size_t errlen) {
   int rc = groonga_init(err, errlen);
   if (rc != OSQ_OK) return rc;
@@ -127,7 +127,7 @@ static int groonga_build_index(const char *dir, char *const *paths,
       rc = OSQ_E_IO;
     }
   }
-  if (rc == OSQ_OK) rc = bench_read_corpus(paths, npaths, groonga_add, &b, st, err, errlen);
+  if (rc == OSQ_OK) rc = bench_read_corpus(corpus, groonga_add, &b, st, err, errlen);
   if (rc == OSQ_OK)
     rc = run_command(&ctx,
                      "table_create Terms TABLE_PAT_KEY ShortText "

@@ -16,8 +16,14 @@ static int add_doc(void *ctx, const osq_doc *doc, char *err, size_t errlen) {
   return rc;
 }
 
-static int osq_build(const char *dir, char *const *paths, size_t npaths,
+/* osq reads the documents in either unit: cutting passages is its own job
+ * (what --unit passage hands the peers is exactly what osq_writer_add makes
+ * of each document), and a passage given to it as a document would be cut
+ * again and, with no title, lose the title's boost. */
+static int osq_build(const char *dir, const bench_corpus *corpus,
                      bench_read_stats *st, char *err, size_t errlen) {
+  bench_corpus docs = *corpus;
+  docs.unit = BENCH_UNIT_DOC;
   osq_writer *w = NULL;
   int rc = osq_writer_open(dir, NULL, &w);
   if (rc != OSQ_OK) {
@@ -25,7 +31,7 @@ static int osq_build(const char *dir, char *const *paths, size_t npaths,
              osq_last_error());
     return rc;
   }
-  rc = bench_read_corpus(paths, npaths, add_doc, w, st, err, errlen);
+  rc = bench_read_corpus(&docs, add_doc, w, st, err, errlen);
   if (rc == OSQ_OK && (rc = osq_writer_commit(w)) != OSQ_OK)
     snprintf(err, errlen, "osq_writer_commit: %s (%s)", osq_strerror(rc), osq_last_error());
   osq_writer_close(w);

@@ -84,9 +84,8 @@ static int xapian_add(void *ctx, const osq_doc *doc, char *err, size_t errlen) {
   return rc;
 }
 
-static int build(const char *dir, int osqtok, char *const *paths,
-                 size_t npaths, bench_read_stats *st, char *err,
-                 size_t errlen) {
+static int build(const char *dir, int osqtok, const bench_corpus *corpus,
+                 bench_read_stats *st, char *err, size_t errlen) {
   xapian_build b;
   memset(&b, 0, sizeof b);
   char *msg = NULL;
@@ -101,7 +100,7 @@ static int build(const char *dir, int osqtok, char *const *paths,
     osq_xapian_close(b.db);
     return rc;
   }
-  rc = bench_read_corpus(paths, npaths, xapian_add, &b, st, err, errlen);
+  rc = bench_read_corpus(corpus, xapian_add, &b, st, err, errlen);
   if (rc == OSQ_OK && (rc = osq_xapian_commit(b.db)) != OSQ_OK)
     snprintf(err, errlen, "Xapian commit: %s", osq_xapian_errmsg(b.db));
   osq_xapian_close(b.db);
@@ -111,15 +110,14 @@ static int build(const char *dir, int osqtok, char *const *paths,
   return rc;
 }
 
-static int xapian_build_text(const char *dir, char *const *paths, size_t npaths,
+static int xapian_build_text(const char *dir, const bench_corpus *corpus,
                              bench_read_stats *st, char *err, size_t errlen) {
-  return build(dir, 0, paths, npaths, st, err, errlen);
+  return build(dir, 0, corpus, st, err, errlen);
 }
 
-static int xapian_build_osqtok(const char *dir, char *const *paths,
-                               size_t npaths, bench_read_stats *st, char *err,
-                               size_t errlen) {
-  return build(dir, 1, paths, npaths, st, err, errlen);
+static int xapian_build_osqtok(const char *dir, const bench_corpus *corpus,
+                               bench_read_stats *st, char *err, size_t errlen) {
+  return build(dir, 1, corpus, st, err, errlen);
 }
 
 typedef struct xapian_reader {

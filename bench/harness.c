@@ -21,6 +21,8 @@
 
 #include "bench.h"
 
+int bench_quiet;
+
 uint64_t bench_now_ns(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -60,15 +62,14 @@ static int read_all(int fd, void *buf, size_t n) {
 /* The child's side: build, report through fd, exit without returning into
  * the parent's code (no atexit handlers, no stdio buffers flushed twice). */
 static void child_build(const bench_engine *engine, const char *dir,
-                        char *const *paths, size_t npaths, int fd) {
+                        const bench_corpus *corpus, int fd) {
   bench_build_result r;
   memset(&r, 0, sizeof r);
   uint64_t t0 = bench_now_ns();
   if (engine)
-    r.status = engine->build(dir, paths, npaths, &r.read, r.err, sizeof r.err);
+    r.status = engine->build(dir, corpus, &r.read, r.err, sizeof r.err);
   else
-    r.status = bench_read_corpus(paths, npaths, NULL, NULL, &r.read, r.err,
-                                 sizeof r.err);
+    r.status = bench_read_corpus(corpus, NULL, NULL, &r.read, r.err, sizeof r.err);
   r.seconds = (double)(bench_now_ns() - t0) / 1e9;
   if (r.status != OSQ_OK && !r.err[0])
     snprintf(r.err, sizeof r.err, "%s", osq_strerror(r.status));
@@ -78,8 +79,7 @@ static void child_build(const bench_engine *engine, const char *dir,
 }
 
 int bench_build_in_child(const bench_engine *engine, const char *dir,
-                         char *const *paths, size_t npaths,
-                         bench_build_result *r) {
+                         const bench_corpus *corpus, bench_build_result *r) {
   memset(r, 0, sizeof *r);
   int pipefd[2];
   if (pipe(pipefd) != 0) {
@@ -101,7 +101,7 @@ int bench_build_in_child(const bench_engine *engine, const char *dir,
   }
   if (pid == 0) {
     close(pipefd[0]);
-    child_build(engine, dir, paths, npaths, pipefd[1]);
+    child_build(engine, dir, corpus, pipefd[1]);
   }
   close(pipefd[1]);
   bench_build_result got;
@@ -130,7 +130,10 @@ int bench_build_in_child(const bench_engine *engine, const char *dir,
                WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1);
   }
   r->wall_seconds = wall;
-  r->peak_rss = (uint64_t)ru.ru_maxrss * 1024u; /* Linux: kilobytes */
+  /* Linux: kilobytes; wait4 gives RUSAGE_BOTH of the child, so this is the
+   * larger of the child's peak and that of any process it reaped (a Lucene
+   * build's JVM), not their sum. */
+  r->peak_rss = (uint64_t)ru.ru_maxrss * 1024u;
   if (engine && r->status == OSQ_OK &&
       bench_dir_size(dir, &r->index_apparent_bytes, &r->index_bytes) != OSQ_OK) {
     r->status = OSQ_E_IO;

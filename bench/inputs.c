@@ -31,12 +31,52 @@ static void on_warning(void *ctx, const char *path, uint64_t line,
   st->warnings++;
 }
 
-int bench_read_corpus(char *const *paths, size_t npaths, bench_doc_fn fn,
-                      void *ctx, bench_read_stats *st, char *err,
-                      size_t errlen) {
+/* Hands fn the passages osq_writer_add makes of doc, each as a document of
+ * its own (BENCH_UNIT_PASSAGE).  The title rule is the writer's (writer.c,
+ * osq_writer_add): the title is a passage of its own unless it is empty,
+ * 4096 bytes or longer, or the text begins with it after white space; the
+ * text is cut by osq_cut_passages with the writer's default options. */
+static int each_passage(const osq_doc *doc, bench_doc_fn fn, void *ctx,
+                        bench_read_stats *st, char *err, size_t errlen) {
+  osq_doc p = *doc;
+  p.title = NULL;
+  const char *title = doc->title ? doc->title : "";
+  size_t tlen = strlen(title), lead = 0;
+  while (lead < doc->text_len && (doc->text[lead] == ' ' || doc->text[lead] == '\t' ||
+                                  doc->text[lead] == '\r' || doc->text[lead] == '\n'))
+    lead++; /* writer.c's is_ws */
+  if (tlen > 0 && doc->text_len - lead >= tlen && memcmp(doc->text + lead, title, tlen) == 0)
+    tlen = 0;
+  if (tlen > 0 && tlen < 4096) {
+    p.text = title;
+    p.text_len = tlen;
+    st->units++;
+    int rc = fn ? fn(ctx, &p, err, errlen) : OSQ_OK;
+    if (rc != OSQ_OK) return rc;
+  }
+  osq_passage_cut *cuts = NULL;
+  long n = osq_cut_passages(doc->text, doc->text_len, NULL, &cuts);
+  if (n < 0) {
+    snprintf(err, errlen, "out of memory cutting %s into passages", doc->id);
+    return (int)n;
+  }
+  int rc = OSQ_OK;
+  for (long i = 0; i < n && rc == OSQ_OK; i++) {
+    p.text = doc->text + cuts[i].start;
+    p.text_len = cuts[i].end - cuts[i].start;
+    st->units++;
+    if (fn) rc = fn(ctx, &p, err, errlen);
+  }
+  free(cuts);
+  return rc;
+}
+
+int bench_read_corpus(const bench_corpus *corpus, bench_doc_fn fn, void *ctx,
+                      bench_read_stats *st, char *err, size_t errlen) {
   memset(st, 0, sizeof *st);
   osq_source *src = NULL;
-  int rc = osq_source_open((const char *const *)paths, npaths, on_warning, st, &src);
+  int rc = osq_source_open((const char *const *)corpus->paths, corpus->npaths, on_warning, st,
+                           &src);
   if (rc != OSQ_OK) {
     snprintf(err, errlen, "cannot read the corpus: %s", osq_strerror(rc));
     return rc;
@@ -46,7 +86,12 @@ int bench_read_corpus(char *const *paths, size_t npaths, bench_doc_fn fn,
     st->documents++;
     st->text_bytes += doc.text_len;
     if (doc.title) st->title_bytes += strlen(doc.title);
-    if (fn && (rc = fn(ctx, &doc, err, errlen)) != OSQ_OK) break;
+    if (corpus->unit == BENCH_UNIT_PASSAGE) {
+      if ((rc = each_passage(&doc, fn, ctx, st, err, errlen)) != OSQ_OK) break;
+    } else {
+      st->units++;
+      if (fn && (rc = fn(ctx, &doc, err, errlen)) != OSQ_OK) break;
+    }
   }
   if (rc == OSQ_DONE) rc = OSQ_OK;
   else if (!err[0])

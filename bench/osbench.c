@@ -1,11 +1,11 @@
 /*
- * osbench -- builds osq's index and its peers' (Xapian, Groonga) from the
- * same documents, runs the same query log against each in this process
+ * osbench -- builds osq's index and its peers' (Lucene with nori and with
+ * CJK bigrams, Xapian, Groonga) from the same documents, runs the same query log against each in this process
  * with the same timing loop, and reports the figures side by side with the
  * osq/peer ratio of each (see bench/README.md for what every figure means).
  *
- *   osbench --corpus FILE_OR_DIR --queries FILE [--engines osq,xapian,groonga]
- *           [--runs N] [--eval QRELS --eval-queries FILE [--eval-limit N]]
+ *   osbench --corpus FILE_OR_DIR --queries FILE [--engines osq,lucene-nori,...]
+ *           [--unit doc|passage] [--runs N] [--eval QRELS --eval-queries FILE [--eval-limit N]]
  *           [--json FILE] [--plot FILE.svg] [--osq-bin PATH]
  */
 #include <errno.h>
@@ -34,11 +34,18 @@ static const bench_engine *const all_engines[] = {
 #ifdef OSBENCH_HAVE_GROONGA
     &bench_engine_groonga,
 #endif
+#ifdef OSBENCH_HAVE_LUCENE
+    &bench_engine_lucene_nori,
+    &bench_engine_lucene_cjk,
+#endif
 };
 #define N_ALL_ENGINES (sizeof all_engines / sizeof all_engines[0])
 
 /* Engines osbench knows of, built in or not, for a helpful note. */
-static const char *const known_engines[] = {"osq", "xapian", "xapian-osqtok", "groonga"};
+static const char *const known_engines[] = {"osq",     "lucene-nori", "lucene-cjk",
+                                            "xapian",  "xapian-osqtok", "groonga"};
+/* --engines when not given: osq and every peer but xapian-osqtok. */
+static const char default_engines[] = "osq,lucene-nori,lucene-cjk,xapian,groonga";
 
 typedef struct options {
   char **corpus;
@@ -46,6 +53,7 @@ typedef struct options {
   const char *queries;
   const char *engines;
   int runs;
+  bench_unit unit;
   const char *eval_qrels, *eval_queries;
   size_t eval_limit;
   size_t query_limit;
@@ -68,8 +76,12 @@ static void usage(FILE *f) {
           "\n"
           "  --corpus PATH        .txt, .jsonl, .jsonl.gz file or a directory of them\n"
           "  --queries FILE       query log: kind<TAB>bucket<TAB>query, or one query a line\n"
-          "  --engines LIST       comma-separated, from osq,xapian,xapian-osqtok,groonga\n"
-          "                       (default: osq,xapian,groonga, those built in)\n"
+          "  --engines LIST       comma-separated, from osq,lucene-nori,lucene-cjk,xapian,\n"
+          "                       xapian-osqtok,groonga (default: all but xapian-osqtok)\n"
+          "  --unit doc|passage   what the peers index as documents: the corpus's documents\n"
+          "                       (default), or osq's passages of them (title passage\n"
+          "                       included, each keeping its document's id); osq indexes\n"
+          "                       the documents either way\n"
           "  --runs N             timed runs over the query log (default 3)\n"
           "  --query-limit N      use the first N queries of the log only\n"
           "  --eval QRELS         TREC judgments (qid 0 docid rel): MRR@10, recall@10\n"
@@ -103,7 +115,7 @@ static int parse_options(int argc, char **argv, options *o) {
   enum {
     O_CORPUS = 256, O_QUERIES, O_ENGINES, O_RUNS, O_EVAL, O_EVALQ, O_EVALLIM,
     O_QLIM, O_JSON, O_PLOT, O_OSQBIN, O_ONESHOT, O_ONESHOTQ, O_WORKDIR, O_KEEP,
-    O_QUIET, O_HELP
+    O_QUIET, O_HELP, O_UNIT
   };
   static const struct option longopts[] = {
       {"corpus", required_argument, NULL, O_CORPUS},
@@ -123,6 +135,7 @@ static int parse_options(int argc, char **argv, options *o) {
       {"keep", no_argument, NULL, O_KEEP},
       {"quiet", no_argument, NULL, O_QUIET},
       {"help", no_argument, NULL, O_HELP},
+      {"unit", required_argument, NULL, O_UNIT},
       {NULL, 0, NULL, 0}};
   memset(o, 0, sizeof *o);
   o->runs = 3;
@@ -170,6 +183,14 @@ static int parse_options(int argc, char **argv, options *o) {
     case O_KEEP: o->keep = 1; break;
     case O_QUIET: o->quiet = 1; break;
     case O_HELP: usage(stdout); exit(0);
+    case O_UNIT:
+      if (!strcmp(optarg, "doc")) o->unit = BENCH_UNIT_DOC;
+      else if (!strcmp(optarg, "passage")) o->unit = BENCH_UNIT_PASSAGE;
+      else {
+        fprintf(stderr, "osbench: --unit wants doc or passage, not \"%s\"\n", optarg);
+        return -1;
+      }
+      break;
     default: usage(stderr); return -1;
     }
   }
@@ -226,10 +247,10 @@ static void add_note(bench_report *rep, const char *fmt, const char *arg) {
     snprintf(rep->notes[rep->nnotes++], BENCH_ERR_MAX, fmt, arg);
 }
 
-/* Picks the engines of --engines (default osq,xapian,groonga); engines not
- * built into this osbench are skipped with a note. */
+/* Picks the engines of --engines (default_engines); engines not built into
+ * this osbench are skipped with a note. */
 static int select_engines(const char *list, bench_report *rep) {
-  if (!list) list = "osq,xapian,groonga";
+  if (!list) list = default_engines;
   rep->engines = calloc(N_ALL_ENGINES, sizeof *rep->engines);
   if (!rep->engines) return -1;
   for (const char *p = list; *p;) {
@@ -246,12 +267,16 @@ static int select_engines(const char *list, bench_report *rep) {
       if (!strncmp(name, "groonga", 7))
         add_note(rep, "%s skipped: osbench was built without libgroonga "
                       "(install libgroonga-dev and rebuild)", name);
+      else if (!strncmp(name, "lucene", 6))
+        add_note(rep, "%s skipped: osbench was built without Lucene (install "
+                      "liblucene8-java and a JDK, e.g. openjdk-17-jdk-headless, and "
+                      "rebuild)", name);
       else
         add_note(rep, "%s skipped: osbench was built without libosq_xapian "
                       "(install libxapian-dev and rebuild)", name);
     } else if (len > 0) {
-      fprintf(stderr, "osbench: unknown engine \"%s\" (known: osq, xapian, xapian-osqtok, "
-                      "groonga)\n", name);
+      fprintf(stderr, "osbench: unknown engine \"%s\" (known: osq, lucene-nori, lucene-cjk, "
+                      "xapian, xapian-osqtok, groonga)\n", name);
       return -1;
     }
     p += len + (comma ? 1 : 0);
@@ -351,10 +376,12 @@ static int run_log(bench_engine_result *er, engine_run *run,
   char err[BENCH_ERR_MAX];
   for (size_t i = 0; i < ql->n; i++) {
     err[0] = '\0';
+    ids.timed = 0;
     uint64_t t0 = bench_now_ns();
     int rc = er->engine->search(run->handle, &ql->q[i], &ids, err, sizeof err);
     uint64_t t1 = bench_now_ns();
-    if (lat) lat[i] = (double)(t1 - t0);
+    /* An engine in another process times itself (bench_ids.timed). */
+    if (lat) lat[i] = (double)(ids.timed ? ids.ns : t1 - t0);
     if (rc == OSQ_OK) {
       if (!lat) run->hits += ids.n;
       continue;
@@ -707,8 +734,10 @@ static void report_build(const options *o, const char *name,
                          const bench_build_result *b) {
   if (o->quiet) return;
   if (b->status == OSQ_OK)
-    fprintf(stderr, "osbench: %s: %llu documents in %.2f s, peak RSS %.1f MB\n", name,
-            (unsigned long long)b->read.documents, b->seconds, (double)b->peak_rss / 1e6);
+    fprintf(stderr, "osbench: %s: %llu %s in %.2f s, peak RSS %.1f MB\n", name,
+            (unsigned long long)b->read.units,
+            b->read.units == b->read.documents ? "documents" : "passages", b->seconds,
+            (double)b->peak_rss / 1e6);
   else
     fprintf(stderr, "osbench: %s: build failed: %s\n", name, b->err);
 }
@@ -716,6 +745,7 @@ static void report_build(const options *o, const char *name,
 int main(int argc, char **argv) {
   options o;
   if (parse_options(argc, argv, &o) != 0) return EXIT_USAGE;
+  bench_quiet = o.quiet;
 
   bench_report rep;
   memset(&rep, 0, sizeof rep);
@@ -750,6 +780,7 @@ int main(int argc, char **argv) {
   rep.queries_path = timed->path;
   rep.nqueries = timed->n;
   rep.runs = o.runs;
+  rep.unit = o.unit;
   rep.eval_qrels = o.eval_qrels;
   rep.eval_queries = o.eval_queries;
   if (make_groups(timed, &rep) != 0) {
@@ -777,8 +808,9 @@ int main(int argc, char **argv) {
   }
 
   /* The baseline: what reading the corpus alone costs in this harness. */
+  bench_corpus corpus = {o.corpus, o.ncorpus, o.unit};
   progress(&o, "reading the corpus (baseline)");
-  bench_build_in_child(NULL, NULL, o.corpus, o.ncorpus, &rep.baseline);
+  bench_build_in_child(NULL, NULL, &corpus, &rep.baseline);
   if (rep.baseline.status == OSQ_OK) report_build(&o, "read only", &rep.baseline);
   if (rep.baseline.status != OSQ_OK) {
     fprintf(stderr, "osbench: %s\n", rep.baseline.err);
@@ -802,7 +834,7 @@ int main(int argc, char **argv) {
       continue;
     }
     progress(&o, "%s: building the index in %s", er->engine->name, dir);
-    bench_build_in_child(er->engine, dir, o.corpus, o.ncorpus, &er->build);
+    bench_build_in_child(er->engine, dir, &corpus, &er->build);
     report_build(&o, er->engine->name, &er->build);
     er->built = er->build.status == OSQ_OK;
     if (!er->built) {

@@ -157,7 +157,14 @@ void bench_report_table(const bench_report *r) {
   printf(": %llu documents, %.2f MB of text (+%.2f MB of titles)\n",
          (unsigned long long)r->input.documents, mb(r->input.text_bytes),
          mb(r->input.title_bytes));
-  printf("         reading it alone: %.2f s, peak RSS %.1f MB\n", r->baseline.seconds,
+  if (r->unit == BENCH_UNIT_PASSAGE)
+    printf("unit     passage: the peers index osq's %llu passages of them as their documents "
+           "(osq indexes the documents)\n",
+           (unsigned long long)r->input.units);
+  else
+    printf("unit     doc: every engine indexes the documents\n");
+  printf("         reading it alone%s: %.2f s, peak RSS %.1f MB\n",
+         r->unit == BENCH_UNIT_PASSAGE ? " and cutting passages" : "", r->baseline.seconds,
          mb(r->baseline.peak_rss));
   printf("queries  %s: %zu queries; one warm-up run, then %d timed run%s; top %d, one thread\n",
          r->queries_path, r->nqueries, r->runs, r->runs == 1 ? "" : "s", BENCH_K);
@@ -270,6 +277,7 @@ static json_t *engine_json(const bench_report *r, const bench_engine_result *e) 
   json_object_set_new(ix, "ok", json_boolean(e->built));
   if (e->built) {
     json_object_set_new(ix, "documents", json_integer((json_int_t)e->build.read.documents));
+    json_object_set_new(ix, "units", json_integer((json_int_t)e->build.read.units));
     json_object_set_new(ix, "seconds", json_real(e->build.seconds));
     json_object_set_new(ix, "wall_seconds", json_real(e->build.wall_seconds));
     set_figure(ix, "throughput_mb_s", fig_mbps(r, e, 0));
@@ -376,6 +384,9 @@ int bench_report_json(const bench_report *r, const char *path, char *err,
   json_object_set_new(corpus, "text_bytes", json_integer((json_int_t)r->input.text_bytes));
   json_object_set_new(corpus, "title_bytes", json_integer((json_int_t)r->input.title_bytes));
   json_object_set_new(corpus, "warnings", json_integer((json_int_t)r->input.warnings));
+  json_object_set_new(corpus, "unit",
+                      json_string(r->unit == BENCH_UNIT_PASSAGE ? "passage" : "doc"));
+  json_object_set_new(corpus, "units", json_integer((json_int_t)r->input.units));
   json_object_set_new(corpus, "read_seconds", json_real(r->baseline.seconds));
   json_object_set_new(corpus, "read_peak_rss_bytes", json_integer((json_int_t)r->baseline.peak_rss));
   json_object_set_new(root, "corpus", corpus);

@@ -48,6 +48,10 @@ typedef struct {
   char cur_file[256]; /* for the per-file cap */
   uint32_t cur_count;
   int nomem;
+  /* what the problems cost, for the summary (check_once) */
+  uint64_t live_docs, lost_docs;
+  uint32_t damaged_segs;
+  int manifest_bad;
   /* live ids across segments: open addressing over malloc'd strings */
   char **ids;
   uint32_t *id_seg;
@@ -89,6 +93,16 @@ static void add_problem(checker *c, const char *file, const char *fmt, ...) {
     return;
   }
   c->n++;
+}
+
+/* Non-zero when a call's status is a problem to report; out of memory is
+ * not one (the file may be fine): it ends the check with OSQ_E_NOMEM. */
+static int bad(checker *c, int rc) {
+  if (rc == OSQ_E_NOMEM) {
+    c->nomem = 1;
+    return 0;
+  }
+  return rc != OSQ_OK;
 }
 
 /* The reader's last error without the "DIR/FILE: " it starts with. */
@@ -235,7 +249,7 @@ static void check_postings(dict_walk *dw, const uint8_t *term, size_t len, const
     rc = osq__cursor_next(&cur);
   }
   term_text(term, len, tt, sizeof tt);
-  if (rc != OSQ_DONE)
+  if (rc != OSQ_DONE && bad(c, rc))
     add_problem(c, dw->file, "term '%s': posting list: %s", tt, reason(c->dir, dw->file));
   else if (n != ti->df)
     add_problem(c, dw->file, "term '%s': %llu postings, the dictionary says df %u", tt, (unsigned long long)n, ti->df);
@@ -283,7 +297,7 @@ static void check_segment(checker *c, const osq__manifest_seg *e, const osq__seg
   dw.file = name;
   dw.seg = seg;
   int rc = osq__segment_prefix(seg, (const uint8_t *)"", 0, on_term, &dw);
-  if (rc != OSQ_OK) add_problem(c, name, "dictionary: %s", reason(c->dir, name));
+  if (bad(c, rc)) add_problem(c, name, "dictionary: %s", reason(c->dir, name));
   else if (!dw.stop && !c->nomem && dw.nterms != seg->nterms)
     add_problem(c, name, "dictionary holds %llu terms, the header says %u", (unsigned long long)dw.nterms, seg->nterms);
   free(dw.pos);
@@ -299,8 +313,8 @@ static void check_segment(checker *c, const osq__manifest_seg *e, const osq__seg
   for (uint32_t doc = 0; doc < seg->ndocs && !c->nomem; doc++) {
     osq__doc_info di;
     char *storage = NULL;
-    if (osq__segment_doc(seg, doc, &di, &storage) != OSQ_OK) {
-      add_problem(c, name, "document %u: %s", doc, reason(c->dir, name));
+    if ((rc = osq__segment_doc(seg, doc, &di, &storage)) != OSQ_OK) {
+      if (bad(c, rc)) add_problem(c, name, "document %u: %s", doc, reason(c->dir, name));
       continue;
     }
     int deleted = osq__bit(d->docs, doc);
@@ -327,7 +341,7 @@ static void check_segment(checker *c, const osq__manifest_seg *e, const osq__seg
                     pi.doc, doc, di.id);
       char *text = NULL;
       size_t tl;
-      if (osq__segment_passage_text_cached(seg, &sc, p, &text, &tl) != OSQ_OK)
+      if (bad(c, osq__segment_passage_text_cached(seg, &sc, p, &text, &tl)))
         add_problem(c, name, "text of passage %u (document '%s'): %s", p, di.id, reason(c->dir, name));
       free(text);
     }
@@ -407,6 +421,7 @@ static int check_once(checker *c, uint64_t *gen, uint64_t *stray) {
   if (rc == OSQ_E_NOINDEX || rc == OSQ_E_NOMEM) return rc;
   if (rc) {
     add_problem(c, "MANIFEST", "%s", reason(c->dir, "MANIFEST"));
+    c->manifest_bad = 1;
     check_orphans(c);
     return rc;
   }
@@ -428,8 +443,8 @@ static int check_once(checker *c, uint64_t *gen, uint64_t *stray) {
     char name[64], path[4400];
     osq__segment_name(e->number, name, sizeof name);
     snprintf(path, sizeof path, "%s/%s", c->dir, name);
-    if (osq__segment_open(path, &segs[i]) != OSQ_OK) {
-      add_problem(c, name, "%s", reason(c->dir, name));
+    if ((rc = osq__segment_open(path, &segs[i])) != OSQ_OK) {
+      if (bad(c, rc)) add_problem(c, name, "%s", reason(c->dir, name));
       continue;
     }
     if (segs[i].map.n != e->bytes || segs[i].ndocs != e->ndocs || segs[i].npassages != e->npassages) {
@@ -442,8 +457,8 @@ static int check_once(checker *c, uint64_t *gen, uint64_t *stray) {
     if (e->flags & OSQ__SEGF_DELETIONS) {
       char dname[64];
       osq__deletions_name(e->number, e->del_gen, dname, sizeof dname);
-      if (osq__deletions_read(c->dir, e, &dels[i]) != OSQ_OK) {
-        add_problem(c, dname, "%s", reason(c->dir, dname));
+      if ((rc = osq__deletions_read(c->dir, e, &dels[i])) != OSQ_OK) {
+        if (bad(c, rc)) add_problem(c, dname, "%s", reason(c->dir, dname));
         osq__segment_close(&segs[i]);
         continue;
       }
@@ -461,6 +476,24 @@ static int check_once(checker *c, uint64_t *gen, uint64_t *stray) {
       osq__segment_close(&segs[i]);
       osq__deletions_free(&dels[i]);
     }
+  /* What is lost: the live documents of the segments with a problem in
+   * their file or their deletion file. */
+  c->live_docs = c->lost_docs = 0;
+  c->damaged_segs = 0;
+  for (uint32_t i = 0; i < m.nsegs; i++) {
+    const osq__manifest_seg *e = &m.segs[i];
+    char name[64], dname[64];
+    osq__segment_name(e->number, name, sizeof name);
+    osq__deletions_name(e->number, e->del_gen, dname, sizeof dname);
+    int hit = 0;
+    for (size_t k = 0; k < c->n && !hit; k++)
+      hit = !strcmp(c->p[k].file, name) || ((e->flags & OSQ__SEGF_DELETIONS) && !strcmp(c->p[k].file, dname));
+    c->live_docs += e->ndocs - e->del_docs;
+    if (hit) {
+      c->lost_docs += e->ndocs - e->del_docs;
+      c->damaged_segs++;
+    }
+  }
   if (stray) *stray = count_stray(c->dir, &m);
   free(segs);
   free(dels);
@@ -481,6 +514,8 @@ OSQ_EXPORT int osq_index_check(const char *dir, int deep, osq_check_fn report, v
     clear_problems(&c);
     clear_ids(&c);
     c.nomem = 0;
+    c.manifest_bad = 0;
+    c.damaged_segs = 0;
     uint64_t gen = 0;
     rc = check_once(&c, &gen, stray);
     if (rc == OSQ_E_NOINDEX || rc == OSQ_E_NOMEM || c.nomem || c.n == 0) break;
@@ -491,12 +526,23 @@ OSQ_EXPORT int osq_index_check(const char *dir, int deep, osq_check_fn report, v
     if (!moved) break;
   }
   if (c.nomem || rc == OSQ_E_NOMEM) {
-    rc = OSQ_E_NOMEM;
+    rc = osq__fail(OSQ_E_NOMEM, "%s: out of memory while checking (%zu problem%s found before that): the check did "
+                   "not finish, which says nothing about damage; run it again with more memory", dir, c.n,
+                   c.n == 1 ? "" : "s");
   } else if (rc != OSQ_E_NOINDEX && c.n > 0) {
     for (size_t i = 0; i < c.n; i++)
       if (report) report(ctx, c.p[i].file, c.p[i].text);
     rc = rc == OSQ_E_VERSION ? OSQ_E_VERSION : OSQ_E_CORRUPT;
-    osq__fail(rc, "%s: %zu problem%s found", dir, c.n, c.n == 1 ? "" : "s");
+    if (c.manifest_bad)
+      osq__fail(rc, "%s: %zu problem%s found; the MANIFEST cannot be read, so which documents are affected is not "
+                "known (the segment files may be intact)", dir, c.n, c.n == 1 ? "" : "s");
+    else if (c.damaged_segs)
+      osq__fail(rc, "%s: %zu problem%s found; %u damaged segment%s hold%s %llu of the index's %llu documents, the "
+                "others are in intact files", dir, c.n, c.n == 1 ? "" : "s", c.damaged_segs,
+                c.damaged_segs == 1 ? "" : "s", c.damaged_segs == 1 ? "s" : "", (unsigned long long)c.lost_docs,
+                (unsigned long long)c.live_docs);
+    else
+      osq__fail(rc, "%s: %zu problem%s found", dir, c.n, c.n == 1 ? "" : "s");
   } else if (rc != OSQ_E_NOINDEX) {
     rc = OSQ_OK;
   }

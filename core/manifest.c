@@ -335,12 +335,13 @@ int osq__deletions_read(const char *dir, const osq__manifest_seg *e, osq__deleti
                      (unsigned long long)want);
   if (rc) return rc;
   const char *what = NULL;
+  /* the checksum before the version: a damaged version field is damage */
   if (n < DEL_HEADER_BYTES || memcmp(buf, DEL_MAGIC, 8) != 0) what = "bad magic number or truncated";
+  else if (osq__get_u32(buf + n - 4) != osq__crc32(0, buf, n - 4)) what = n != want ? "truncated" : "checksum mismatch";
   else if (osq__get_u32(buf + 8) != OSQ_FORMAT_VERSION) {
     rc = osq__fail(OSQ_E_VERSION, "%s: deletion file format version %u, this osq reads version %u", path,
                    osq__get_u32(buf + 8), OSQ_FORMAT_VERSION);
   } else if (n != want) what = "truncated";
-  else if (osq__get_u32(buf + n - 4) != osq__crc32(0, buf, n - 4)) what = "checksum mismatch";
   else if (osq__get_u32(buf + 12) != e->number) what = "names another segment";
   else if (osq__get_u32(buf + 16) != e->ndocs || osq__get_u32(buf + 20) != e->npassages)
     what = "document or passage count differs from the segment's";

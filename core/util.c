@@ -162,7 +162,10 @@ int osq__map_file(const char *path, osq__map *m) {
   void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
   int e = errno;
   close(fd);
-  if (p == MAP_FAILED) return osq__fail(OSQ_E_IO, "%s: mmap: %s", path, strerror(e));
+  /* ENOMEM is the address space (ulimit -v), not the file: out of memory,
+   * never to be taken for damage. */
+  if (p == MAP_FAILED)
+    return osq__fail(e == ENOMEM ? OSQ_E_NOMEM : OSQ_E_IO, "%s: mmap: %s", path, strerror(e));
   m->p = p;
   m->n = (size_t)st.st_size;
   return OSQ_OK;

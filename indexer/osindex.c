@@ -380,7 +380,12 @@ static int cmd_check(const options *o) {
     size_t il = strlen(o->index);
     if (!strncmp(msg, o->index, il) && msg[il] == ':') printf("%s\n", msg); /* it names the index already */
     else printf("%s: %s\n", o->index, msg);
-    printf("%s: the index is damaged; rebuild it with osindex\n", o->index);
+    /* Rebuilding is the advice only now that the check has said what is
+     * lost (the summary above); queries on the intact part go on. */
+    printf("%s: the index is damaged (above: what is lost); queries that read the damaged files may fail or "
+           "show damaged text; to get the documents back, rebuild the index from its sources "
+           "(osindex --replace -i %s PATH...)\n",
+           o->index, o->index);
     return 1;
   }
   osq_index_info *info = NULL;

@@ -169,5 +169,35 @@ if command -v flock >/dev/null 2>&1; then
   wait
 fi
 
+# --- damage is reported as damage, with what is lost; memory as memory --------
+{ doc a alpha1; doc b bravo1; doc c charlie1; doc d delta1; } >"$T/4.jsonl"
+"$OSINDEX" -q -i "$T/dmg" "$T/4.jsonl" && "$OSINDEX" add -q --no-merge -i "$T/dmg" "$T/2.jsonl" &&
+  "$OSINDEX" delete -q --no-merge -i "$T/dmg" a || fail "building the index to damage"
+seg2=$(ls "$T/dmg" | grep '^seg-.*\.osq$' | sort | tail -n 1)
+del=$(ls "$T/dmg" | grep '\.del\.' | head -n 1)
+cp -r "$T/dmg" "$T/dmg-mem"
+printf 'XXXX' | dd of="$T/dmg/$seg2" bs=1 seek=200 conv=notrunc 2>/dev/null
+"$OSINDEX" check -i "$T/dmg" >"$T/out" 2>&1
+expect "check of a damaged index exits" $? 1
+contains "$T/out" "1 damaged segment holds 1 of the index's 4 documents" "check says what is lost"
+contains "$T/out" "osindex --replace" "check says how to rebuild, after what is lost"
+# a damaged version field of a deletion file: damage, not a version
+printf '\143' | dd of="$T/dmg-mem/$del" bs=1 seek=8 conv=notrunc 2>/dev/null
+"$OSINDEX" check -i "$T/dmg-mem" >"$T/out" 2>&1
+expect "check with a damaged deletion file exits" $? 1
+contains "$T/out" "$del: corrupt deletion file: checksum mismatch" "a damaged version field of a deletion file is damage"
+grep -q "version 99" "$T/out" && fail "a damaged version field was reported as a version: $(cat "$T/out")"
+printf '\003' | dd of="$T/dmg-mem/$del" bs=1 seek=8 conv=notrunc 2>/dev/null
+if command -v strace >/dev/null 2>&1 && strace -f -qq -o /dev/null true 2>/dev/null; then
+  # mmap of a segment failing for want of memory (as under ulimit -v)
+  seg1=$(ls "$T/dmg-mem" | grep '^seg-.*\.osq$' | sort | head -n 1)
+  ASAN_OPTIONS=detect_leaks=0 strace -f -qq -o /dev/null -P "$T/dmg-mem/$seg1" -e trace=mmap \
+    -e inject=mmap:error=ENOMEM "$OSINDEX" check -i "$T/dmg-mem" >"$T/out" 2>&1
+  expect "check out of memory exits" $? 2
+  contains "$T/out" "out of memory" "out of memory is out of memory"
+  grep -q "damaged" "$T/out" && fail "out of memory was reported as damage: $(cat "$T/out")"
+  "$OSINDEX" check -i "$T/dmg-mem" >/dev/null 2>&1 || fail "the index checked out of memory is intact"
+fi
+
 [ "$failures" -eq 0 ] || { echo "$failures failures"; exit 1; }
 echo "edges: all passed"

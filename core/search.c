@@ -39,7 +39,8 @@ static double WORD_W = 1.0;
 static size_t SHARE_ALL = 3;  /* need_of */
 static double SHARE = 0.6;
 static int TIERS = 1;
-static int WEAK2 = 1; /* 0: no matching by words (sweeps) */
+static int WEAK2 = 1;
+static int REQ = 1; /* 0: no matching by words (sweeps) */
 static size_t WHOLE_MAX = 1;
 static int PMODE = 2;
 static double TITLE_W = OSQ__TITLE_W;
@@ -65,6 +66,7 @@ static void tune_from_env(void) {
   if ((v = getenv("OSQ_SHARE"))) SHARE = atof(v);
   if ((v = getenv("OSQ_TIERS"))) TIERS = atoi(v);
   if ((v = getenv("OSQ_WEAK2"))) WEAK2 = atoi(v);
+  if ((v = getenv("OSQ_REQ"))) REQ = atoi(v);
 }
 
 struct osq_index {
@@ -461,6 +463,15 @@ static int compile_leaf(osq_results *r, osq__qnode *node, int exact, int scoring
     while (c < nch && ce[c] <= toks[i].start) c++;
     tch[i] = c < nch && cs[c] <= toks[i].start && toks[i].end <= ce[c] ? (int32_t)c : -1;
   }
+  /* One-syllable words are words of their own when the clause holds
+   * nothing longer (땅 집, 법 죄, 국): each is looked up as a prefix term.
+   * Beside longer words (몇 년 동안, 할 수 있는) they are glued to their
+   * neighbour through the bigram across the space, as before: a prefix
+   * term of a common syllable merges hundreds of thousands of postings
+   * (a pasted paragraph took 3 s), and such words name little. */
+  int glue1 = 0;
+  for (size_t i = 0; i < ntoks && !exact; i++)
+    if (tch[i] >= 0 && toks[i].kind != OSQ_TOKEN_UNI) glue1 = 1;
   size_t nk = 0;
   for (size_t i = 0; i < ntoks; i++) {
     const osq_token *t = &toks[i];
@@ -482,7 +493,7 @@ static int compile_leaf(osq_results *r, osq__qnode *node, int exact, int scoring
         if (cs[k] <= t->start && t->start < ce[k]) cl = (int32_t)k;
       int covered = last && last->chunk == cl &&
                     (last->t.pos == t->pos || (last->t.kind == OSQ_TOKEN_GRAM && last->t.pos + 1 == t->pos));
-      if (cl >= 0 && !covered && t->kind == OSQ_TOKEN_GRAM) {
+      if (cl >= 0 && !covered && !glue1 && t->kind == OSQ_TOKEN_GRAM) {
         osq_token u = *t;
         u.kind = OSQ_TOKEN_UNI;
         u.len = (uint32_t)osq__utf8_len((const uint8_t *)t->term, t->len);
@@ -498,7 +509,7 @@ static int compile_leaf(osq_results *r, osq__qnode *node, int exact, int scoring
         for (size_t j = i + 1; j < ntoks && toks[j].kind == OSQ_TOKEN_GRAM && toks[j].space_before != 2 &&
                                toks[j].pos == toks[j - 1].pos + 1; j++)
           right++;
-        if (left == 2 && right == 2) kt[nk++] = (kept_tok){*t, 0, -1};
+        if ((left == 2 && right == 2) || (glue1 && left <= 2 && right <= 2)) kt[nk++] = (kept_tok){*t, 0, -1};
       }
       continue;
     }
@@ -507,6 +518,7 @@ static int compile_leaf(osq_results *r, osq__qnode *node, int exact, int scoring
       int last_in_word = i + 1 == ntoks || tch[i + 1] != c;
       if (covered && last_in_word) continue;
       int sole = (i == 0 || tch[i - 1] != c) && last_in_word;
+      if (sole && glue1) continue; /* held by the bigram before it, or by none */
       kt[nk++] = (kept_tok){*t, sole, c};
       continue;
     }
@@ -741,7 +753,7 @@ static int plan_matching(osq_results *r) {
 static void mark_required(osq_results *r, int on) {
   for (size_t t = 0; t < r->nterms; t++)
     if (r->tiered) r->terms[t].required = 0;
-  if (!r->tiered || !on || r->need < r->nstrong) return;
+  if (!r->tiered || !on || r->need < r->nstrong || !REQ) return;
   for (size_t i = 0; i < r->nwords; i++) {
     const qword *w = &r->words[i];
     if (w->weak) continue;
@@ -753,6 +765,13 @@ static void mark_required(osq_results *r, int on) {
     if (l)
       for (uint32_t j = 0; j < l->n; j++) r->terms[l->term[j]].required = 1;
   }
+  /* One required term (a word of two syllables) is better found by the
+   * windows of the ranked disjunction, which intersections do not use;
+   * passage_tier keeps the matches exact either way. */
+  size_t nreq = 0;
+  for (size_t t = 0; t < r->nterms; t++) nreq += (size_t)r->terms[t].required;
+  if (nreq < 2)
+    for (size_t t = 0; t < r->nterms; t++) r->terms[t].required = 0;
 }
 
 /* ---- per-segment evaluation ------------------------------------------------ */
@@ -1117,6 +1136,10 @@ static int passage_ok(evalctx *e, uint32_t pid) {
 static void count_match(evalctx *e, uint32_t si, uint32_t pid) {
   osq_results *r = e->r;
   r->matched++;
+  /* Once pruning has skipped passages both counts are lower bounds: the
+   * documents are then no longer counted, which saves a read of the
+   * passage table (a cache miss) for every match of a common word. */
+  if (r->pruned && r->docs) return;
   osq__passage_info pi;
   if (osq__segment_passage(e->seg, pid, &pi)) {
     e->corrupt = 1;

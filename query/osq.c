@@ -305,8 +305,13 @@ static int run_query(osq_index *ix, opts *o, const char *q, size_t len, const ch
   if (sum.passages == 0) {
     /* said on stderr: the standard output stays results only */
     fprintf(stderr, "%s%sno passage contains ", qid ? qid : "", qid ? ": " : "");
-    put_clean(stderr, q, len);
-    fputc('\n', stderr);
+    size_t show = len;
+    if (show > 120) { /* a pasted page: its start, cut at a character */
+      show = 120;
+      while (show > 0 && ((unsigned char)q[show] & 0xC0) == 0x80) show--;
+    }
+    put_clean(stderr, q, show);
+    fputs(show < len ? "...\n" : "\n", stderr);
   } else if (!o->json) {
     const char *al = sum.at_least ? "at least " : "";
     printf("%s%llu passage%s in %s%llu document%s match%s\n", al, (unsigned long long)sum.passages,

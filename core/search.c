@@ -35,6 +35,12 @@ static double BM25_K1 = OSQ__BM25_K1, BM25_B = OSQ__BM25_B, PAIR_W = 0.1, BRIDGE
 static int PAIR_MODE = 2;
 static double TAIL2_W = 0.3;
 static double WHOLE_W = 1.0;
+static double WORD_W = 1.0;
+static size_t SHARE_ALL = 3;  /* need_of */
+static double SHARE = 0.6;
+static int TIERS = 1;
+static int WEAK2 = 1;
+static int REQ = 1; /* 0: no matching by words (sweeps) */
 static size_t WHOLE_MAX = 1;
 static int PMODE = 2;
 static double TITLE_W = OSQ__TITLE_W;
@@ -55,6 +61,12 @@ static void tune_from_env(void) {
   if ((v = getenv("OSQ_TITLEW"))) TITLE_W = atof(v);
   if ((v = getenv("OSQ_WHOLEW"))) WHOLE_W = atof(v);
   if ((v = getenv("OSQ_WHOLEMAX"))) WHOLE_MAX = (size_t)atoi(v);
+  if ((v = getenv("OSQ_WORDW"))) WORD_W = atof(v);
+  if ((v = getenv("OSQ_SHARE_ALL"))) SHARE_ALL = (size_t)atoi(v);
+  if ((v = getenv("OSQ_SHARE"))) SHARE = atof(v);
+  if ((v = getenv("OSQ_TIERS"))) TIERS = atoi(v);
+  if ((v = getenv("OSQ_WEAK2"))) WEAK2 = atoi(v);
+  if ((v = getenv("OSQ_REQ"))) REQ = atoi(v);
 }
 
 struct osq_index {
@@ -180,13 +192,15 @@ typedef struct qterm {
 #define LEAF_BRIDGE 1 /* a bigram across a space */
 #define LEAF_TAIL 2   /* the last bigram of a word of three or more characters */
 #define LEAF_TAIL2 4  /* the one before it, in a word of four or more */
-#define LEAF_JOINED 8 /* (while compiling) a space that joins a compound */
+#define LEAF_START 16 /* the first token of a word not joined to the one before */
 typedef struct qleaf {
   osq__qnode *node;
   uint32_t n;
   uint32_t *term; /* index into terms */
   int32_t *off;   /* position relative to the first token */
-  uint8_t *flag;  /* LEAF_BRIDGE, LEAF_TAIL */
+  uint8_t *flag;  /* LEAF_TAIL, LEAF_TAIL2, LEAF_START */
+  uint8_t *kind;  /* the token's osq_token_kind */
+  int32_t *chunk; /* the word of the clause it belongs to (-1: a compound's bridge) */
   int exact;      /* must match as a phrase */
   int scoring;    /* not under NOT */
 } qleaf;
@@ -211,9 +225,17 @@ typedef struct tcur {
   uint32_t np, pcap;
 } tcur;
 
+/* A word of a clause of plain words: tokens w0..w1 of its leaf, of which
+ * w0..s1 are its stem (s1 = w1 when it has no ending). */
+typedef struct qword {
+  uint32_t leaf, w0, w1, s1;
+  int weak; /* a question word (무엇, 어떻게, 있나요): not counted by need */
+} qword;
+
 typedef struct hit_ref {
   double score;
   uint32_t seg, pid;
+  int exact; /* matches the query, or only shares parts of its words */
 } hit_ref;
 
 struct osq_results {
@@ -228,6 +250,23 @@ struct osq_results {
   size_t nterms;
   qleaf *leaves;
   size_t nleaves, leaves_cap;
+  /* matching (passage_tier): the plain words of the top-level clauses and
+   * the other clauses the top level may match (phrases, groups) */
+  qword *words;
+  size_t nwords;
+  const osq__qnode **units;
+  size_t nunits;   /* other clauses */
+  size_t need;     /* words and clauses a passage must match to match the query */
+  size_t nstrong;  /* words (but question words) and clauses */
+  int tiered;      /* passages matching fewer are shown after the matches */
+  int pass;        /* 1: matching passages, 2: passages sharing parts of words */
+  size_t nwords_seen, dropped_words;
+  /* counts of matching passages and their documents (pass 1) */
+  uint64_t docs, matched2; /* matched2: passages of pass 2 */
+  uint32_t last_seg, last_doc;
+  int pruned;      /* pruning skipped candidates: the counts are lower bounds */
+  size_t nexact;   /* refs[0..nexact) match */
+  uint64_t *doc_matches; /* per hit, when counted (osq_results_doc_matches) */
   double avglen, N;
   int nsegs_is_one; /* stored block bounds fit the average length */
   int explain;
@@ -276,14 +315,16 @@ static int is_particle(const char *gram, int second) {
 
 /* Does the adjacency of tokens i and i+1 of the leaf earn a bonus? */
 static int pair_counts(const qleaf *l, uint32_t i) {
+  if (PAIR_MODE && (l->flag[i + 1] & LEAF_START)) return 0;
   if (PAIR_MODE == 1 && ((l->flag[i] | l->flag[i + 1]) & LEAF_BRIDGE)) return 0;
   if (PAIR_MODE == 2 && ((l->flag[i] | l->flag[i + 1]) & (LEAF_BRIDGE | LEAF_TAIL))) return 0;
   return 1;
 }
 
-/* Are tokens i and i+1 of the leaf bigrams of one word (no space between)? */
+/* Are tokens i and i+1 of the leaf adjacent tokens of one word (or of a
+ * compound written with a space)? */
 static int same_word(const qleaf *l, uint32_t i) {
-  return !((l->flag[i] | l->flag[i + 1]) & LEAF_BRIDGE) && l->off[i + 1] == l->off[i] + 1;
+  return !(l->flag[i + 1] & LEAF_START) && l->off[i + 1] == l->off[i] + 1;
 }
 
 /* The next word of the leaf from token `from` on with two or more tokens:
@@ -306,44 +347,212 @@ static uint32_t stem_end(const qleaf *l, uint32_t w0, uint32_t w1) {
   return (l->flag[w1] & LEAF_TAIL) && w1 > w0 ? w1 - 1 : w1;
 }
 
-/* Compiles one leaf: tokenizes its text and drops the unigram that ends a
- * multi-character run at the end of the clause (in a document the run may go
- * on, so that unigram need not be there). */
-static int compile_tokens(osq_results *r, osq__qnode *node, int exact, int scoring,
-                          const osq_token *toks, size_t ntoks);
+/* Endings of Korean words (particles and verb endings).  A word that ends in
+ * one matches a passage through its stem, the word without the ending, when
+ * the stem keeps two characters or more: 화웨이가 -> 화웨이, 식민지에서 ->
+ * 식민지, 재직했나요 -> 재직.  Matching only: the score weights the last
+ * bigrams of such words down (LEAF_TAIL) as measured in docs/ranking.md.
+ * Longer endings first, so that 에서 is taken before 서. */
+static const char *const ENDINGS[] = {
+    "했습니다", "하였는데", "하였으며", "되었나요", "되었습니까", "되었는데",
+    "습니까", "입니까", "합니까", "했나요", "였나요", "었나요", "인가요", "은가요", "는가요", "있나요",
+    "습니다", "입니다", "합니다", "됩니다", "에서는", "으로는", "에게는", "이라는", "하였다", "했는데",
+    "하는데", "에서의", "으로서", "으로써", "이었다", "했으며", "되었다", "에서도", "되나요", "하나요", "됩니까", "되는지", "하는지", "이라고",
+    "에서", "에게", "으로", "까지", "부터", "보다", "처럼", "마다", "에는", "에도", "와는", "과는",
+    "이나", "이란", "이라", "라는", "한테", "께서", "조차", "밖에", "에의", "로서", "로써", "으며",
+    "이며", "하다", "했다", "한다", "하는", "하고", "하며", "하면", "해서", "하여", "했던", "되는",
+    "되다", "된다", "나요", "가요", "까요", "인가", "는가", "인지", "는지", "은지", "였다", "이다",
+    "이고", "니까", "어요", "아요", "해요", "세요", "되어", "하기", "하게", "했고", "에선", "으면",
+    "은", "는", "이", "가", "을", "를", "의", "에", "도", "로", "와", "과", "요", "다", "서", "나",
+    "까", "고", "며", "면", "지", "만", "야", "죠", "데", "께", "란"};
+
+/* How many characters of the word's last run of bigrams g[a..b] (term
+ * bytes of each) an ending takes, keeping a stem of two characters or
+ * more; 0 for none.  Only Hangul syllables (3 bytes) take part. */
+static uint32_t ending_chars(const osq_results *r, const qleaf *l, uint32_t a, uint32_t b) {
+  uint32_t nch = b - a + 2;
+  if (nch < 3) return 0;
+  /* the run's last (up to) 4 characters, as bytes */
+  uint8_t tail[12];
+  uint32_t take = nch - 2 < 4 ? nch - 2 : 4, n = 0;
+  for (uint32_t c = nch - take; c < nch; c++) {
+    const qterm *g = &r->terms[l->term[a + (c < nch - 1 ? c : c - 1)]];
+    if (g->len != 6) return 0;
+    memcpy(tail + n, g->term + (c < nch - 1 ? 0 : 3), 3);
+    n += 3;
+  }
+  for (size_t i = 0; i < sizeof ENDINGS / sizeof *ENDINGS; i++) {
+    size_t el = strlen(ENDINGS[i]);
+    if (el <= n && !memcmp(tail + n - el, ENDINGS[i], el)) return (uint32_t)(el / 3);
+  }
+  return 0;
+}
+
+/* Words that ask rather than name: a passage that answers a question rarely
+ * repeats them (무엇인가요, 어떻게, 있나요).  They are scored like any word
+ * but not counted among the words a match must hold (need_of), unless the
+ * query holds nothing else.  QUESTION_PREFIX: stems that start so;
+ * QUESTION_WORD: whole stems. */
+static const char *const QUESTION_PREFIX[] = {"무엇", "어떤", "어떻", "얼마", "어디", "누구", "누가", "언제",
+                                              "어느", "무슨", "왜", "몇", "뭐", "뭔", "있"};
+static const char *const QUESTION_WORD[] = {"있나", "있는", "하나", "되나", "하는", "위한", "위해", "대한", "대해", "것",
+                                            "것은", "것이", "것인", "수", "데", "때", "가장", "의미", "의미하", "뜻"};
+
+static int is_question_word(const uint8_t *s, size_t n) {
+  for (size_t i = 0; i < sizeof QUESTION_PREFIX / sizeof *QUESTION_PREFIX; i++) {
+    size_t k = strlen(QUESTION_PREFIX[i]);
+    if (n >= k && !memcmp(s, QUESTION_PREFIX[i], k)) return 1;
+  }
+  for (size_t i = 0; i < sizeof QUESTION_WORD / sizeof *QUESTION_WORD; i++)
+    if (n == strlen(QUESTION_WORD[i]) && !memcmp(s, QUESTION_WORD[i], n)) return 1;
+  return 0;
+}
+
+#define MAX_WORDS 64   /* words a query searches; the rest are dropped and reported */
+#define MAX_LEAF 256   /* tokens a clause keeps */
+
+/* The words of a clause.  The query's text is cut at spaces into words;
+ * each word keeps the tokens that lie inside it: its bigrams, a Latin word
+ * or number, a unigram where a run breaks inside it (치후360), and the head
+ * token of a one-character run after a word (제51조).  Left out:
+ *   - bigrams across a space (이클 of "화웨이 클라우드"), but for two words of
+ *     two characters each, the left one not ending in a particle: they are
+ *     one compound written two ways (오픈 스택 / 오픈스택, 가상 머신), and
+ *     the bigram across the space keeps its weight, so that both spellings
+ *     rank alike.  Between words of a phrase no bigram is asked for: the
+ *     words' positions already say they stand together, and punctuation
+ *     or markup between them ("이상, 기왕에", "김능환(재판장)") breaks the
+ *     run the bigram would need;
+ *   - a unigram at the end of a word whose last bigram already holds its
+ *     character (in a document the run may go on, so it need not be there).
+ * A word of one character (땅 집) is looked for as itself: every term that
+ * starts with it (a prefix term, see the top), at its position. */
+typedef struct kept_tok {
+  osq_token t;
+  int prefix;
+  int32_t chunk; /* the word it belongs to; -1 for a compound's bridge */
+} kept_tok;
+
+static int compile_tokens(osq_results *r, osq__qnode *node, int exact, int scoring, const kept_tok *kt, size_t nk);
 
 static int compile_leaf(osq_results *r, osq__qnode *node, int exact, int scoring) {
+  const char *text = node->text;
+  size_t tlen = strlen(text);
   const osq_token *toks;
   size_t ntoks;
-  int rc = osq_tokenize(r->ix->tk, node->text, strlen(node->text), &toks, &ntoks, NULL);
+  int rc = osq_tokenize(r->ix->tk, text, tlen, &toks, &ntoks, NULL);
   if (rc) return rc;
-  if (ntoks > 1 && toks[ntoks - 1].kind == OSQ_TOKEN_UNI && toks[ntoks - 2].kind == OSQ_TOKEN_GRAM)
-    ntoks--;
-  /* Head tokens repeat what the run's first token says, but for a clause
-   * ending in a one-character run after a word (제12조): there the head is
-   * the exact term to look for.  Keep only that one. */
-  osq_token *kept = malloc((ntoks ? ntoks : 1) * sizeof *kept);
-  if (!kept) return OSQ_E_NOMEM;
+  /* the words: byte ranges between spaces */
+  uint32_t *cs = malloc((tlen / 2 + 2) * sizeof *cs), *ce = malloc((tlen / 2 + 2) * sizeof *ce);
+  int32_t *tch = malloc((ntoks + 1) * sizeof *tch);
+  kept_tok *kt = malloc((ntoks + 1) * sizeof *kt);
+  if (!cs || !ce || !tch || !kt) {
+    rc = OSQ_E_NOMEM;
+    goto done;
+  }
+  size_t nch = 0;
+  for (size_t p = 0; p < tlen;) {
+    while (p < tlen && (text[p] == ' ' || text[p] == '\t' || text[p] == '\n' || text[p] == '\r')) p++;
+    if (p >= tlen) break;
+    cs[nch] = (uint32_t)p;
+    while (p < tlen && !(text[p] == ' ' || text[p] == '\t' || text[p] == '\n' || text[p] == '\r')) p++;
+    ce[nch++] = (uint32_t)p;
+  }
+  /* the word of each token (tokens come in the order of their starts) */
+  for (size_t i = 0, c = 0; i < ntoks; i++) {
+    while (c < nch && ce[c] <= toks[i].start) c++;
+    tch[i] = c < nch && cs[c] <= toks[i].start && toks[i].end <= ce[c] ? (int32_t)c : -1;
+  }
+  /* One-syllable words are words of their own when the clause holds
+   * nothing longer (땅 집, 법 죄, 국): each is looked up as a prefix term.
+   * Beside longer words (몇 년 동안, 할 수 있는) they are glued to their
+   * neighbour through the bigram across the space, as before: a prefix
+   * term of a common syllable merges hundreds of thousands of postings
+   * (a pasted paragraph took 3 s), and such words name little. */
+  int glue1 = 0;
+  for (size_t i = 0; i < ntoks && !exact; i++)
+    if (tch[i] >= 0 && toks[i].kind != OSQ_TOKEN_UNI) glue1 = 1;
   size_t nk = 0;
   for (size_t i = 0; i < ntoks; i++) {
-    if (toks[i].kind == OSQ_TOKEN_HEAD) {
-      int final_single = i + 2 == ntoks && toks[i + 1].kind == OSQ_TOKEN_UNI && toks[i + 1].pos == toks[i].pos;
-      if (!final_single) continue;
-      kept[nk++] = toks[i];
-      i++; /* the head replaces the unigram */
+    const osq_token *t = &toks[i];
+    int32_t c = tch[i];
+    const kept_tok *last = nk ? &kt[nk - 1] : NULL;
+    if (t->kind == OSQ_TOKEN_HEAD) {
+      /* the exact term for a one-character run after a word (제51조) */
+      int run_goes_on = i + 1 < ntoks && toks[i + 1].pos == t->pos && toks[i + 1].kind == OSQ_TOKEN_GRAM && tch[i + 1] == c;
+      if (c < 0 || run_goes_on) continue;
+      kt[nk++] = (kept_tok){*t, 0, c};
+      if (i + 1 < ntoks && toks[i + 1].pos == t->pos && toks[i + 1].kind == OSQ_TOKEN_UNI) i++;
       continue;
     }
-    kept[nk++] = toks[i];
+    if (c < 0) {
+      /* a bigram across a space; the word on its left may be one character
+       * that no other token holds */
+      int32_t cl = -1;
+      for (size_t k = 0; k < nch; k++)
+        if (cs[k] <= t->start && t->start < ce[k]) cl = (int32_t)k;
+      int covered = last && last->chunk == cl &&
+                    (last->t.pos == t->pos || (last->t.kind == OSQ_TOKEN_GRAM && last->t.pos + 1 == t->pos));
+      if (cl >= 0 && !covered && !glue1 && t->kind == OSQ_TOKEN_GRAM) {
+        osq_token u = *t;
+        u.kind = OSQ_TOKEN_UNI;
+        u.len = (uint32_t)osq__utf8_len((const uint8_t *)t->term, t->len);
+        if (u.len == 0) u.len = 1;
+        kt[nk++] = (kept_tok){u, 1, cl};
+      }
+      if (!exact && t->kind == OSQ_TOKEN_GRAM && t->space_before == 2 && !is_particle(t->term, 0)) {
+        /* two words of two characters each: one compound */
+        uint32_t left = 1, right = 1;
+        for (size_t j = i; j > 0 && toks[j - 1].kind == OSQ_TOKEN_GRAM && toks[j - 1].space_before != 2 &&
+                           toks[j - 1].pos + 1 == toks[j].pos; j--)
+          left++;
+        for (size_t j = i + 1; j < ntoks && toks[j].kind == OSQ_TOKEN_GRAM && toks[j].space_before != 2 &&
+                               toks[j].pos == toks[j - 1].pos + 1; j++)
+          right++;
+        if ((left == 2 && right == 2) || (glue1 && left <= 2 && right <= 2)) kt[nk++] = (kept_tok){*t, 0, -1};
+      }
+      continue;
+    }
+    if (t->kind == OSQ_TOKEN_UNI) {
+      int covered = last && last->chunk == c && last->t.kind == OSQ_TOKEN_GRAM && last->t.pos + 1 == t->pos;
+      int last_in_word = i + 1 == ntoks || tch[i + 1] != c;
+      if (covered && last_in_word) continue;
+      int sole = (i == 0 || tch[i - 1] != c) && last_in_word;
+      if (sole && glue1) continue; /* held by the bigram before it, or by none */
+      kt[nk++] = (kept_tok){*t, sole, c};
+      continue;
+    }
+    kt[nk++] = (kept_tok){*t, 0, c};
   }
-  rc = compile_tokens(r, node, exact, scoring, kept, nk);
-  free(kept);
+  /* long queries: words past MAX_WORDS (or past MAX_LEAF tokens) are dropped */
+  size_t n = 0;
+  int32_t cur = -2;
+  int drop = 0;
+  for (size_t i = 0; i < nk; i++) {
+    if (kt[i].chunk >= 0 && kt[i].chunk != cur) {
+      cur = kt[i].chunk;
+      size_t end = i;
+      while (end < nk && kt[end].chunk == cur) end++;
+      drop = drop || r->nwords_seen >= MAX_WORDS || n + (end - i) > MAX_LEAF;
+      if (drop) r->dropped_words++;
+      else r->nwords_seen++;
+    }
+    if (drop) continue;
+    if (kt[i].chunk < 0 && (i + 1 == nk || n + 1 >= MAX_LEAF)) continue; /* a bridge to a dropped word */
+    kt[n++] = kt[i];
+  }
+  while (n > 0 && kt[n - 1].chunk < 0) n--;
+  rc = compile_tokens(r, node, exact, scoring, kt, n);
+done:
+  free(cs);
+  free(ce);
+  free(tch);
+  free(kt);
   return rc;
 }
 
-static int compile_tokens(osq_results *r, osq__qnode *node, int exact, int scoring,
-                          const osq_token *toks, size_t ntoks) {
+static int compile_tokens(osq_results *r, osq__qnode *node, int exact, int scoring, const kept_tok *kt, size_t ntoks) {
   int rc;
-  if (ntoks > 256) ntoks = 256; /* a clause longer than this adds nothing */
   if (r->nleaves == r->leaves_cap) { /* doubling: a query may have thousands of clauses */
     size_t cap = r->leaves_cap ? 2 * r->leaves_cap : 8;
     qleaf *lp = realloc(r->leaves, cap * sizeof *lp);
@@ -364,55 +573,41 @@ static int compile_tokens(osq_results *r, osq__qnode *node, int exact, int scori
   l->term = malloc(ntoks * sizeof *l->term);
   l->off = malloc(ntoks * sizeof *l->off);
   l->flag = calloc(ntoks, 1);
-  if (!l->term || !l->off || !l->flag) {
+  l->kind = calloc(ntoks, 1);
+  l->chunk = malloc(ntoks * sizeof *l->chunk);
+  if (!l->term || !l->off || !l->flag || !l->kind || !l->chunk) {
     free(l->term);
     free(l->off);
     free(l->flag);
+    free(l->kind);
+    free(l->chunk);
     return OSQ_E_NOMEM;
   }
   r->nleaves++;
-  /* Word structure: bridging grams, and the last gram of each word of three
-   * or more characters (where Korean attaches particles and endings). */
   for (size_t i = 0; i < ntoks; i++) {
-    if (toks[i].kind == OSQ_TOKEN_GRAM && toks[i].space_before == 2 &&
-        (!(PMODE & 1) || is_particle(toks[i].term, 0)))
-      l->flag[i] |= LEAF_BRIDGE;
+    l->kind[i] = kt[i].t.kind;
+    l->chunk[i] = kt[i].chunk;
+    /* a new word, not joined to the one before by a compound's bridge */
+    if (i > 0 && kt[i].chunk >= 0 && kt[i].chunk != kt[i - 1].chunk && kt[i - 1].chunk >= 0) l->flag[i] |= LEAF_START;
   }
-  /* Short words split by a space are one compound written two ways
-   * (오픈 스택 / 오픈스택, 가상 머신 / 가상머신): when the words on both sides
-   * have at most two characters and the left one does not end in a
-   * particle, the space is ignored, so both spellings are the same query. */
-  for (size_t i = 0; i < ntoks; i++) {
-    if (!(l->flag[i] & LEAF_BRIDGE) || is_particle(toks[i].term, 0)) continue;
-    uint32_t left = 1, right = 1;
-    for (size_t j = i; j > 0 && toks[j - 1].kind == OSQ_TOKEN_GRAM && toks[j - 1].space_before != 2 &&
-                       toks[j - 1].pos + 1 == toks[j].pos; j--)
-      left++;
-    for (size_t j = i + 1; j < ntoks && toks[j].kind == OSQ_TOKEN_GRAM && toks[j].space_before != 2 &&
-                           toks[j].pos == toks[j - 1].pos + 1; j++)
-      right++;
-    if (left <= 2 && right <= 2) l->flag[i] |= LEAF_JOINED;
-  }
-  for (size_t i = 0; i < ntoks; i++)
-    if (l->flag[i] & LEAF_JOINED) l->flag[i] &= (uint8_t)~(LEAF_BRIDGE | LEAF_JOINED);
-  for (size_t i = 1; i < ntoks; i++) {
-    int internal = toks[i].kind == OSQ_TOKEN_GRAM && !(l->flag[i] & LEAF_BRIDGE);
-    int prev_internal = toks[i - 1].kind == OSQ_TOKEN_GRAM && !(l->flag[i - 1] & LEAF_BRIDGE);
-    int next_internal = i + 1 < ntoks && toks[i + 1].kind == OSQ_TOKEN_GRAM && !(l->flag[i + 1] & LEAF_BRIDGE);
-    if (internal && prev_internal && !next_internal && (!(PMODE & 2) || is_particle(toks[i].term, 1))) {
+  l->n = (uint32_t)ntoks;
+  for (size_t i = 0; i < ntoks; i++) l->off[i] = (int32_t)(kt[i].t.pos - kt[0].t.pos);
+  /* The last bigram of each word of three or more characters that ends in a
+   * particle syllable, and the one before it. */
+  for (uint32_t i = 1; i < l->n; i++) {
+    int gram = l->kind[i] == OSQ_TOKEN_GRAM;
+    int prev_gram = same_word(l, i - 1) && l->kind[i - 1] == OSQ_TOKEN_GRAM;
+    int next_gram = i + 1 < l->n && same_word(l, i) && l->kind[i + 1] == OSQ_TOKEN_GRAM;
+    if (gram && prev_gram && !next_gram && (!(PMODE & 2) || is_particle(kt[i].t.term, 1))) {
       l->flag[i] |= LEAF_TAIL;
-      if (i >= 2 && toks[i - 2].kind == OSQ_TOKEN_GRAM && !(l->flag[i - 2] & LEAF_BRIDGE)) l->flag[i - 1] |= LEAF_TAIL2;
+      if (i >= 2 && same_word(l, i - 2) && l->kind[i - 2] == OSQ_TOKEN_GRAM) l->flag[i - 1] |= LEAF_TAIL2;
     }
   }
   for (size_t i = 0; i < ntoks; i++) {
-    /* A lone character at the end of a clause stands for any term that
-     * starts with it (see the comment at the top). */
-    int prefix = toks[i].kind == OSQ_TOKEN_UNI && i + 1 == ntoks;
-    if ((rc = add_term(r, toks[i].term, toks[i].len, prefix, &l->term[i]))) return rc;
-    l->off[i] = (int32_t)(toks[i].pos - toks[0].pos);
-    l->n++;
+    if ((rc = add_term(r, kt[i].t.term, kt[i].t.len, kt[i].prefix, &l->term[i]))) return rc;
     if (scoring) {
-      double w = (l->flag[i] & LEAF_BRIDGE) ? BRIDGE_W : (l->flag[i] & LEAF_TAIL) ? TAIL_W : (l->flag[i] & LEAF_TAIL2) ? TAIL2_W : 1.0;
+      double w = (l->flag[i] & LEAF_TAIL) ? TAIL_W : (l->flag[i] & LEAF_TAIL2) ? TAIL2_W : 1.0;
+      if (l->kind[i] == OSQ_TOKEN_WORD) w *= WORD_W;
       r->terms[l->term[i]].qtf += w;
     }
   }
@@ -422,6 +617,60 @@ static int compile_tokens(osq_results *r, osq__qnode *node, int exact, int scori
         r->terms[l->term[i]].pair_occ += 1;
         r->terms[l->term[i + 1]].pair_occ += 1;
       }
+  if (exact || !scoring) return OSQ_OK;
+  /* the clause's words, for matching (passage_tier) */
+  for (uint32_t i = 0; i < l->n;) {
+    if (l->chunk[i] < 0) {
+      i++;
+      continue;
+    }
+    uint32_t j = i;
+    while (j + 1 < l->n && l->chunk[j + 1] == l->chunk[i]) j++;
+    qword w = {(uint32_t)(l - r->leaves), i, j, j, 0};
+    /* the stem: the word without an ending */
+    uint32_t b = j, a = j;
+    if (l->kind[b] == OSQ_TOKEN_GRAM) {
+      while (a > i && l->kind[a - 1] == OSQ_TOKEN_GRAM && l->off[a - 1] + 1 == l->off[a]) a--;
+      uint32_t e = ending_chars(r, l, a, b);
+      if (e) w.s1 = b - e;
+    } else if (j > i && (l->kind[j] == OSQ_TOKEN_UNI || l->kind[j] == OSQ_TOKEN_HEAD) && l->kind[j - 1] == OSQ_TOKEN_WORD) {
+      /* nova를: a particle after a Latin word or a number */
+      const qterm *u = &r->terms[l->term[j]];
+      const uint8_t *p = u->term + (l->kind[j] == OSQ_TOKEN_HEAD);
+      for (size_t k = 0; k < sizeof ENDINGS / sizeof *ENDINGS; k++)
+        if (strlen(ENDINGS[k]) == 3 && u->len - (l->kind[j] == OSQ_TOKEN_HEAD) == 3 && !memcmp(p, ENDINGS[k], 3))
+          w.s1 = j - 1;
+    }
+    /* the stem's text, to tell question words */
+    uint8_t st[64];
+    size_t sn = 0;
+    for (uint32_t k = w.w0; k <= w.s1; k++) {
+      const qterm *qt = &r->terms[l->term[k]];
+      const uint8_t *tb = qt->term + (l->kind[k] == OSQ_TOKEN_HEAD);
+      size_t tn = qt->len - (l->kind[k] == OSQ_TOKEN_HEAD);
+      if (l->kind[k] == OSQ_TOKEN_GRAM && k > w.w0 && l->kind[k - 1] == OSQ_TOKEN_GRAM && l->off[k - 1] + 1 == l->off[k]) {
+        size_t first = osq__utf8_len(tb, tn);
+        tb += first;
+        tn -= first;
+      }
+      if (sn + tn > sizeof st) break;
+      memcpy(st + sn, tb, tn);
+      sn += tn;
+    }
+    w.weak = is_question_word(st, sn);
+    /* a word of two syllables whose second is a particle (돈을, 물의): its
+     * stem is one syllable, too common to ask for */
+    if (WEAK2 && sn == 6 && w.s1 == w.w1 && l->kind[w.w0] == OSQ_TOKEN_GRAM && w.w0 == w.w1) {
+      static const char *const P2[] = {"을", "를", "은", "는", "에", "의", "도", "로", "와", "과"};
+      for (size_t k = 0; k < sizeof P2 / sizeof *P2; k++)
+        if (!memcmp(st + 3, P2[k], 3)) w.weak = 1;
+    }
+    qword *pw = realloc(r->words, (r->nwords + 1) * sizeof *pw);
+    if (!pw) return OSQ_E_NOMEM;
+    r->words = pw;
+    r->words[r->nwords++] = w;
+    i = j + 1;
+  }
   return OSQ_OK;
 }
 
@@ -440,16 +689,54 @@ static int compile(osq_results *r, osq__qnode *n, int top, int negative) {
   return OSQ_OK;
 }
 
-/* Marks the terms every match must contain: those of exact clauses that
- * the top level requires, so evaluation can intersect instead of unite. */
-static void mark_required(osq_results *r) {
+/* How many of n words and clauses a passage must match to match a query
+ * of plain words.  All of them, up to SHARE_ALL; beyond, a share of them:
+ * long natural-language questions (msmarco) name things a relevant passage
+ * says in other words, and asking for every word would lose it
+ * (docs/ranking.md has the measurements). */
+static size_t need_of(size_t n) {
+  if (n <= SHARE_ALL) return n;
+  size_t k = (size_t)ceil(SHARE * (double)n - 1e-9);
+  if (k < SHARE_ALL) k = SHARE_ALL;
+  return k > n ? n : k;
+}
+
+/* Decides how the query matches.  A query whose top level holds plain
+ * words (and maybe phrases, groups and exclusions, but no +must clause) is
+ * "tiered": a passage matches when it holds `need` of its words (each word
+ * whole, or its stem: word_match) and clauses; passages that hold fewer,
+ * but at least a piece of a word, are found by a second pass and shown
+ * after the matches (pass 2).  Other queries match as the boolean tree
+ * says (node_match).  Marks the terms every match must contain, so that
+ * evaluation can intersect instead of unite. */
+static int plan_matching(osq_results *r) {
   const osq__qnode *root = r->root;
-  if (root->any) return;
   size_t must = 0, should = 0;
   for (size_t i = 0; i < root->nkids; i++) {
     if (root->kids[i]->occur == OSQ__OCC_MUST) must++;
     else if (root->kids[i]->occur == OSQ__OCC_SHOULD) should++;
   }
+  r->tiered = TIERS && !root->any && must == 0 && r->nwords > 0;
+  if (r->tiered) {
+    r->units = calloc(root->nkids + 1, sizeof *r->units);
+    if (!r->units) return OSQ_E_NOMEM;
+    for (size_t i = 0; i < root->nkids; i++) {
+      const osq__qnode *k = root->kids[i];
+      if (k->occur != OSQ__OCC_SHOULD) continue;
+      const qleaf *l = k->kind == OSQ__Q_LEAF ? leaf_of(r, k) : NULL;
+      if (l && !l->exact) continue; /* its words are in r->words */
+      if (l && l->n == 0) continue; /* nothing to match (a quoted "?") */
+      r->units[r->nunits++] = k;
+    }
+    size_t strong = r->nunits;
+    for (size_t i = 0; i < r->nwords; i++) strong += !r->words[i].weak;
+    if (strong == r->nunits && r->nunits == 0)
+      for (size_t i = 0; i < r->nwords; i++) r->words[i].weak = 0; /* nothing but question words */
+    r->nstrong = strong ? strong : r->nwords;
+    r->need = need_of(r->nstrong);
+    return OSQ_OK;
+  }
+  if (root->any) return OSQ_OK;
   for (size_t i = 0; i < root->nkids; i++) {
     const osq__qnode *k = root->kids[i];
     if (k->kind != OSQ__Q_LEAF || k->occur == OSQ__OCC_NOT) continue;
@@ -458,6 +745,33 @@ static void mark_required(osq_results *r) {
     if (!l || !l->exact) continue;
     for (uint32_t j = 0; j < l->n; j++) r->terms[l->term[j]].required = 1;
   }
+  return OSQ_OK;
+}
+
+/* The required terms of a tiered query's first pass: when every word and
+ * clause must match, each word's stem and each top-level phrase. */
+static void mark_required(osq_results *r, int on) {
+  for (size_t t = 0; t < r->nterms; t++)
+    if (r->tiered) r->terms[t].required = 0;
+  if (!r->tiered || !on || r->need < r->nstrong || !REQ) return;
+  for (size_t i = 0; i < r->nwords; i++) {
+    const qword *w = &r->words[i];
+    if (w->weak) continue;
+    const qleaf *l = &r->leaves[w->leaf];
+    for (uint32_t j = w->w0; j <= w->s1; j++) r->terms[l->term[j]].required = 1;
+  }
+  for (size_t i = 0; i < r->nunits; i++) {
+    const qleaf *l = r->units[i]->kind == OSQ__Q_LEAF ? leaf_of(r, r->units[i]) : NULL;
+    if (l)
+      for (uint32_t j = 0; j < l->n; j++) r->terms[l->term[j]].required = 1;
+  }
+  /* One required term (a word of two syllables) is better found by the
+   * windows of the ranked disjunction, which intersections do not use;
+   * passage_tier keeps the matches exact either way. */
+  size_t nreq = 0;
+  for (size_t t = 0; t < r->nterms; t++) nreq += (size_t)r->terms[t].required;
+  if (nreq < 2)
+    for (size_t t = 0; t < r->nterms; t++) r->terms[t].required = 0;
 }
 
 /* ---- per-segment evaluation ------------------------------------------------ */
@@ -761,6 +1075,81 @@ static int node_match(evalctx *e, const osq__qnode *n, uint32_t pid) {
   return 0;
 }
 
+/* Does word w stand in passage pid: its stem's tokens at their offsets
+ * from one another (the whole word holds its stem)?  A bigram across a
+ * space in the passage (이 두 of "습격이 두려워") is only ever part of such a
+ * chain, never a match of a longer word on its own. */
+static int word_match(evalctx *e, const qword *w, uint32_t pid) {
+  const qleaf *l = &e->r->leaves[w->leaf];
+  for (uint32_t i = w->w0; i <= w->s1; i++)
+    if (!present(e, l->term[i], pid)) return 0;
+  return w->w0 == w->s1 || chain_at(e, l, w->w0, w->s1);
+}
+
+/* Does passage pid hold a piece of word w: two of its tokens side by side
+ * (three characters of a Korean word), or the word when it is one token? */
+static int word_piece(evalctx *e, const qword *w, uint32_t pid) {
+  const qleaf *l = &e->r->leaves[w->leaf];
+  if (w->w0 == w->w1) return present(e, l->term[w->w0], pid);
+  for (uint32_t i = w->w0; i < w->w1; i++)
+    if (present(e, l->term[i], pid) && present(e, l->term[i + 1], pid) && chain_at(e, l, i, i + 1)) return 1;
+  return 0;
+}
+
+/* For a tiered query (plan_matching): 1 when passage pid matches (at
+ * least `need` words and clauses, none of the excluded ones), 2 when it
+ * matches fewer but holds at least a piece of a word, 0 otherwise.  The
+ * first pass asks only whether it is 1. */
+static int passage_tier(evalctx *e, uint32_t pid) {
+  osq_results *r = e->r;
+  const osq__qnode *root = r->root;
+  for (size_t i = 0; i < root->nkids; i++)
+    if (root->kids[i]->occur == OSQ__OCC_NOT && node_match(e, root->kids[i], pid)) return 0;
+  size_t got = 0, left = r->nstrong;
+  for (size_t i = 0; i < r->nwords && got + left >= r->need && got < r->need; i++) {
+    if (r->words[i].weak) continue;
+    got += (size_t)word_match(e, &r->words[i], pid);
+    left--;
+  }
+  for (size_t i = 0; i < r->nunits && got + left >= r->need && got < r->need; i++, left--)
+    got += (size_t)node_match(e, r->units[i], pid);
+  if (got >= r->need) return 1;
+  if (r->pass == 1) return 0;
+  if (got > 0) return 2;
+  for (size_t i = 0; i < r->nwords; i++)
+    if (word_piece(e, &r->words[i], pid)) return 2;
+  for (size_t i = 0; i < r->nunits; i++)
+    if (node_match(e, r->units[i], pid)) return 2;
+  return 0;
+}
+
+/* Is passage pid a result of the current pass? */
+static int passage_ok(evalctx *e, uint32_t pid) {
+  if (!e->r->tiered) return node_match(e, e->r->root, pid);
+  int t = passage_tier(e, pid);
+  return e->r->pass == 1 ? t == 1 : t == 2;
+}
+
+/* Counts a matching passage and, when it starts a new one, its document
+ * (candidates come in pid order within a segment, and a document's
+ * passages are consecutive). */
+static void count_match(evalctx *e, uint32_t si, uint32_t pid) {
+  osq_results *r = e->r;
+  r->matched++;
+  /* Once pruning has skipped passages both counts are lower bounds: the
+   * documents are then no longer counted, which saves a read of the
+   * passage table (a cache miss) for every match of a common word. */
+  if (r->pruned && r->docs) return;
+  osq__passage_info pi;
+  if (osq__segment_passage(e->seg, pid, &pi)) {
+    e->corrupt = 1;
+    return;
+  }
+  if (r->docs == 0 || r->last_seg != si || r->last_doc != pi.doc) r->docs++;
+  r->last_seg = si;
+  r->last_doc = pi.doc;
+}
+
 /* What title boost a bound must allow for in this segment. */
 static double title_bound(const osq__segment *seg) { return seg->has_titles ? TITLE_W : 1.0; }
 
@@ -1009,7 +1398,10 @@ static inline void finish_candidate(evalctx *e, const sterm *st, size_t ess, con
                                     heap *hp, uint32_t si, int no_prune) {
   osq_results *r = e->r;
   for (size_t i = ess; i-- > 0;) {
-    if (score + bound + rest[i + 1] <= theta) return;
+    if (score + bound + rest[i + 1] <= theta) {
+      r->pruned = 1;
+      return;
+    }
     tcur *tc = &e->tc[st[i].t];
     if (tcur_seek(tc, pid) < 0) e->corrupt = 1;
     if (tc->pid != pid) continue;
@@ -1017,14 +1409,20 @@ static inline void finish_candidate(evalctx *e, const sterm *st, size_t ess, con
     score += bm25n(qt, tcur_tf(tc), norm) * tw;
     bound += qt->pair_ub;
   }
-  if (osq__segment_deleted(e->seg, pid) || score + bound + 1e-9 <= theta || !node_match(e, r->root, pid)) return;
-  r->matched++;
+  if (osq__segment_deleted(e->seg, pid)) return;
+  if (score + bound + 1e-9 <= theta) {
+    r->pruned = 1;
+    return;
+  }
+  if (!passage_ok(e, pid)) return;
+  if (r->pass == 1) count_match(e, si, pid);
+  else r->matched2++;
   score = 0;
   for (size_t t = 0; t < r->nterms; t++)
     if (r->terms[t].qtf > 0 && present(e, (uint32_t)t, pid))
       score += bm25n(&r->terms[t], tcur_tf(&e->tc[t]), norm) * tw;
   score += pair_bonus(e, pid, NULL);
-  if (score > theta || no_prune) heap_push(hp, (hit_ref){score, si, pid});
+  if (score > theta || no_prune) heap_push(hp, (hit_ref){score, si, pid, r->pass == 1});
 }
 
 /* WINDOWS.  A ranked disjunction is scored a window of pids at a time, as
@@ -1132,6 +1530,7 @@ static int score_window(evalctx *e, const sterm *st, size_t ess, size_t ns, cons
   }
   for (uint32_t j = 0; j < m; j++) w->pre[j + 1] = w->pre[j] + w->ub[j];
   while (k < m && w->pre[k + 1] <= theta) k++;
+  if (k) r->pruned = 1;
   /* the window's essential terms: summed for every pid they hold */
   for (uint32_t j = k; j < m; j++) window_add(e, w, w->term[j], base, end, 0);
   uint32_t nwords = (end - base - 1) / 64 + 1;
@@ -1147,6 +1546,7 @@ static int score_window(evalctx *e, const sterm *st, size_t ess, size_t ns, cons
         b &= b - 1;
         keep |= (uint64_t)(w->score[off] + w->bound[off] + w->pre[k] > theta) << (off & 63);
       }
+      if (keep != w->bits[wi]) r->pruned = 1;
       w->bits[wi] = keep;
     }
   }
@@ -1316,6 +1716,7 @@ static int search_segment(osq_results *r, uint32_t si, heap *hp, int no_prune) {
   for (;;) {
     double theta = no_prune ? -1.0 : threshold(hp);
     while (ess < ns && cum[ess + 1] <= theta) ess++;
+    if (ess) r->pruned = 1;
     if (ess >= ns) break;
     uint32_t pid = UINT32_MAX;
     for (size_t i = ess; i < ns; i++)
@@ -1418,6 +1819,7 @@ static int search_segment(osq_results *r, uint32_t si, heap *hp, int no_prune) {
         }
       }
       if (bub <= theta) {
+        r->pruned = 1;
         for (size_t i = ess; i < ns; i++) {
           tcur *tc = &e.tc[st[i].t];
           if (tc->pid < next && tcur_seek(tc, next) < 0) {
@@ -1576,7 +1978,8 @@ OSQ_EXPORT int osq_search(osq_index *ix, const char *query, size_t len,
   int rc = osq__query_parse(query, len, &r->root, &fallback);
   if (rc) goto fail;
   if ((rc = compile(r, r->root, 1, 0))) goto fail;
-  mark_required(r);
+  if ((rc = plan_matching(r))) goto fail;
+  mark_required(r, 1);
   r->whole_w = query_words(r) <= WHOLE_MAX ? WHOLE_W : 0;
   if ((rc = compute_stats(r))) goto fail;
   whole_bounds(r);
@@ -1585,10 +1988,26 @@ OSQ_EXPORT int osq_search(osq_index *ix, const char *query, size_t len,
   heap hp = {NULL, 0, k};
   hp.h = malloc(k * sizeof *hp.h);
   if (!hp.h) { rc = OSQ_E_NOMEM; goto fail; }
+  r->pass = 1;
   for (uint32_t s = 0; s < ix->nsegs && !rc; s++)
     rc = search_segment(r, s, &hp, opts && opts->no_prune);
   if (rc) { free(hp.h); goto fail; }
   qsort(hp.h, hp.n, sizeof *hp.h, cmp_hit_desc);
+  r->nexact = hp.n;
+  if (r->tiered && hp.n < k) {
+    /* Fewer matches than wanted: the passages that share a piece of a
+     * word, after them. */
+    heap h2 = {hp.h + hp.n, 0, k - hp.n};
+    int pruned = r->pruned;
+    r->pass = 2;
+    mark_required(r, 0);
+    for (uint32_t s = 0; s < ix->nsegs && !rc; s++)
+      rc = search_segment(r, s, &h2, opts && opts->no_prune);
+    r->pruned = pruned;
+    if (rc) { free(hp.h); goto fail; }
+    qsort(h2.h, h2.n, sizeof *h2.h, cmp_hit_desc);
+    hp.n += h2.n;
+  }
   r->refs = hp.h;
   r->n = hp.n;
   r->hits = calloc(r->n ? r->n : 1, sizeof *r->hits);
@@ -1601,7 +2020,20 @@ fail:
 }
 
 OSQ_EXPORT size_t osq_results_count(const osq_results *r) { return r->n; }
-OSQ_EXPORT uint64_t osq_results_matched(const osq_results *r) { return r->matched; }
+OSQ_EXPORT uint64_t osq_results_matched(const osq_results *r) { return r->matched + r->matched2; }
+
+OSQ_EXPORT void osq_results_get_summary(const osq_results *r, osq_results_summary *s) {
+  memset(s, 0, sizeof *s);
+  s->passages = r->matched;
+  s->documents = r->docs;
+  s->at_least = r->pruned;
+  s->exact_hits = r->nexact;
+  s->words = (uint32_t)r->nwords_seen;
+  s->dropped_words = (uint32_t)r->dropped_words;
+  s->terms = (uint32_t)r->nterms;
+}
+
+OSQ_EXPORT int osq_results_is_exact(const osq_results *r, size_t i) { return i < r->nexact; }
 
 /* ---- materializing hits: text, highlights, explanation ------------------------ */
 
@@ -1654,28 +2086,45 @@ static size_t token_at(const osq_token *toks, size_t ntoks, uint32_t pos, const 
   return SIZE_MAX;
 }
 
-/* Marks each whole occurrence of an exact clause's token sequence (a
- * phrase, or +word / -word): only where every token stands at its offset,
- * so that "제18조 제2항" does not mark the 제2항 of another article. */
-static void highlight_exact(const osq_results *r, const qleaf *l, const char *text, const osq_token *toks,
-                            size_t ntoks, osq__buf *b) {
-  const qterm *first = &r->terms[l->term[0]];
+/* Marks each occurrence of tokens i0..i1 of leaf l standing at their
+ * offsets from one another; returns how many.  one_span: the occurrence as
+ * one span, punctuation between its words included (a phrase: "이상, 기왕에"),
+ * else each token's range. */
+static size_t mark_chain(const osq_results *r, const qleaf *l, uint32_t i0, uint32_t i1, const char *text,
+                         const osq_token *toks, size_t ntoks, int one_span, osq__buf *b) {
+  const qterm *first = &r->terms[l->term[i0]];
+  size_t found = 0;
   for (size_t x = 0; x < ntoks; x++) {
     if (!tok_matches(first, &toks[x])) continue;
     uint32_t i;
-    for (i = 1; i < l->n; i++)
-      if (token_at(toks, ntoks, toks[x].pos + (uint32_t)l->off[i], &r->terms[l->term[i]]) == SIZE_MAX) break;
-    if (i < l->n) continue;
-    for (i = 0; i < l->n; i++) {
+    for (i = i0 + 1; i <= i1; i++)
+      if (token_at(toks, ntoks, toks[x].pos + (uint32_t)(l->off[i] - l->off[i0]), &r->terms[l->term[i]]) == SIZE_MAX)
+        break;
+    if (i <= i1) continue;
+    found++;
+    uint32_t lo = UINT32_MAX, hi = 0;
+    for (i = i0; i <= i1; i++) {
       const qterm *qt = &r->terms[l->term[i]];
-      size_t y = i ? token_at(toks, ntoks, toks[x].pos + (uint32_t)l->off[i], qt) : x;
+      size_t y = i > i0 ? token_at(toks, ntoks, toks[x].pos + (uint32_t)(l->off[i] - l->off[i0]), qt) : x;
       uint32_t s, e;
       token_range(qt, toks, ntoks, y, &s, &e);
-      add_span(b, s, trim_end(text, s, e));
+      e = trim_end(text, s, e);
+      if (!one_span) add_span(b, s, e);
+      if (s < lo) lo = s;
+      if (e > hi) hi = e;
     }
+    if (one_span) add_span(b, lo, hi);
   }
+  return found;
 }
 
+/* Marks what matched: each whole occurrence of an exact clause (a phrase,
+ * or +word / -word: only where every token stands at its offset, so that
+ * "제18조 제2항" does not mark the 제2항 of another article), and for plain
+ * words each occurrence of the word, else of its stem, else of its pieces
+ * (two tokens side by side): every word the passage holds is marked, a
+ * Latin word beside Korean ones too ("nova 인스턴스" marks "(Nova)"), and a
+ * lone bigram of a longer word never. */
 static int highlight(osq_results *r, const char *text, size_t len, osq_span **spans, size_t *nspans) {
   const osq_token *toks;
   size_t ntoks;
@@ -1684,39 +2133,16 @@ static int highlight(osq_results *r, const char *text, size_t len, osq_span **sp
   osq__buf b = {0};
   for (size_t li = 0; li < r->nleaves; li++) {
     const qleaf *l = &r->leaves[li];
-    if (!l->scoring || l->n == 0) continue;
-    if (l->exact && l->n > 1) {
-      highlight_exact(r, l, text, toks, ntoks, &b);
-      continue;
-    }
-    size_t before = b.n;
-    for (uint32_t i = 0; i + 1 < l->n; i++) {
-      const qterm *qa = &r->terms[l->term[i]], *qb = &r->terms[l->term[i + 1]];
-      int32_t d = l->off[i + 1] - l->off[i];
-      for (size_t x = 0; x < ntoks; x++) {
-        if (!tok_matches(qa, &toks[x])) continue;
-        for (size_t y = x + 1; y < ntoks && toks[y].pos <= toks[x].pos + (uint32_t)d; y++) {
-          if (toks[y].pos != toks[x].pos + (uint32_t)d || !tok_matches(qb, &toks[y])) continue;
-          uint32_t s, e;
-          token_range(qa, toks, ntoks, x, &s, &e);
-          add_span(&b, s, trim_end(text, s, e));
-          token_range(qb, toks, ntoks, y, &s, &e);
-          add_span(&b, s, trim_end(text, s, e));
-        }
-      }
-    }
-    if (b.n == before) {
-      /* no adjacent pair (or a one-token clause): mark single matches */
-      for (uint32_t i = 0; i < l->n; i++) {
-        const qterm *qt = &r->terms[l->term[i]];
-        for (size_t x = 0; x < ntoks; x++) {
-          if (!tok_matches(qt, &toks[x])) continue;
-          uint32_t s, e;
-          token_range(qt, toks, ntoks, x, &s, &e);
-          add_span(&b, s, trim_end(text, s, e));
-        }
-      }
-    }
+    if (!l->scoring || l->n == 0 || !l->exact) continue;
+    mark_chain(r, l, 0, l->n - 1, text, toks, ntoks, 1, &b);
+  }
+  for (size_t wi = 0; wi < r->nwords; wi++) {
+    const qword *w = &r->words[wi];
+    const qleaf *l = &r->leaves[w->leaf];
+    size_t found = mark_chain(r, l, w->w0, w->w1, text, toks, ntoks, 0, &b);
+    if (w->s1 < w->w1) found += mark_chain(r, l, w->w0, w->s1, text, toks, ntoks, 0, &b);
+    if (found) continue;
+    for (uint32_t i = w->w0; i < w->w1; i++) mark_chain(r, l, i, i + 1, text, toks, ntoks, 0, &b);
   }
   size_t n = b.n / sizeof(osq_span);
   osq_span *sp = (osq_span *)b.p;
@@ -1822,6 +2248,35 @@ OSQ_EXPORT int osq_results_get(osq_results *r, size_t i, osq_hit *hit) {
   return OSQ_OK;
 }
 
+OSQ_EXPORT int osq_results_doc_passages(osq_results *r, size_t i, uint64_t *n) {
+  *n = 0;
+  if (i >= r->n) return OSQ_E_INVAL;
+  osq_hit hit;
+  int rc = fill_doc(r, i, &hit);
+  if (rc) return rc;
+  const hit_ref *h = &r->refs[i];
+  const osq__segment *seg = &r->ix->segs[h->seg];
+  const osq__doc_info *di = &r->hits[i].di;
+  evalctx e = {r, seg, NULL, 0};
+  e.tc = calloc(r->nterms ? r->nterms : 1, sizeof *e.tc);
+  if (!e.tc) return OSQ_E_NOMEM;
+  for (size_t t = 0; t < r->nterms && !rc; t++) rc = tcur_open(&e.tc[t], seg, &r->terms[t]);
+  int pass = r->pass;
+  r->pass = h->exact ? 1 : 2;
+  uint64_t count = 0;
+  for (uint32_t pid = di->first_passage; !rc && pid - di->first_passage < di->npassages && pid < seg->npassages; pid++) {
+    if (osq__segment_deleted(seg, pid)) continue;
+    int ok = passage_ok(&e, pid);
+    if (e.corrupt) rc = osq__fail(OSQ_E_CORRUPT, "%s: corrupt postings", seg->path);
+    else count += (uint64_t)ok;
+  }
+  r->pass = pass;
+  for (size_t t = 0; t < r->nterms; t++) tcur_close(&e.tc[t]);
+  free(e.tc);
+  if (!rc) *n = count;
+  return rc;
+}
+
 OSQ_EXPORT void osq_results_free(osq_results *r) {
   if (!r) return;
   if (r->hits)
@@ -1837,7 +2292,12 @@ OSQ_EXPORT void osq_results_free(osq_results *r) {
     free(r->leaves[i].term);
     free(r->leaves[i].off);
     free(r->leaves[i].flag);
+    free(r->leaves[i].kind);
+    free(r->leaves[i].chunk);
   }
+  free(r->words);
+  free(r->units);
+  free(r->doc_matches);
   free(r->leaves);
   for (size_t t = 0; t < r->nterms; t++)
     if (r->terms[t].pre) {

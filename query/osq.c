@@ -33,6 +33,8 @@ typedef struct opts {
   const char *index;
   uint32_t k;
   int json, explain, color;
+  int passages; /* --passages: every passage, not one per document */
+  int count;    /* --count: no pruning, so that the counts are exact */
 #ifdef OSQ_XAPIAN_DL
   /* --engine xapian: a database built by osindex --engine xapian */
   osq_xapian_api xapi;
@@ -114,12 +116,13 @@ static json_t *jstr(const char *s, size_t n) {
 }
 static json_t *jstrz(const char *s) { return jstr(s, strlen(s)); }
 
-static int print_json(const osq_hit *h, size_t rank, const char *qid) {
+static int print_json(const osq_hit *h, size_t rank, const char *qid, int exact) {
   json_t *o = json_object();
   if (!o) return OSQ_E_NOMEM;
   if (qid) json_object_set_new(o, "qid", jstrz(qid));
   json_object_set_new(o, "rank", json_integer((json_int_t)rank));
   json_object_set_new(o, "score", json_real(h->score));
+  json_object_set_new(o, "exact", json_boolean(exact));
   json_object_set_new(o, "doc_id", jstrz(h->doc_id));
   json_object_set_new(o, "title", jstrz(h->title));
   if (*h->source) json_object_set_new(o, "source", jstrz(h->source));
@@ -144,8 +147,8 @@ static int print_json(const osq_hit *h, size_t rank, const char *qid) {
   return OSQ_OK;
 }
 
-static int print_hit(const opts *o, const osq_hit *h, size_t rank, const char *qid) {
-  if (o->json) return print_json(h, rank, qid);
+static int print_hit(const opts *o, const osq_hit *h, size_t rank, const char *qid, int exact) {
+  if (o->json) return print_json(h, rank, qid, exact);
   const char *title = *h->title ? h->title : "(untitled)";
   if (o->color) printf("\033[1m%2zu.\033[0m \033[33m%.3f\033[0m  \033[1m", rank, h->score);
   else printf("%2zu. %.3f  ", rank, h->score);
@@ -250,7 +253,7 @@ static int run_query_xapian(opts *o, const char *q, size_t len, const char *qid)
     h.nspans = qz ? xapian_spans(qz, h.passage, spans, 256) : 0;
     free(qz);
     h.spans = spans;
-    rc = print_hit(o, &h, i + 1, qid);
+    rc = print_hit(o, &h, i + 1, qid, 1);
     json_decref(d);
   }
   o->xapi.results_free(xr);
@@ -266,8 +269,14 @@ static int run_query(osq_index *ix, opts *o, const char *q, size_t len, const ch
 #endif
   osq_search_options so;
   memset(&so, 0, sizeof so);
-  so.k = o->k;
+  /* grouped text output wants k documents: more passages are fetched */
+  so.k = !o->json && !o->passages ? (o->k > 25000 ? 100000 : o->k * 4) : o->k;
   so.explain = o->explain;
+  so.no_prune = o->count;
+  if (strspn(q, " \t\r\n\f\v") == len) {
+    fprintf(stderr, "osq: %s%sempty query: give words to search for\n", qid ? qid : "", qid ? ": " : "");
+    return OSQ_E_INVAL;
+  }
   osq_results *r;
   int rc = osq_search(ix, q, len, &so, &r);
   if (rc) {
@@ -281,19 +290,88 @@ static int run_query(osq_index *ix, opts *o, const char *q, size_t len, const ch
     }
     return rc;
   }
-  size_t n = osq_results_count(r);
-  if (!o->json && n == 0) {
-    fputs("no passage matches ", stdout);
-    put_clean(stdout, q, len);
-    putchar('\n');
+  osq_results_summary sum;
+  osq_results_get_summary(r, &sum);
+  if (sum.terms == 0) {
+    /* nothing to search for: "", "  ", "?!" */
+    fprintf(stderr, "osq: %s%sempty query: give words to search for\n", qid ? qid : "", qid ? ": " : "");
+    osq_results_free(r);
+    return OSQ_E_INVAL;
   }
-  for (size_t i = 0; i < n; i++) {
+  if (sum.dropped_words)
+    fprintf(stderr, "osq: %s%sthe query is long: searched its first %u words, left out %u\n", qid ? qid : "",
+            qid ? ": " : "", sum.words, sum.dropped_words);
+  size_t n = osq_results_count(r);
+  if (sum.passages == 0) {
+    /* said on stderr: the standard output stays results only */
+    fprintf(stderr, "%s%sno passage contains ", qid ? qid : "", qid ? ": " : "");
+    size_t show = len;
+    if (show > 120) { /* a pasted page: its start, cut at a character */
+      show = 120;
+      while (show > 0 && ((unsigned char)q[show] & 0xC0) == 0x80) show--;
+    }
+    put_clean(stderr, q, show);
+    fputs(show < len ? "...\n" : "\n", stderr);
+  } else if (!o->json) {
+    const char *al = sum.at_least ? "at least " : "";
+    printf("%s%llu passage%s in %s%llu document%s match%s\n", al, (unsigned long long)sum.passages,
+           sum.passages == 1 ? "" : "s", al, (unsigned long long)sum.documents, sum.documents == 1 ? "" : "s",
+           sum.passages == 1 && !*al ? "es" : "");
+  }
+  /* Text output shows each document once, at its best passage (results
+   * come best first), with how many more of its passages match; --json
+   * and --passages show every passage. */
+  int group = !o->json && !o->passages;
+  char **seen = group ? calloc(n + 1, sizeof *seen) : NULL;
+  size_t nseen = 0, rank = 0;
+  for (size_t i = 0; i < n && rank < o->k; i++) {
     osq_hit h;
     if ((rc = osq_results_get(r, i, &h))) {
       fprintf(stderr, "osq: %s\n", *osq_last_error() ? osq_last_error() : osq_strerror(rc));
       break;
     }
-    if ((rc = print_hit(o, &h, i + 1, qid))) break;
+    int exact = osq_results_is_exact(r, i);
+    if (group) {
+      size_t j;
+      for (j = 0; j < nseen; j++)
+        if (!strcmp(seen[j], h.doc_id)) break;
+      if (j < nseen) continue;
+      if (!(seen[nseen] = strdup(h.doc_id))) {
+        rc = OSQ_E_NOMEM;
+        break;
+      }
+      nseen++;
+    }
+    if (!exact && i == sum.exact_hits && !o->json)
+      puts(sum.passages ? "--- fewer passages match than asked for; these hold only parts of the words: ---"
+                        : "--- these hold only parts of the words: ---");
+    if ((rc = print_hit(o, &h, ++rank, qid, exact))) break;
+    if (group) {
+      uint64_t more = 0;
+      if ((rc = osq_results_doc_passages(r, i, &more))) {
+        fprintf(stderr, "osq: %s\n", *osq_last_error() ? osq_last_error() : osq_strerror(rc));
+        break;
+      }
+      if (more > 1) printf("    (%llu more passage%s of this document %s)\n", (unsigned long long)(more - 1),
+                           more == 2 ? "" : "s", exact ? (more == 2 ? "matches" : "match") : "share parts of the words");
+    }
+  }
+  for (size_t j = 0; j < nseen; j++) free(seen[j]);
+  free(seen);
+  if (o->json && rc == OSQ_OK) {
+    /* the last line of each query's results: what matched (no "doc_id",
+     * so that readers of the result lines pass over it) */
+    json_t *m = json_object();
+    if (qid) json_object_set_new(m, "qid", jstrz(qid));
+    json_t *su = json_pack("{s:I,s:I,s:b,s:I,s:I,s:I,s:I}", "passages", (json_int_t)sum.passages, "documents",
+                           (json_int_t)sum.documents, "at_least", sum.at_least, "results", (json_int_t)rank,
+                           "exact_results", (json_int_t)(sum.exact_hits < rank ? sum.exact_hits : rank), "words",
+                           (json_int_t)sum.words, "dropped_words", (json_int_t)sum.dropped_words);
+    json_object_set_new(m, "summary", su);
+    char *js = json_dumps(m, JSON_COMPACT);
+    if (js) puts(js);
+    free(js);
+    json_decref(m);
   }
   osq_results_free(r);
   fflush(stdout);
@@ -367,8 +445,10 @@ static int exec_xapian(char **argv) {
 #endif
 
 static void usage(FILE *f) {
-  fputs("usage: osq [-i INDEX] [-n K] [--json] [--explain] [--color=auto|always|never] QUERY...\n"
-        "       osq [-i INDEX] [-n K] [--explain] --batch FILE|-\n"
+  fputs("usage: osq [-i INDEX] [-n K] [--json] [--explain] [--passages] [--count] [--color=auto|always|never] QUERY...\n"
+        "       osq [-i INDEX] [-n K] [--explain] [--count] --batch FILE|-\n"
+        "       --passages: every passage (text output shows each document once)\n"
+        "       --count: count every match (slower; counts are otherwise lower bounds once pruning starts)\n"
         "       --engine xapian: query a Xapian database built by osindex --engine xapian\n"
         "Query syntax: words (ranked), \"a phrase\", +must -mustnot, a AND b, a OR b, NOT a, (...).\n"
         "A -word that reads as options (-index) goes after --: osq -- 클라우드 -index\n"
@@ -379,6 +459,8 @@ static void usage(FILE *f) {
 static const struct option longopts[] = {{"index", required_argument, NULL, 'i'},
                                          {"json", no_argument, NULL, 'j'},
                                          {"explain", no_argument, NULL, 'x'},
+                                         {"passages", no_argument, NULL, 'P'},
+                                         {"count", no_argument, NULL, 'C'},
                                          {"batch", required_argument, NULL, 'b'},
                                          {"color", optional_argument, NULL, 'c'},
                                          {"engine", required_argument, NULL, 'e'},
@@ -499,6 +581,8 @@ static int run(int argc, char **argv, char **gargv, char **words) {
         break;
       }
       case 'j': o.json = 1; break;
+      case 'P': o.passages = 1; break;
+      case 'C': o.count = 1; break;
       case 'x': o.explain = 1; break;
       case 'b': batch = optarg; break;
       case 'c':

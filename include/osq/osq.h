@@ -285,6 +285,29 @@ OSQ_EXPORT int osq_search(osq_index *ix, const char *query, size_t len,
 OSQ_EXPORT size_t osq_results_count(const osq_results *r);
 /* Total passages that matched (before the top-k cut), when known. */
 OSQ_EXPORT uint64_t osq_results_matched(const osq_results *r);
+/* What a query matched, beyond the top k.  A passage matches a query of
+ * plain words when it holds every word (whole, or its stem when the word
+ * ends in a particle or ending: 화웨이가 -> 화웨이), or, for a query of more
+ * than three words and clauses, half of them; passages that hold less, but
+ * a piece of a word, are returned after the matches only when fewer than k
+ * passages match (osq_results_is_exact tells them apart).  Other queries
+ * (+must, OR at the top) match as their operators say. */
+typedef struct osq_results_summary {
+  uint64_t passages;      /* passages that match */
+  uint64_t documents;     /* documents they belong to */
+  int at_least;           /* pruning skipped passages: both counts are lower bounds */
+  size_t exact_hits;      /* results 0 .. exact_hits-1 match; the rest only share pieces */
+  uint32_t words;         /* words the query searched */
+  uint32_t dropped_words; /* words of a long query left out (past the 64th) */
+  uint32_t terms;         /* index terms looked up: 0 when the query holds nothing to search */
+} osq_results_summary;
+OSQ_EXPORT void osq_results_get_summary(const osq_results *r, osq_results_summary *s);
+/* Does result i match the query (see osq_results_summary)? */
+OSQ_EXPORT int osq_results_is_exact(const osq_results *r, size_t i);
+/* How many passages of result i's document match the query as result i
+ * does (a match, or a passage sharing pieces of its words), result i's
+ * included.  Returns OSQ_OK, OSQ_E_INVAL, OSQ_E_CORRUPT or OSQ_E_NOMEM. */
+OSQ_EXPORT int osq_results_doc_passages(osq_results *r, size_t i, uint64_t *n);
 /* Fills *hit with result i (0-based).  Strings stay valid until
  * osq_results_free(r).  Returns OSQ_OK, OSQ_E_INVAL (i out of range),
  * OSQ_E_CORRUPT or OSQ_E_NOMEM (decompressing the passage). */

@@ -27,17 +27,23 @@ grep -q "$(printf '\033')" "$T/pipe" && fail "colour escapes written to a pipe"
 "$OSQ" -i "$INDEX" --color=always 화웨이 >"$T/color" 2>&1
 grep -q "$(printf '\033')\[1;31m화웨이" "$T/color" || fail "--color=always does not colour the match"
 
-# --- JSON ---
+# --- JSON: one line a passage, then a summary line ---
+"$OSQ" -i "$INDEX" -n 2 --json 오픈스택 >"$T/json2"
+[ "$(grep -c '"doc_id"' "$T/json2")" -eq 2 ] || fail "--json -n 2 should print 2 result lines"
+[ "$(wc -l <"$T/json2")" -eq 3 ] || fail "--json -n 2 should end with one summary line"
+tail -n 1 "$T/json2" | grep -q '^{"summary":{"passages":[0-9]*,"documents":[0-9]*,"at_least":' || fail "json summary line: $(tail -n 1 "$T/json2")"
+contains "$T/json2" '"exact":true' "json exact flag"
 "$OSQ" -i "$INDEX" -n 2 --json 화웨이 >"$T/json"
-[ "$(wc -l <"$T/json")" -eq 2 ] || fail "--json -n 2 should print 2 lines"
 contains "$T/json" '"rank":1' "json rank"
+contains "$T/json" '"summary":{"passages":1,"documents":1,"at_least":false' "json summary counts"
 contains "$T/json" '"doc_id":"corpus/openstack/seed-article.txt"' "json doc_id"
 contains "$T/json" '"passage":"한편, 오픈스택서밋홍콩에' "json passage"
 contains "$T/json" '"highlights":[[' "json highlights"
 
 # --- batch ---
 printf 'q1\t화웨이\nq2\t오픈스택\n\n시트릭스\n' | "$OSQ" -i "$INDEX" -n 3 --batch - >"$T/batch"
-[ "$(wc -l <"$T/batch")" -eq 9 ] || fail "batch should print 9 lines, got $(wc -l <"$T/batch")"
+[ "$(grep -c '"summary"' "$T/batch")" -eq 3 ] || fail "batch should print a summary line a query"
+[ "$(grep -c '"qid":"q2","rank"' "$T/batch")" -eq 3 ] || fail "batch q2 should print 3 results"
 contains "$T/batch" '"qid":"q1"' "batch qid"
 contains "$T/batch" '"qid":"q2"' "batch qid"
 contains "$T/batch" '"qid":"4"' "batch line number as qid"
@@ -45,6 +51,39 @@ printf 'bad\t\377\nok\t화웨이\n' | "$OSQ" -i "$INDEX" -n 1 --batch - >"$T/bat
 [ $? -eq 1 ] || fail "a batch with a failed query should exit 1"
 contains "$T/batch2" '"qid":"bad","error"' "batch error line"
 contains "$T/batch2" '"qid":"ok"' "batch goes on after an error"
+
+# --- what matched: counts, nothing, only pieces, documents once ---
+"$OSQ" -i "$INDEX" -n 10 화웨이 >"$T/out" 2>"$T/err"
+head -n 1 "$T/out" | grep -qx "1 passage in 1 document matches" || fail "count header: $(head -n 1 "$T/out")"
+"$OSQ" -i "$INDEX" -n 10 플레이버 >"$T/out" 2>"$T/err"
+[ $? -eq 0 ] || fail "a word no passage holds should exit 0"
+contains "$T/err" "no passage contains 플레이버" "nothing-matches message"
+grep -q "passages in" "$T/out" && fail "no count header when nothing matches"
+if grep -q "^ 1\." "$T/out"; then
+  head -n 1 "$T/out" | grep -q "^--- " || fail "passages sharing pieces come after a separator line: $(head -n 2 "$T/out")"
+fi
+"$OSQ" -i "$INDEX" -n 10 --json 플레이버 >"$T/out" 2>"$T/err"
+grep -q '"exact":true' "$T/out" && fail "플레이버: a result marked exact"
+contains "$T/out" '"summary":{"passages":0' "json summary of nothing"
+"$OSQ" -i "$INDEX" -n 10 --json 바이두 >"$T/out" 2>&1
+grep -q '이 두려' "$T/out" && fail "바이두 found the bigram across 이 두"
+"$OSQ" -i "$INDEX" -n 10 오픈스택 >"$T/out" 2>&1
+ids=$(sed -n 's/^ *[0-9]*\. .*  (\(.*\), passage [0-9]*)$/\1/p' "$T/out")
+[ "$(echo "$ids" | wc -l)" -eq 10 ] || fail "grouped output should show 10 documents: $(head -c 600 "$T/out")"
+[ "$(echo "$ids" | sort | uniq -d | wc -l)" -eq 0 ] || fail "a document shown twice: $(echo "$ids" | sort | uniq -d)"
+grep -q "more passages* of this document match" "$T/out" || fail "grouped output says how many more passages match"
+"$OSQ" -i "$INDEX" -n 30 --passages 오픈스택 >"$T/out" 2>&1
+ids=$(sed -n 's/^ *[0-9]*\. .*  (\(.*\), passage [0-9]*)$/\1/p' "$T/out")
+[ "$(echo "$ids" | sort | uniq -d | wc -l)" -gt 0 ] || fail "--passages should list passages of one document"
+for q in '' '   ' '?!'; do
+  "$OSQ" -i "$INDEX" "$q" >"$T/out" 2>"$T/err"
+  [ $? -eq 2 ] || fail "empty query '$q' should exit 2"
+  contains "$T/err" "empty query" "empty query message"
+done
+words=$(i=0; while [ $i -lt 3000 ]; do printf '오픈스택 '; i=$((i + 1)); done)
+"$OSQ" -i "$INDEX" -n 3 "$words 화웨이" >"$T/out" 2>"$T/err"
+[ $? -eq 0 ] || fail "a query of 3,001 words should run"
+contains "$T/err" "left out 2937" "dropped words of a long query are reported"
 
 # --- errors users hit ---
 "$OSQ" -i "$T/none" 화웨이 >"$T/out" 2>"$T/err"

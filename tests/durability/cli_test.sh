@@ -15,8 +15,8 @@ contains() { grep -qF -- "$2" "$1" || fail "$3: expected '$2' in: $(head -c 800 
 doc() { printf '{"id":"%s","title":"제목 %s","text":"%s 본문입니다. %s"}\n' "$1" "$1" "${3:-화웨이 클라우드}" "$2"; }
 # top QUERY: the document id of the best hit, or nothing
 top() { "$OSQ" -i "$IX" -n 1 --json "$1" | sed -n 's/.*"doc_id":"\([^"]*\)".*/\1/p'; }
-# hits QUERY: how many passages match
-hits() { "$OSQ" -i "$IX" -n 100 --json "$1" | wc -l; }
+# hits QUERY: how many passages match (result lines: the last line is a summary)
+hits() { "$OSQ" -i "$IX" -n 100 --json "$1" 2>/dev/null | grep -c '"doc_id"'; }
 # stat FIELD: a number from osindex stats --json (the totals, not a segment's)
 stat() { "$OSINDEX" stats --json -i "$IX" | sed -e 's/,"parts".*//' -e "s/.*[{,]\"$1\":\([0-9]*\).*/\1/"; }
 expect() { [ "$2" = "$3" ] || fail "$1: got '$2', want '$3'"; }
@@ -47,7 +47,7 @@ expect "documents after a repeated id" "$(stat documents)" 5
 # ...also within a build
 { doc x xray1; doc y yankee1; doc x xray2; } >"$T/rb.jsonl"
 "$OSINDEX" -q -i "$T/rb" "$T/rb.jsonl" || fail "build with a repeated id"
-expect "build with a repeated id" "$("$OSQ" -i "$T/rb" -n 5 --json xray1 | wc -l) $("$OSQ" -i "$T/rb" -n 5 --json xray2 | wc -l)" "0 1"
+expect "build with a repeated id" "$("$OSQ" -i "$T/rb" -n 5 --json xray1 2>/dev/null | grep -c '"doc_id"') $("$OSQ" -i "$T/rb" -n 5 --json xray2 | grep -c '"doc_id"')" "0 1"
 
 # --- delete ----------------------------------------------------------------
 "$OSINDEX" delete -i "$IX" b nosuch 2>"$T/err"

@@ -180,7 +180,10 @@ static int run_query_len(osq_index *ix, const char *q, size_t len, uint32_t k, i
     assert_non_null(hit.passage);
     assert_int_equal(hit.passage[hit.passage_len], 0);
     assert_int_equal(strlen(hit.passage), hit.passage_len);
-    if (i) assert_true(hit.score <= out->h[i - 1].score);
+    /* matches first, then passages sharing pieces of words: each part by score */
+    int exact = osq_results_is_exact(r, i);
+    if (i && exact) assert_true(osq_results_is_exact(r, i - 1));
+    if (i && exact == osq_results_is_exact(r, i - 1)) assert_true(hit.score <= out->h[i - 1].score);
     for (size_t s = 0; s < hit.nspans; s++) {
       assert_true(hit.spans[s].start < hit.spans[s].end);
       assert_true(hit.spans[s].end <= hit.passage_len);
@@ -453,10 +456,10 @@ static void test_word_with_particle_ranks_word_first(void **state) {
       }
     }
     for (size_t i = whole; i < l.n; i++) assert_null(strstr(l.h[i].passage, "화웨이"));
-    /* the 게이트웨이 passages do come, after */
-    int gateway = 0;
-    for (size_t i = whole; i < l.n; i++) gateway |= strstr(l.h[i].passage, "게이트웨이") != NULL;
-    assert_true(gateway);
+    /* 게이트웨이 shares one bigram of the word, not a piece of it: it is
+     * not a result, not even after the matches */
+    for (size_t i = 0; i < l.n; i++)
+      if (strstr(l.h[i].passage, "게이트웨이") && !strstr(l.h[i].passage, "화웨이")) fail_msg("query %s: hit %zu is 게이트웨이", queries[q], i + 1);
     rlist_free(&l);
   }
 }
@@ -1738,6 +1741,80 @@ static void test_writer_across_fork(void **state) {
   free(dir);
 }
 
+/* ---- what a query matches: words, one-syllable words, phrases over punctuation ---- */
+
+static const hdoc word_docs[] = {
+    {"w1", NULL, {"이 땅 위에 집을 지었다.", "땅집 한 채가 남았다.", NULL, NULL}},
+    {"w2", NULL, {"땅만 넓고 아무것도 없다.", "집만 덩그러니 서 있다.", NULL, NULL}},
+    {"w3", NULL, {"규정이 없는 이상, 기왕에 신고를 마친 업주로부터 노래를 들었다.", "대법관 김능환(재판장) 양창수 민일영", NULL, NULL}},
+    {"w4", NULL, {"곰의 습격이 두려워 마을을 떠났다.", "바이두 검색 엔진은 중국에서 쓰인다.", "지카바이러스가 퍼졌다.", NULL}},
+    {"w5", NULL, {"당시 트럭 운전사들이 파업했다.", "시트릭스가 재단을 떠났다.", NULL, NULL}},
+};
+
+/* Every hit of q is a match (osq_results_is_exact) holding each needle, and
+ * there are `want` of them; later hits, which only share pieces, hold no
+ * `never`.  Returns the summary. */
+static osq_results_summary check_matches(osq_index *ix, const char *q, size_t want, const char *const *needles,
+                                         const char *never) {
+  osq_results *r;
+  osq_search_options so = {.k = 100};
+  if (osq_search(ix, q, strlen(q), &so, &r)) fail_msg("query %s: %s", q, osq_last_error());
+  osq_results_summary sum;
+  osq_results_get_summary(r, &sum);
+  size_t exact = 0;
+  for (size_t i = 0; i < osq_results_count(r); i++) {
+    osq_hit h;
+    assert_int_equal(osq_results_get(r, i, &h), OSQ_OK);
+    if (never && strstr(h.passage, never)) fail_msg("query %s: hit %zu is '%s'", q, i + 1, h.passage);
+    if (!osq_results_is_exact(r, i)) continue;
+    exact++;
+    for (const char *const *n = needles; *n; n++)
+      if (!contains_nospace(h.passage, *n)) fail_msg("query %s: match %zu lacks %s: %s", q, i + 1, *n, h.passage);
+    /* every word the passage holds is marked */
+    if (h.nspans == 0) fail_msg("query %s: match %zu has no highlight", q, i + 1);
+  }
+  if (exact != want) fail_msg("query %s: %zu matches, want %zu", q, exact, want);
+  assert_int_equal(sum.passages, want);
+  assert_int_equal(sum.exact_hits, want);
+  assert_false(sum.at_least);
+  osq_results_free(r);
+  return sum;
+}
+
+static void test_words_match_whole(void **state) {
+  (void)state;
+  char *dir = make_tmpdir();
+  write_docs(dir, &one_para_per_passage, word_docs, sizeof word_docs / sizeof *word_docs);
+  osq_index *ix;
+  assert_int_equal(osq_index_open(dir, &ix), OSQ_OK);
+  /* one-syllable words stay words: 땅 and 집 anywhere in the passage, not
+   * the compound 땅집 alone */
+  const char *both[] = {"땅", "집", NULL};
+  osq_results_summary s = check_matches(ix, "땅 집", 2, both, NULL);
+  assert_int_equal(s.documents, 1);
+  /* punctuation and markup between the words of a phrase */
+  const char *p1[] = {"기왕에", NULL};
+  check_matches(ix, "\"이상 기왕에\"", 1, p1, NULL);
+  const char *p2[] = {"김능환", "재판장", NULL};
+  check_matches(ix, "\"김능환 재판장\"", 1, p2, NULL);
+  check_matches(ix, "\"재판장 양창수\"", 1, p2, NULL);
+  /* a bigram across a space in the text is not a word: 이 두 of 습격이
+   * 두려워, 시 트 of 당시 트럭; nor is a lone bigram of the word a piece */
+  const char *baidu[] = {"바이두", NULL};
+  check_matches(ix, "바이두", 1, baidu, "습격이");
+  check_matches(ix, "바이두", 1, baidu, "지카");
+  const char *citrix[] = {"시트릭스", NULL};
+  check_matches(ix, "시트릭스", 1, citrix, "트럭");
+  /* a particle: the stem matches (시트릭스가 / 시트릭스는) */
+  check_matches(ix, "시트릭스는", 1, citrix, "트럭");
+  /* nothing holds it: no match, the pieces after */
+  const char *none[] = {NULL};
+  check_matches(ix, "바이킹", 0, none, NULL);
+  osq_index_close(ix);
+  rm_tree(dir);
+  free(dir);
+}
+
 int main(void) {
   const struct CMUnitTest hand[] = {
       cmocka_unit_test(test_stats),
@@ -1771,6 +1848,7 @@ int main(void) {
       cmocka_unit_test(test_version),
       cmocka_unit_test(test_corrupt_segment),
       cmocka_unit_test(test_empty_index),
+      cmocka_unit_test(test_words_match_whole),
       cmocka_unit_test(test_two_commits_one_writer),
       cmocka_unit_test(test_rebuild_with_two_commits_keeps_both),
       cmocka_unit_test(test_long_paragraphs_are_windowed),

@@ -30,7 +30,9 @@ static const char *engine_color(const bench_report *r, size_t i) {
   } colors[] = {{"osq", "#1f77b4"},
                 {"xapian", "#e6550d"},
                 {"xapian-osqtok", "#9467bd"},
-                {"groonga", "#2ca02c"}};
+                {"groonga", "#2ca02c"},
+                {"lucene-nori", "#d62728"},
+                {"lucene-cjk", "#e377c2"}};
   for (size_t k = 0; k < sizeof colors / sizeof colors[0]; k++)
     if (!strcmp(r->engines[i].engine->name, colors[k].name)) return colors[k].color;
   return "#8c564b";

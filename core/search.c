@@ -35,7 +35,7 @@ static double BM25_K1 = OSQ__BM25_K1, BM25_B = OSQ__BM25_B, PAIR_W = 0.1, BRIDGE
 static int PAIR_MODE = 2;
 static double TAIL2_W = 0.3;
 static double WHOLE_W = 1.0;
-static double WORD_W = 1.0;
+static double WORD_W = 2.0; /* a Latin word or a number, against a Korean word's bigrams */
 static size_t SHARE_ALL = 3;  /* need_of */
 static double SHARE = 0.6;
 static int TIERS = 1;

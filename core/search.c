@@ -177,7 +177,8 @@ OSQ_EXPORT void osq_index_get_stats(const osq_index *ix, osq_index_stats *st) {
 typedef struct qterm {
   uint8_t term[OSQ__MAX_TERM + 1];
   uint32_t len;
-  int prefix;       /* one character: every term starting with it */
+  int prefix;       /* one character: every term starting with it; PREFIX_NUMBER: a number
+                       in a phrase, also with a unit (85 finds 85kg) */
   double qtf;       /* occurrences in scoring clauses */
   int required;     /* every matching passage contains it */
   struct tcur *pre; /* prefix terms: the merged list per segment, made once
@@ -427,6 +428,8 @@ static int is_question_word(const uint8_t *s, size_t n) {
  *     character (in a document the run may go on, so it need not be there).
  * A word of one character (땅 집) is looked for as itself: every term that
  * starts with it (a prefix term, see the top), at its position. */
+#define PREFIX_NUMBER 2
+
 typedef struct kept_tok {
   osq_token t;
   int prefix;
@@ -522,7 +525,11 @@ static int compile_leaf(osq_results *r, osq__qnode *node, int exact, int scoring
       kt[nk++] = (kept_tok){*t, sole, c};
       continue;
     }
-    kt[nk++] = (kept_tok){*t, 0, c};
+    /* a number that ends a word of a phrase also stands with a unit
+     * after it ("몸무게가 85" in "몸무게가 85㎏": the index holds 85kg) */
+    int number = exact && t->kind == OSQ_TOKEN_WORD && (i + 1 == ntoks || tch[i + 1] != c);
+    for (uint32_t b = 0; number && b < t->len; b++) number = t->term[b] >= '0' && t->term[b] <= '9';
+    kt[nk++] = (kept_tok){*t, number ? PREFIX_NUMBER : 0, c};
   }
   /* long queries: words past MAX_WORDS (or past MAX_LEAF tokens) are dropped */
   size_t n = 0;
@@ -778,12 +785,21 @@ static void mark_required(osq_results *r, int on) {
 
 typedef struct prefix_ctx {
   const osq__segment *seg;
+  const qterm *qt;
   osq__term_info *infos;
   size_t n, cap;
 } prefix_ctx;
 
+/* Does term stand for number term qt with a unit after it (85 of 85kg,
+ * which ㎏ becomes), or for qt itself? */
+static int number_with_unit(const uint8_t *term, size_t len, const qterm *qt) {
+  if (len == qt->len) return 1;
+  return term[qt->len] >= 'a' && term[qt->len] <= 'z';
+}
+
 static int collect_prefix(void *ctx, const uint8_t *term, size_t len, const osq__term_info *ti) {
   prefix_ctx *pc = ctx;
+  if (pc->qt->prefix == PREFIX_NUMBER && !number_with_unit(term, len, pc->qt)) return 0;
   if (pc->n == pc->cap) {
     size_t cap = pc->cap ? pc->cap * 2 : 64;
     osq__term_info *p = realloc(pc->infos, cap * sizeof *p);
@@ -812,7 +828,7 @@ static int cmp_u32(const void *a, const void *b) {
 
 /* Merges the postings of every term starting with the prefix into one list. */
 static int open_prefix(tcur *tc, const osq__segment *seg, const qterm *qt) {
-  prefix_ctx pc = {seg, NULL, 0, 0};
+  prefix_ctx pc = {seg, qt, NULL, 0, 0};
   int rc = osq__segment_prefix(seg, qt->term, qt->len, collect_prefix, &pc);
   if (rc || pc.n == 0) {
     free(pc.infos);
@@ -2043,6 +2059,9 @@ static int cmp_span(const void *a, const void *b) {
 }
 
 static int tok_matches(const qterm *qt, const osq_token *tk) {
+  if (qt->prefix == PREFIX_NUMBER)
+    return tk->kind == OSQ_TOKEN_WORD && tk->len >= qt->len && !memcmp(tk->term, qt->term, qt->len) &&
+           number_with_unit((const uint8_t *)tk->term, tk->len, qt);
   if (qt->prefix) return tk->kind != OSQ_TOKEN_WORD && tk->len >= qt->len && !memcmp(tk->term, qt->term, qt->len);
   return tk->len == qt->len && !memcmp(tk->term, qt->term, qt->len);
 }

@@ -31,7 +31,7 @@
 #include "query.h"
 #include "segment.h"
 
-static double BM25_K1 = OSQ__BM25_K1, BM25_B = OSQ__BM25_B, PAIR_W = 0.1, BRIDGE_W = 0, TAIL_W = 0.15;
+static double BM25_K1 = OSQ__BM25_K1, BM25_B = OSQ__BM25_B, PAIR_W = 0.1, TAIL_W = 0.15;
 static int PAIR_MODE = 2;
 static double TAIL2_W = 0.3;
 static double WHOLE_W = 1.0;
@@ -53,7 +53,6 @@ static void tune_from_env(void) {
   if ((v = getenv("OSQ_K1"))) BM25_K1 = atof(v);
   if ((v = getenv("OSQ_B"))) BM25_B = atof(v);
   if ((v = getenv("OSQ_PAIRW"))) PAIR_W = atof(v);
-  if ((v = getenv("OSQ_BRIDGEW"))) BRIDGE_W = atof(v);
   if ((v = getenv("OSQ_TAILW"))) TAIL_W = atof(v);
   if ((v = getenv("OSQ_PAIRMODE"))) PAIR_MODE = atoi(v);
   if ((v = getenv("OSQ_TAIL2W"))) TAIL2_W = atof(v);
@@ -190,7 +189,6 @@ typedef struct qterm {
   double pair_ub;   /* the most its adjacency pairs can add */
 } qterm;
 
-#define LEAF_BRIDGE 1 /* a bigram across a space */
 #define LEAF_TAIL 2   /* the last bigram of a word of three or more characters */
 #define LEAF_TAIL2 4  /* the one before it, in a word of four or more */
 #define LEAF_START 16 /* the first token of a word not joined to the one before */
@@ -267,7 +265,6 @@ struct osq_results {
   uint32_t last_seg, last_doc;
   int pruned;      /* pruning skipped candidates: the counts are lower bounds */
   size_t nexact;   /* refs[0..nexact) match */
-  uint64_t *doc_matches; /* per hit, when counted (osq_results_doc_matches) */
   double avglen, N;
   int nsegs_is_one; /* stored block bounds fit the average length */
   int explain;
@@ -317,8 +314,7 @@ static int is_particle(const char *gram, int second) {
 /* Does the adjacency of tokens i and i+1 of the leaf earn a bonus? */
 static int pair_counts(const qleaf *l, uint32_t i) {
   if (PAIR_MODE && (l->flag[i + 1] & LEAF_START)) return 0;
-  if (PAIR_MODE == 1 && ((l->flag[i] | l->flag[i + 1]) & LEAF_BRIDGE)) return 0;
-  if (PAIR_MODE == 2 && ((l->flag[i] | l->flag[i + 1]) & (LEAF_BRIDGE | LEAF_TAIL))) return 0;
+  if (PAIR_MODE == 2 && ((l->flag[i] | l->flag[i + 1]) & LEAF_TAIL)) return 0;
   return 1;
 }
 
@@ -2316,7 +2312,6 @@ OSQ_EXPORT void osq_results_free(osq_results *r) {
   }
   free(r->words);
   free(r->units);
-  free(r->doc_matches);
   free(r->leaves);
   for (size_t t = 0; t < r->nterms; t++)
     if (r->terms[t].pre) {

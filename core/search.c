@@ -31,11 +31,11 @@
 #include "query.h"
 #include "segment.h"
 
-static double BM25_K1 = OSQ__BM25_K1, BM25_B = OSQ__BM25_B, PAIR_W = 0.1, BRIDGE_W = 0, TAIL_W = 0.15;
+static double BM25_K1 = OSQ__BM25_K1, BM25_B = OSQ__BM25_B, PAIR_W = 0.1, TAIL_W = 0.15;
 static int PAIR_MODE = 2;
 static double TAIL2_W = 0.3;
 static double WHOLE_W = 1.0;
-static double WORD_W = 1.0;
+static double WORD_W = 2.0; /* a Latin word or a number, against a Korean word's bigrams */
 static size_t SHARE_ALL = 3;  /* need_of */
 static double SHARE = 0.6;
 static int TIERS = 1;
@@ -53,7 +53,6 @@ static void tune_from_env(void) {
   if ((v = getenv("OSQ_K1"))) BM25_K1 = atof(v);
   if ((v = getenv("OSQ_B"))) BM25_B = atof(v);
   if ((v = getenv("OSQ_PAIRW"))) PAIR_W = atof(v);
-  if ((v = getenv("OSQ_BRIDGEW"))) BRIDGE_W = atof(v);
   if ((v = getenv("OSQ_TAILW"))) TAIL_W = atof(v);
   if ((v = getenv("OSQ_PAIRMODE"))) PAIR_MODE = atoi(v);
   if ((v = getenv("OSQ_TAIL2W"))) TAIL2_W = atof(v);
@@ -177,7 +176,8 @@ OSQ_EXPORT void osq_index_get_stats(const osq_index *ix, osq_index_stats *st) {
 typedef struct qterm {
   uint8_t term[OSQ__MAX_TERM + 1];
   uint32_t len;
-  int prefix;       /* one character: every term starting with it */
+  int prefix;       /* one character: every term starting with it; PREFIX_NUMBER: a number
+                       in a phrase, also with a unit (85 finds 85kg) */
   double qtf;       /* occurrences in scoring clauses */
   int required;     /* every matching passage contains it */
   struct tcur *pre; /* prefix terms: the merged list per segment, made once
@@ -189,7 +189,6 @@ typedef struct qterm {
   double pair_ub;   /* the most its adjacency pairs can add */
 } qterm;
 
-#define LEAF_BRIDGE 1 /* a bigram across a space */
 #define LEAF_TAIL 2   /* the last bigram of a word of three or more characters */
 #define LEAF_TAIL2 4  /* the one before it, in a word of four or more */
 #define LEAF_START 16 /* the first token of a word not joined to the one before */
@@ -266,7 +265,6 @@ struct osq_results {
   uint32_t last_seg, last_doc;
   int pruned;      /* pruning skipped candidates: the counts are lower bounds */
   size_t nexact;   /* refs[0..nexact) match */
-  uint64_t *doc_matches; /* per hit, when counted (osq_results_doc_matches) */
   double avglen, N;
   int nsegs_is_one; /* stored block bounds fit the average length */
   int explain;
@@ -316,8 +314,7 @@ static int is_particle(const char *gram, int second) {
 /* Does the adjacency of tokens i and i+1 of the leaf earn a bonus? */
 static int pair_counts(const qleaf *l, uint32_t i) {
   if (PAIR_MODE && (l->flag[i + 1] & LEAF_START)) return 0;
-  if (PAIR_MODE == 1 && ((l->flag[i] | l->flag[i + 1]) & LEAF_BRIDGE)) return 0;
-  if (PAIR_MODE == 2 && ((l->flag[i] | l->flag[i + 1]) & (LEAF_BRIDGE | LEAF_TAIL))) return 0;
+  if (PAIR_MODE == 2 && ((l->flag[i] | l->flag[i + 1]) & LEAF_TAIL)) return 0;
   return 1;
 }
 
@@ -427,6 +424,8 @@ static int is_question_word(const uint8_t *s, size_t n) {
  *     character (in a document the run may go on, so it need not be there).
  * A word of one character (땅 집) is looked for as itself: every term that
  * starts with it (a prefix term, see the top), at its position. */
+#define PREFIX_NUMBER 2
+
 typedef struct kept_tok {
   osq_token t;
   int prefix;
@@ -522,7 +521,11 @@ static int compile_leaf(osq_results *r, osq__qnode *node, int exact, int scoring
       kt[nk++] = (kept_tok){*t, sole, c};
       continue;
     }
-    kt[nk++] = (kept_tok){*t, 0, c};
+    /* a number that ends a word of a phrase also stands with a unit
+     * after it ("몸무게가 85" in "몸무게가 85㎏": the index holds 85kg) */
+    int number = exact && t->kind == OSQ_TOKEN_WORD && (i + 1 == ntoks || tch[i + 1] != c);
+    for (uint32_t b = 0; number && b < t->len; b++) number = t->term[b] >= '0' && t->term[b] <= '9';
+    kt[nk++] = (kept_tok){*t, number ? PREFIX_NUMBER : 0, c};
   }
   /* long queries: words past MAX_WORDS (or past MAX_LEAF tokens) are dropped */
   size_t n = 0;
@@ -778,12 +781,21 @@ static void mark_required(osq_results *r, int on) {
 
 typedef struct prefix_ctx {
   const osq__segment *seg;
+  const qterm *qt;
   osq__term_info *infos;
   size_t n, cap;
 } prefix_ctx;
 
+/* Does term stand for number term qt with a unit after it (85 of 85kg,
+ * which ㎏ becomes), or for qt itself? */
+static int number_with_unit(const uint8_t *term, size_t len, const qterm *qt) {
+  if (len == qt->len) return 1;
+  return term[qt->len] >= 'a' && term[qt->len] <= 'z';
+}
+
 static int collect_prefix(void *ctx, const uint8_t *term, size_t len, const osq__term_info *ti) {
   prefix_ctx *pc = ctx;
+  if (pc->qt->prefix == PREFIX_NUMBER && !number_with_unit(term, len, pc->qt)) return 0;
   if (pc->n == pc->cap) {
     size_t cap = pc->cap ? pc->cap * 2 : 64;
     osq__term_info *p = realloc(pc->infos, cap * sizeof *p);
@@ -812,7 +824,7 @@ static int cmp_u32(const void *a, const void *b) {
 
 /* Merges the postings of every term starting with the prefix into one list. */
 static int open_prefix(tcur *tc, const osq__segment *seg, const qterm *qt) {
-  prefix_ctx pc = {seg, NULL, 0, 0};
+  prefix_ctx pc = {seg, qt, NULL, 0, 0};
   int rc = osq__segment_prefix(seg, qt->term, qt->len, collect_prefix, &pc);
   if (rc || pc.n == 0) {
     free(pc.infos);
@@ -2043,6 +2055,9 @@ static int cmp_span(const void *a, const void *b) {
 }
 
 static int tok_matches(const qterm *qt, const osq_token *tk) {
+  if (qt->prefix == PREFIX_NUMBER)
+    return tk->kind == OSQ_TOKEN_WORD && tk->len >= qt->len && !memcmp(tk->term, qt->term, qt->len) &&
+           number_with_unit((const uint8_t *)tk->term, tk->len, qt);
   if (qt->prefix) return tk->kind != OSQ_TOKEN_WORD && tk->len >= qt->len && !memcmp(tk->term, qt->term, qt->len);
   return tk->len == qt->len && !memcmp(tk->term, qt->term, qt->len);
 }
@@ -2297,7 +2312,6 @@ OSQ_EXPORT void osq_results_free(osq_results *r) {
   }
   free(r->words);
   free(r->units);
-  free(r->doc_matches);
   free(r->leaves);
   for (size_t t = 0; t < r->nterms; t++)
     if (r->terms[t].pre) {

@@ -263,6 +263,20 @@ static int run_query_xapian(opts *o, const char *q, size_t len, const char *qid)
 
 #endif
 
+/* A query with nothing to search for: a usage error (on its own, exit 2;
+ * in a batch, an error line for its qid). */
+static int empty_query(const opts *o, const char *qid) {
+  fprintf(stderr, "osq: %s%sempty query: give words to search for\n", qid ? qid : "", qid ? ": " : "");
+  if (qid && o->json) {
+    json_t *e = json_pack("{s:o,s:s}", "qid", jstrz(qid), "error", "empty query");
+    char *s = e ? json_dumps(e, JSON_COMPACT) : NULL;
+    if (s) puts(s);
+    free(s);
+    json_decref(e);
+  }
+  return OSQ_E_INVAL;
+}
+
 static int run_query(osq_index *ix, opts *o, const char *q, size_t len, const char *qid) {
 #ifdef OSQ_XAPIAN_DL
   if (o->xdb) return run_query_xapian(o, q, len, qid);
@@ -273,10 +287,7 @@ static int run_query(osq_index *ix, opts *o, const char *q, size_t len, const ch
   so.k = !o->json && !o->passages ? (o->k > 25000 ? 100000 : o->k * 4) : o->k;
   so.explain = o->explain;
   so.no_prune = o->count;
-  if (strspn(q, " \t\r\n\f\v") == len) {
-    fprintf(stderr, "osq: %s%sempty query: give words to search for\n", qid ? qid : "", qid ? ": " : "");
-    return OSQ_E_INVAL;
-  }
+  if (strspn(q, " \t\r\n\f\v") == len) return empty_query(o, qid);
   osq_results *r;
   int rc = osq_search(ix, q, len, &so, &r);
   if (rc) {
@@ -294,9 +305,8 @@ static int run_query(osq_index *ix, opts *o, const char *q, size_t len, const ch
   osq_results_get_summary(r, &sum);
   if (sum.terms == 0) {
     /* nothing to search for: "", "  ", "?!" */
-    fprintf(stderr, "osq: %s%sempty query: give words to search for\n", qid ? qid : "", qid ? ": " : "");
     osq_results_free(r);
-    return OSQ_E_INVAL;
+    return empty_query(o, qid);
   }
   if (sum.dropped_words)
     fprintf(stderr, "osq: %s%sthe query is long: searched its first %u words, left out %u\n", qid ? qid : "",

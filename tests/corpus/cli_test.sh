@@ -80,6 +80,10 @@ for q in '' '   ' '?!'; do
   [ $? -eq 2 ] || fail "empty query '$q' should exit 2"
   contains "$T/err" "empty query" "empty query message"
 done
+printf 'e\t  \nok\t화웨이\n' | "$OSQ" -i "$INDEX" -n 1 --batch - >"$T/out" 2>"$T/err"
+[ $? -eq 1 ] || fail "a batch with an empty query should exit 1"
+contains "$T/out" '{"qid":"e","error":"empty query"}' "batch empty query error line"
+contains "$T/out" '"qid":"ok","rank":1' "batch goes on after an empty query"
 words=$(i=0; while [ $i -lt 3000 ]; do printf '오픈스택 '; i=$((i + 1)); done)
 "$OSQ" -i "$INDEX" -n 3 "$words 화웨이" >"$T/out" 2>"$T/err"
 [ $? -eq 0 ] || fail "a query of 3,001 words should run"

@@ -1749,6 +1749,7 @@ static const hdoc word_docs[] = {
     {"w3", NULL, {"규정이 없는 이상, 기왕에 신고를 마친 업주로부터 노래를 들었다.", "대법관 김능환(재판장) 양창수 민일영", NULL, NULL}},
     {"w4", NULL, {"곰의 습격이 두려워 마을을 떠났다.", "바이두 검색 엔진은 중국에서 쓰인다.", "지카바이러스가 퍼졌다.", NULL}},
     {"w5", NULL, {"당시 트럭 운전사들이 파업했다.", "시트릭스가 재단을 떠났다.", NULL, NULL}},
+    {"w6", NULL, {"몸무게가 85㎏ 이상이나 되는 피해자", "몸무게가 850 정도인 화물", NULL, NULL}},
 };
 
 /* Every hit of q is a match (osq_results_is_exact) holding each needle, and
@@ -1798,6 +1799,9 @@ static void test_words_match_whole(void **state) {
   const char *p2[] = {"김능환", "재판장", NULL};
   check_matches(ix, "\"김능환 재판장\"", 1, p2, NULL);
   check_matches(ix, "\"재판장 양창수\"", 1, p2, NULL);
+  /* a number with its unit (㎏ is kg in the index), not another number */
+  const char *p3[] = {"85㎏", NULL};
+  check_matches(ix, "\"몸무게가 85\"", 1, p3, "850");
   /* a bigram across a space in the text is not a word: 이 두 of 습격이
    * 두려워, 시 트 of 당시 트럭; nor is a lone bigram of the word a piece */
   const char *baidu[] = {"바이두", NULL};

@@ -2,7 +2,7 @@
 # Installs the Debian packages osq needs to build, test and benchmark, if any
 # are missing.  Uses sudo when not run as root.
 set -eu
-PKGS="build-essential cmake pkg-config zlib1g-dev libutf8proc-dev libjansson-dev libdeflate-dev liblz4-dev \
+PKGS="build-essential cmake pkg-config zlib1g-dev libutf8proc-dev libjansson-dev libdeflate-dev liblz4-dev libyaml-dev \
 libsimdjson-dev libcmocka-dev libxapian-dev xapian-tools libgroonga-dev clang libclang-rt-14-dev"
 missing=""
 for p in $PKGS; do

@@ -236,10 +236,10 @@ static void check_postings(dict_walk *dw, const uint8_t *term, size_t len, const
     }
     if (osq__segment_passage(seg, pid, &pi) == OSQ_OK) {
       for (uint32_t k = 0; k < tf; k++) {
-        if ((k > 0 && dw->pos[k] <= dw->pos[k - 1]) || dw->pos[k] >= pi.ntokens) {
+        if ((k > 0 && dw->pos[k] <= dw->pos[k - 1]) || dw->pos[k] >= pi.positions) {
           term_text(term, len, tt, sizeof tt);
           add_problem(c, dw->file, "term '%s': position %u in passage %u is out of order or past its %u tokens", tt,
-                      dw->pos[k], pid, pi.ntokens);
+                      dw->pos[k], pid, pi.positions);
           return;
         }
       }

@@ -127,6 +127,7 @@ int osq__merge_copy(osq_writer *w, const char *dir, const osq__manifest_seg *e) 
   }
   char **texts = NULL;
   size_t *lens = NULL, cap = 0;
+  uint32_t *heads = NULL;
   osq__store_cache sc = {0};
   for (uint32_t doc = 0; doc < seg.ndocs && !rc; doc++) {
     if (osq__bit(d.docs, doc)) continue;
@@ -144,7 +145,9 @@ int osq__merge_copy(osq_writer *w, const char *dir, const osq__manifest_seg *e) 
       if (t) texts = t;
       size_t *l = t ? realloc(lens, nc * sizeof *l) : NULL;
       if (l) lens = l;
-      if (!t || !l) {
+      uint32_t *hd = l ? realloc(heads, nc * sizeof *hd) : NULL;
+      if (hd) heads = hd;
+      if (!t || !l || !hd) {
         rc = OSQ_E_NOMEM;
         free(storage);
         break;
@@ -152,15 +155,20 @@ int osq__merge_copy(osq_writer *w, const char *dir, const osq__manifest_seg *e) 
       cap = nc;
     }
     uint32_t got = 0;
-    for (; got < di.npassages && !rc; got++)
-      rc = osq__segment_passage_text_cached(&seg, &sc, di.first_passage + got, &texts[got], &lens[got]);
+    for (; got < di.npassages && !rc; got++) {
+      osq__passage_info pi;
+      rc = osq__segment_passage(&seg, di.first_passage + got, &pi);
+      heads[got] = rc ? 0 : pi.heading;
+      if (!rc) rc = osq__segment_passage_text_cached(&seg, &sc, di.first_passage + got, &texts[got], &lens[got]);
+    }
     if (rc) got--; /* the failed one allocated nothing */
-    if (!rc) rc = osq__writer_add_stored(w, &di, texts, lens);
+    if (!rc) rc = osq__writer_add_stored(w, &di, texts, lens, heads);
     for (uint32_t i = 0; i < got; i++) free(texts[i]);
     free(storage);
   }
   free(texts);
   free(lens);
+  free(heads);
   osq__store_cache_free(&sc);
   osq__segment_close(&seg);
   osq__deletions_free(&d);

@@ -275,6 +275,7 @@ struct osq_results {
     size_t len;
     char *docstore;
     osq__doc_info di;
+    uint32_t heading; /* the passage's, checked against di.nheadings */
     osq_span *spans;
     size_t nspans;
     char *explain;
@@ -2222,10 +2223,14 @@ static int fill_doc(osq_results *r, size_t i, osq_hit *hit) {
   const hit_ref *h = &r->refs[i];
   const osq__segment *seg = &r->ix->segs[h->seg];
   if (!r->hits[i].docstore) {
-    osq__passage_info pi = {0, 0, 0, 0, 0};
+    osq__passage_info pi = {0};
     int rc = osq__segment_passage(seg, h->pid, &pi);
     if (rc) return rc;
     if ((rc = osq__segment_doc(seg, pi.doc, &r->hits[i].di, &r->hits[i].docstore))) return rc;
+    if (pi.heading > r->hits[i].di.nheadings)
+      return osq__fail(OSQ_E_CORRUPT, "%s: corrupt segment: passage %u names heading %u of %u", seg->path, h->pid,
+                       pi.heading, r->hits[i].di.nheadings);
+    r->hits[i].heading = pi.heading;
   }
   memset(hit, 0, sizeof *hit);
   hit->score = h->score;
@@ -2235,6 +2240,10 @@ static int fill_doc(osq_results *r, size_t i, osq_hit *hit) {
   hit->url = r->hits[i].di.url;
   hit->date = r->hits[i].di.date;
   hit->passage_no = h->pid - r->hits[i].di.first_passage;
+  hit->section = r->hits[i].heading ? r->hits[i].di.headings[r->hits[i].heading - 1] : "";
+  hit->field_keys = r->hits[i].di.keys;
+  hit->field_values = r->hits[i].di.values;
+  hit->nfields = r->hits[i].di.nfields;
   return OSQ_OK;
 }
 

@@ -20,7 +20,7 @@
 /* The BM25 parameters the block bounds in skip entries are computed for. */
 #define OSQ__BM25_K1 1.2
 #define OSQ__BM25_B 0.6
-#define OSQ__PASSAGE_BYTES 20    /* bytes per passage table entry */
+#define OSQ__PASSAGE_BYTES 28    /* bytes per passage table entry */
 /* Uncompressed bytes per store block (a block ends with the first passage
  * that reaches this size).  Showing a hit decompresses its block up to the
  * end of the passage.  With deflate (format 2), blocks of 8 / 4 / 2 KiB
@@ -41,6 +41,11 @@ enum {
   OSQ__SEC_NORMS = 7,
   OSQ__SEC_TITLES = 8
 };
+
+/* Positions left empty between a passage's text and each piece of its
+ * context (title, section heading, fields: segment_write.c), so that no
+ * phrase or adjacent pair joins them. */
+#define OSQ__CONTEXT_GAP 8
 
 /* A match in a title passage counts this many times a body match; the
  * writer folds it into the stored block bounds. */
@@ -84,8 +89,10 @@ typedef struct osq__wterm {
 } osq__wterm;
 
 typedef struct osq__wpassage {
-  uint32_t doc, block, offset, length, ntokens;
-  uint32_t title; /* the passage is its document's title */
+  uint32_t doc, block, offset, length, ntokens; /* ntokens: the BM25 length */
+  uint32_t positions; /* last position + 1 (context included) */
+  uint32_t heading; /* its section's heading in the document's list, 1-based; 0: none */
+  uint32_t title;   /* the passage is its document's title */
 } osq__wpassage;
 
 typedef struct osq__wsegment {
@@ -163,7 +170,9 @@ int osq__segment_prefix(const osq__segment *seg, const uint8_t *prefix,
 
 /* Passage metadata. */
 typedef struct osq__passage_info {
-  uint32_t doc, block, offset, length, ntokens;
+  uint32_t doc, block, offset, length, ntokens; /* ntokens: the BM25 length */
+  uint32_t positions; /* every position of the passage is below this */
+  uint32_t heading; /* 1-based into osq__doc_info.headings; 0: none */
 } osq__passage_info;
 int osq__segment_passage(const osq__segment *seg, uint32_t pid,
                          osq__passage_info *pi);
@@ -198,8 +207,12 @@ void osq__store_cache_free(osq__store_cache *sc);
 typedef struct osq__doc_info {
   const char *id, *title, *source, *url, *date; /* NUL-terminated copies */
   uint32_t first_passage, npassages;
+  /* front matter fields and section headings (format 4), in *storage too */
+  uint32_t nfields, nheadings;
+  const char **keys, **values, **headings;
 } osq__doc_info;
-/* Reads document doc's record; strings are malloc'd into *storage (free it). */
+/* Reads document doc's record; strings and arrays are malloc'd into
+ * *storage (one block: free it). */
 int osq__segment_doc(const osq__segment *seg, uint32_t doc, osq__doc_info *di,
                      char **storage);
 

@@ -247,6 +247,8 @@ static void passage_record(const osq__segment *seg, uint32_t pid, osq__passage_i
   pi->offset = osq__get_u32(e + 8);
   pi->length = osq__get_u32(e + 12);
   pi->ntokens = osq__get_u32(e + 16);
+  pi->positions = osq__get_u32(e + 20);
+  pi->heading = osq__get_u32(e + 24);
 }
 
 int osq__segment_passage(const osq__segment *seg, uint32_t pid, osq__passage_info *pi) {
@@ -288,7 +290,7 @@ static char *copy_text(const uint8_t *p, size_t n) {
 int osq__segment_passage_text_cached(const osq__segment *seg, osq__store_cache *sc, uint32_t pid,
                                      char **out, size_t *len) {
   if (!sc) return osq__segment_passage_text(seg, pid, out, len);
-  osq__passage_info pi = {0, 0, 0, 0, 0};
+  osq__passage_info pi = {0};
   const uint8_t *src = NULL;
   uint64_t srcn = 0;
   int rc = store_block_of(seg, pid, &pi, &src, &srcn);
@@ -333,7 +335,7 @@ void osq__store_cache_free(osq__store_cache *sc) {
 }
 
 int osq__segment_passage_text(const osq__segment *seg, uint32_t pid, char **out, size_t *len) {
-  osq__passage_info pi = {0, 0, 0, 0, 0};
+  osq__passage_info pi = {0};
   const uint8_t *src = NULL;
   uint64_t srcn = 0;
   int rc = store_block_of(seg, pid, &pi, &src, &srcn);
@@ -379,15 +381,59 @@ int osq__segment_doc(const osq__segment *seg, uint32_t doc, osq__doc_info *di, c
   }
   if (osq__varint32(&p, end, &di->first_passage) || osq__varint32(&p, end, &di->npassages))
     return CORRUPT(seg, "document %u record", doc);
-  char *s = malloc(total);
+  /* Fields and headings: a first pass checks them and sizes the copy.  Each
+   * string takes at least its length byte, so a count above the bytes left
+   * is damage, not a reason to allocate. */
+  uint32_t nf, nh, l = 0;
+  const uint8_t *rest = p;
+  if (osq__varint32(&p, end, &nf) || nf > (size_t)(end - p) / 2) return CORRUPT(seg, "document %u fields", doc);
+  for (uint32_t k = 0; k < 2 * nf; k++) {
+    if (osq__varint32(&p, end, &l) || l > (size_t)(end - p)) return CORRUPT(seg, "document %u fields", doc);
+    p += l;
+    total += l + 1;
+  }
+  if (osq__varint32(&p, end, &nh) || nh > (size_t)(end - p)) return CORRUPT(seg, "document %u headings", doc);
+  for (uint32_t k = 0; k < nh; k++) {
+    if (osq__varint32(&p, end, &l) || l > (size_t)(end - p)) return CORRUPT(seg, "document %u headings", doc);
+    p += l;
+    total += l + 1;
+  }
+  size_t nptr = 2 * (size_t)nf + nh;
+  char *s = malloc(nptr * sizeof(char *) + total);
   if (!s) return OSQ_E_NOMEM;
-  char *o = s;
+  const char **ptrs = (const char **)(void *)s;
+  char *o = s + nptr * sizeof(char *);
   const char **dst[5] = {&di->id, &di->title, &di->source, &di->url, &di->date};
   for (int i = 0; i < 5; i++) {
     memcpy(o, str[i], lens[i]);
     o[lens[i]] = 0;
     *dst[i] = o;
     o += lens[i] + 1;
+  }
+  di->nfields = nf;
+  di->nheadings = nh;
+  di->keys = ptrs;
+  di->values = ptrs + nf;
+  di->headings = ptrs + 2 * (size_t)nf;
+  p = rest;
+  osq__varint32(&p, end, &nf); /* checked above */
+  for (uint32_t k = 0; k < 2 * nf; k++) {
+    osq__varint32(&p, end, &l);
+    memcpy(o, p, l);
+    o[l] = 0;
+    if (k % 2) di->values[k / 2] = o;
+    else di->keys[k / 2] = o;
+    o += l + 1;
+    p += l;
+  }
+  osq__varint32(&p, end, &nh);
+  for (uint32_t k = 0; k < nh; k++) {
+    osq__varint32(&p, end, &l);
+    memcpy(o, p, l);
+    o[l] = 0;
+    di->headings[k] = o;
+    o += l + 1;
+    p += l;
   }
   *storage = s;
   return OSQ_OK;

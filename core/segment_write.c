@@ -1,7 +1,7 @@
 /*
  * segment_write.c -- writes one immutable segment file.
  *
- * THE SEGMENT FILE FORMAT (version 3)
+ * THE SEGMENT FILE FORMAT (version 4)
  *
  * An index directory holds segment files named seg-NNNNNNNN.osq and a
  * MANIFEST that names the live ones (manifest.c).  A segment is written once,
@@ -63,12 +63,32 @@
  *                 deep check.  Version 1 had a varint per value: on the
  *                 precedents corpus frames take the positions from 47.1 to
  *                 40.5 MB.
- *   4 PASSAGES    P entries of 20 bytes: u32 document, u32 store block, u32
+ *   4 PASSAGES    P entries of 28 bytes: u32 document, u32 store block, u32
  *                 byte offset in the uncompressed block, u32 byte length, u32
- *                 number of token positions (the BM25 length).
+ *                 the BM25 length (the token positions of the passage's own
+ *                 text: its context, below, is not counted), u32 the last
+ *                 position plus one (context included: no position of the
+ *                 passage is as large), u32 the passage's section heading:
+ *                 1-based into its document's heading list, 0 for text under
+ *                 no heading (version 3 had 20-byte entries, the first five).
  *   5 DOCS        u32 offsets (D of them) from the start of the records; then
  *                 per document: varint-length-prefixed strings id, title,
- *                 source, url, date, then varint first pid, varint passages.
+ *                 source, url, date, then varint first pid, varint passages;
+ *                 then (version 4) varint F and F pairs of strings, the YAML
+ *                 front matter's keys and values in their order (lists
+ *                 joined by ", "); then varint H and H strings, the Markdown
+ *                 headings of the document in order, without markup
+ *                 (docstruct.c).
+ *
+ *                 A passage's positions are those of its stored text, then,
+ *                 after a gap of OSQ__CONTEXT_GAP positions each, context
+ *                 that is indexed but not stored as its text: its document's
+ *                 title (not for the title passage itself), its section
+ *                 heading (unless it is the title), and, for the document's
+ *                 first passage, each front matter field as "key: value"
+ *                 (values that are URLs left out).  The gap keeps phrases
+ *                 and adjacency from joining the text to its context.
+ *                 Merge rebuilds the context from DOCS and PASSAGES.
  *   6 STORE       u32 S blocks, then S+1 u64 offsets relative to the end of
  *                 the offset table, then S LZ4 blocks (LZ4's block format, no
  *                 frame), each the text of consecutive passages: a block
@@ -407,6 +427,8 @@ int osq__segment_write(const char *dir, const char *name,
     osq__buf_u32(&sec[OSQ__SEC_PASSAGES], ps->offset);
     osq__buf_u32(&sec[OSQ__SEC_PASSAGES], ps->length);
     osq__buf_u32(&sec[OSQ__SEC_PASSAGES], ps->ntokens);
+    osq__buf_u32(&sec[OSQ__SEC_PASSAGES], ps->positions);
+    osq__buf_u32(&sec[OSQ__SEC_PASSAGES], ps->heading);
   }
   /* DOCS */
   for (uint32_t i = 0; i < seg->ndocs; i++)

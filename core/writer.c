@@ -66,6 +66,7 @@
 #include <unistd.h>
 #include <lz4.h>
 
+#include "docstruct.h"
 #include "manifest.h"
 #include "merge.h"
 #include "segment.h"
@@ -146,6 +147,18 @@ struct osq_writer {
   osq__cut *cuts;
   size_t cuts_cap;
   osq__buf clean;
+  /* document structure (docstruct.c) and the context of the passages being
+   * added (see CONTEXT below) */
+  osq__docstruct ds;
+  const char **sptr;       /* keys, values, headings of ds as arrays */
+  size_t sptr_cap;
+  osq__buf ctx_terms;      /* the context tokens' term bytes */
+  struct ctx_tok { uint32_t off, len, pos; } *ctx;
+  size_t nctx, ctx_cap;
+  uint64_t ctx_key;        /* what the context was built for; 0: nothing */
+  osq_token *all;          /* a passage's tokens followed by its context's */
+  size_t all_cap;
+  osq__buf scratch;
   osq_writer_stats stats;
   /* ---- ids and deletions (see the comment at the top) ---- */
   int ids_loaded;
@@ -653,8 +666,9 @@ static int finish_store_block(osq_writer *w) {
   return OSQ_OK;
 }
 
-/* Indexes one passage text as pid w->npassages of document w->ndocs. */
-static int add_passage(osq_writer *w, const char *text, size_t len, int title) {
+/* Indexes one passage text as pid w->npassages of document w->ndocs, with
+ * the context tokens in w->ctx after its own (context_build). */
+static int add_passage(osq_writer *w, const char *text, size_t len, int title, uint32_t heading) {
   if (w->npassages == UINT32_MAX - 1) return osq__fail(OSQ_E_INVAL, "too many passages in a segment");
   if (w->npassages == w->passages_cap) {
     uint32_t cap = w->passages_cap ? w->passages_cap * 2 : 4096;
@@ -667,14 +681,37 @@ static int add_passage(osq_writer *w, const char *text, size_t len, int title) {
   size_t ntoks;
   int rc = osq_tokenize(w->tk, text, len, &toks, &ntoks, NULL);
   if (rc) return rc;
+  uint32_t own = ntoks ? toks[ntoks - 1].pos + 1 : 0; /* the BM25 length: the text's own tokens */
+  if (w->nctx) {
+    if (ntoks + w->nctx > w->all_cap) {
+      size_t cap = (ntoks + w->nctx) * 2;
+      osq_token *a = realloc(w->all, cap * sizeof *a);
+      if (!a) return OSQ_E_NOMEM;
+      w->all = a;
+      w->all_cap = cap;
+    }
+    memcpy(w->all, toks, ntoks * sizeof *toks);
+    uint32_t shift = ntoks ? toks[ntoks - 1].pos + 1 + OSQ__CONTEXT_GAP : 0;
+    for (size_t k = 0; k < w->nctx; k++) {
+      osq_token *t = &w->all[ntoks + k];
+      memset(t, 0, sizeof *t);
+      t->term = (const char *)w->ctx_terms.p + w->ctx[k].off;
+      t->len = w->ctx[k].len;
+      t->pos = w->ctx[k].pos + shift;
+    }
+    toks = w->all;
+    ntoks += w->nctx;
+  }
   uint32_t pid = w->npassages;
   osq__wpassage *ps = &w->passages[pid];
   ps->doc = w->ndocs;
   ps->block = w->blocks_sent;
   ps->offset = (uint32_t)w->block.n;
   ps->length = (uint32_t)len;
-  ps->ntokens = ntoks ? toks[ntoks - 1].pos + 1 : 0;
+  ps->ntokens = own;
+  ps->positions = ntoks ? toks[ntoks - 1].pos + 1 : 0;
   ps->title = title != 0;
+  ps->heading = heading;
   if (osq__buf_put(&w->block, text, len)) return OSQ_E_NOMEM;
   if (w->block.n >= OSQ__STORE_BLOCK && (rc = finish_store_block(w))) return rc;
   w->npassages++;
@@ -1068,8 +1105,10 @@ static int reserve_doc(osq_writer *w) {
 }
 
 /* Appends the DOCS record of document w->ndocs: id, title, source, url,
- * date (NULL is ""), its first passage and passage count. */
-static int append_doc_record(osq_writer *w, const char *const f[5], uint32_t first) {
+ * date (NULL is ""), its first passage and passage count, its nf fields
+ * (keys[i], values[i]) and nh headings (segment_write.c). */
+static int append_doc_record(osq_writer *w, const char *const f[5], uint32_t first, const char *const *keys,
+                             const char *const *values, uint32_t nf, const char *const *headings, uint32_t nh) {
   w->doc_offsets[w->ndocs] = (uint32_t)w->docs.n;
   for (int i = 0; i < 5; i++) {
     const char *s = f[i] ? f[i] : "";
@@ -1079,6 +1118,16 @@ static int append_doc_record(osq_writer *w, const char *const f[5], uint32_t fir
   }
   if (osq__buf_varint(&w->docs, first) || osq__buf_varint(&w->docs, w->npassages - first))
     return OSQ_E_NOMEM;
+  if (osq__buf_varint(&w->docs, nf)) return OSQ_E_NOMEM;
+  for (uint32_t i = 0; i < 2 * nf; i++) {
+    const char *s = i % 2 ? values[i / 2] : keys[i / 2];
+    size_t n = strlen(s);
+    if (n > 65535) n = 65535; /* a field is shown, not read at length */
+    if (osq__buf_str(&w->docs, s, n)) return OSQ_E_NOMEM;
+  }
+  if (osq__buf_varint(&w->docs, nh)) return OSQ_E_NOMEM;
+  for (uint32_t i = 0; i < nh; i++)
+    if (osq__buf_str(&w->docs, headings[i], strlen(headings[i]))) return OSQ_E_NOMEM;
   return OSQ_OK;
 }
 
@@ -1089,19 +1138,148 @@ static int flush_if_full(osq_writer *w) {
   return OSQ_OK;
 }
 
+/* ---- CONTEXT ------------------------------------------------------------------
+ * A passage is indexed with context that its text lacks: its document's
+ * title, its section heading, and for the document's first passage the front
+ * matter fields (the format, segment_write.c, says which and where).  So
+ * `근로기준법 제23조` finds the passage of article 23 of that law, which
+ * says neither the law's name nor, past its first lines, the article's, and
+ * `2000도1007` finds the ruling whose front matter gives that case number.
+ * The context tokens sit after the text's, OSQ__CONTEXT_GAP positions apart,
+ * and count in the passage's length like its own. */
+
+/* Times each piece of context is indexed (BM25F-like field weights: the
+ * tf of a context term is the weight, the length does not grow).  Tuning:
+ * OSQ__CTX_WEIGHTS="title,heading,fields" (measurement only). */
+static int ctx_w_title = 12, ctx_w_heading = 12, ctx_w_fields = 4, ctx_title_flag = 2, ctx_skip_heads = 0;
+
+/* Appends the tokens of s[0..n) to the context, a gap after what is there. */
+static int context_add(osq_writer *w, const char *s, size_t n) {
+  if (n > 1024) n = 1024; /* context is a name or a line, not a text */
+  const osq_token *toks;
+  size_t nt;
+  int rc = osq_tokenize(w->tk, s, n, &toks, &nt, NULL);
+  if (rc || nt == 0) return rc;
+  if (w->nctx + nt > w->ctx_cap) {
+    size_t cap = (w->nctx + nt) * 2;
+    struct ctx_tok *c = realloc(w->ctx, cap * sizeof *c);
+    if (!c) return OSQ_E_NOMEM;
+    w->ctx = c;
+    w->ctx_cap = cap;
+  }
+  uint32_t base = w->nctx ? w->ctx[w->nctx - 1].pos + 1 + OSQ__CONTEXT_GAP : 0;
+  for (size_t i = 0; i < nt; i++) {
+    uint32_t len = toks[i].len > OSQ__MAX_TERM ? OSQ__MAX_TERM : toks[i].len;
+    w->ctx[w->nctx].off = (uint32_t)w->ctx_terms.n;
+    w->ctx[w->nctx].len = len;
+    w->ctx[w->nctx].pos = base + toks[i].pos;
+    if (osq__buf_put(&w->ctx_terms, toks[i].term, len)) return OSQ_E_NOMEM;
+    w->nctx++;
+  }
+  return OSQ_OK;
+}
+
+/* A document's structure, as osq_writer_add parsed it or a segment being
+ * merged stored it. */
+typedef struct doc_shape {
+  const char *title;
+  const char *const *keys, *const *values, *const *headings;
+  uint32_t nfields, nheadings;
+} doc_shape;
+
+/* Adds passage number `no` of a document, under heading `heading` (1-based,
+ * 0: none), with its context.  The title passage is the document's first,
+ * holding exactly the title: it gets no title as context. */
+static int add_doc_passage(osq_writer *w, const doc_shape *d, const char *text, size_t len, uint32_t no,
+                           uint32_t heading) {
+  /* a passage that starts with its section's heading */
+  int heads = heading && heading <= d->nheadings && !strncmp(text, d->headings[heading - 1], strlen(d->headings[heading - 1]));
+  size_t tlen = strlen(d->title);
+  int is_title = no == 0 && tlen && len == tlen && !memcmp(text, d->title, tlen);
+  if (heading > d->nheadings) heading = 0;
+  const char *h = heading ? d->headings[heading - 1] : "";
+  /* A heading followed at once by a subsection's is a passage of its own,
+   * the heading alone: it is found by its words, not by the title's, and
+   * gets no lift (it would rank short and empty above the text). */
+  int bare = heads && strlen(h) == len;
+  if (!strcmp(h, d->title) || bare || (heads && ctx_skip_heads)) h = "";
+  if (bare) heads = 0;
+  int first = no == 0 && d->nfields;
+  uint64_t key = 1 | (uint64_t)is_title << 1 | (uint64_t)first << 2 | (uint64_t)bare << 3 |
+                 (uint64_t)(*h ? heading : 0) << 4;
+  if (key != w->ctx_key || no == 0) { /* no == 0: another document */
+    w->nctx = 0;
+    w->ctx_terms.n = 0;
+    int rc = OSQ_OK;
+    /* The title is context only in a document with sections, where it
+     * names the whole its parts belong to; a plain document (a news item)
+     * keeps its title passage alone, so that a passage holding a word ranks
+     * above its neighbours that share only the title.  It weighs
+     * ctx_w_title only in a record with front matter (a statute, a ruling:
+     * its title is its name, what a lookup gives); in a free-form page
+     * (the bundled corpus's Markdown notes) once, or its short passages
+     * would outrank every passage that holds the query's other words
+     * (docs/ranking.md). */
+    int wt = !d->nheadings ? 0 : d->nfields ? ctx_w_title : 1;
+    for (int r = 0; !is_title && !bare && !rc && r < wt; r++) rc = context_add(w, d->title, tlen);
+    for (int r = 0; *h && !rc && r < ctx_w_heading; r++) rc = context_add(w, h, strlen(h));
+    for (uint32_t i = 0; first && !rc && i < d->nfields; i++) {
+      /* URLs would add only noise: "https", "www", "go", "kr" */
+      if (!strncmp(d->values[i], "http://", 7) || !strncmp(d->values[i], "https://", 8)) continue;
+      /* nor a field that repeats the title (제목, 사건명): the title is there */
+      if (!strcmp(d->values[i], d->title)) continue;
+      w->scratch.n = 0;
+      if (osq__buf_put(&w->scratch, d->keys[i], strlen(d->keys[i])) || osq__buf_put(&w->scratch, ": ", 2) ||
+          osq__buf_put(&w->scratch, d->values[i], strlen(d->values[i])))
+        return OSQ_E_NOMEM;
+      for (int r = 0; !rc && r < ctx_w_fields; r++) rc = context_add(w, (const char *)w->scratch.p, w->scratch.n);
+    }
+    if (rc) {
+      w->ctx_key = 0;
+      return rc;
+    }
+    w->ctx_key = key;
+  }
+  return add_passage(w, text, len, ctx_title_flag == 2 ? (is_title || heads) : (is_title && ctx_title_flag), heading);
+}
+
+typedef struct add_ctx {
+  osq_writer *w;
+  const doc_shape *d;
+  int rc;
+} add_ctx;
+
+/* osq__doc_passages' callback for osq_writer_add. */
+static int add_one(void *ctx, const char *text, size_t len, uint32_t no, uint32_t heading, int title_passage) {
+  add_ctx *a = ctx;
+  if (title_passage) { /* the title as given: its bad bytes are replaced here */
+    size_t bad;
+    char *copy = strndup(text, len);
+    if (!copy) return a->rc = OSQ_E_NOMEM;
+    const char *t = clean_text(a->w, copy, len, &bad);
+    /* a title with bad bytes is not the title passage: its text differs */
+    a->rc = t ? add_doc_passage(a->w, a->d, t, bad ? a->w->clean.n : len, no, 0) : OSQ_E_NOMEM;
+    free(copy);
+  } else {
+    a->rc = add_doc_passage(a->w, a->d, text, len, no, heading);
+  }
+  return a->rc;
+}
+
 /* Adds a document from a segment being merged: its record and its passages
- * exactly as stored (so passage boundaries do not move). */
-int osq__writer_add_stored(osq_writer *w, const osq__doc_info *di, char *const *texts, const size_t *lens) {
+ * exactly as stored (so passage boundaries do not move), with the same
+ * context as when it was first added. */
+int osq__writer_add_stored(osq_writer *w, const osq__doc_info *di, char *const *texts, const size_t *lens,
+                           const uint32_t *headings) {
   if (reserve_doc(w)) return OSQ_E_NOMEM;
   uint32_t first = w->npassages;
   int rc;
+  doc_shape d = {di->title, di->keys, di->values, di->headings, di->nfields, di->nheadings};
   for (uint32_t i = 0; i < di->npassages; i++)
-    /* the title passage is the first one and holds exactly the title */
-    if ((rc = add_passage(w, texts[i], lens[i],
-                          i == 0 && *di->title && lens[0] == strlen(di->title) && !memcmp(texts[0], di->title, lens[0]))))
-      return rc;
+    if ((rc = add_doc_passage(w, &d, texts[i], lens[i], i, headings[i]))) return rc;
   const char *f[5] = {di->id, di->title, di->source, di->url, di->date};
-  if (append_doc_record(w, f, first)) return OSQ_E_NOMEM;
+  if (append_doc_record(w, f, first, di->keys, di->values, di->nfields, di->headings, di->nheadings))
+    return OSQ_E_NOMEM;
   w->ndocs++;
   return flush_if_full(w);
 }
@@ -1334,6 +1512,8 @@ OSQ_EXPORT int osq_writer_open(const char *dir, const osq_writer_options *opts, 
   if (rc) goto fail;
   if (garbage_now) remove_garbage(w, 1);
   if ((rc = osq_tokenizer_create(&w->tk))) goto fail;
+  const char *cw = getenv("OSQ__CTX_WEIGHTS");
+  if (cw) sscanf(cw, "%d,%d,%d,%d,%d", &ctx_w_title, &ctx_w_heading, &ctx_w_fields, &ctx_title_flag, &ctx_skip_heads);
   osq__clear_error();
   *out = w;
   return OSQ_OK;
@@ -1357,35 +1537,32 @@ OSQ_EXPORT int osq_writer_add(osq_writer *w, const osq_doc *doc) {
   if (reserve_doc(w)) return OSQ_E_NOMEM;
   uint32_t first = w->npassages;
   int rc;
-  /* The title is a passage of its own, so that headlines are found. */
-  const char *title = doc->title ? doc->title : "";
-  size_t tlen = strlen(title);
-  /* ...unless the body starts with it (news items whose text repeats the
-   * headline), which would show the same passage twice. */
-  size_t lead = 0;
-  while (lead < len && is_ws(text[lead])) lead++;
-  if (tlen > 0 && len - lead >= tlen && memcmp(text + lead, title, tlen) == 0) tlen = 0;
-  if (tlen > 0 && tlen < 4096) {
-    size_t tbad;
-    char *tcopy = strndup(title, tlen);
-    if (!tcopy) return OSQ_E_NOMEM;
-    const char *t = clean_text(w, tcopy, tlen, &tbad);
-    rc = t ? add_passage(w, t, tbad ? w->clean.n : tlen, 1) : OSQ_E_NOMEM;
-    free(tcopy);
-    if (rc) return rc;
-    if (bad) { /* clean_text reused w->clean: redo the body */
-      text = clean_text(w, doc->text, doc->text_len, &bad);
-      if (!text) return OSQ_E_NOMEM;
-      len = w->clean.n;
-    }
+  /* Front matter and Markdown (docstruct.c): fields, sections, clean text. */
+  osq__docstruct *ds = &w->ds;
+  if ((rc = osq__docstruct_parse(ds, text, len))) return rc;
+  if (ds->problem[0]) {
+    w->stats.bad_front_matter++;
+    if (w->opts.warn) w->opts.warn(w->opts.warn_ctx, doc->id, ds->problem);
   }
-  long ncuts = osq__cut_passages(text, len, w->opts.passage_min_chars, w->opts.passage_max_chars,
-                                 w->opts.passage_overlap_chars, &w->cuts, &w->cuts_cap);
-  if (ncuts < 0) return OSQ_E_NOMEM;
-  for (long i = 0; i < ncuts; i++)
-    if ((rc = add_passage(w, text + w->cuts[i].start, w->cuts[i].end - w->cuts[i].start, 0))) return rc;
+  size_t nptr = 2 * (size_t)ds->nfields + ds->nheadings;
+  if (nptr > w->sptr_cap) {
+    const char **p = realloc(w->sptr, nptr * 2 * sizeof *p);
+    if (!p) return OSQ_E_NOMEM;
+    w->sptr = p;
+    w->sptr_cap = nptr * 2;
+  }
+  const char *q = (const char *)ds->fields.p;
+  for (uint32_t i = 0; i < 2 * ds->nfields; i++, q += strlen(q) + 1) w->sptr[i % 2 ? ds->nfields + i / 2 : i / 2] = q;
+  q = (const char *)ds->headings.p;
+  for (uint32_t i = 0; i < ds->nheadings; i++, q += strlen(q) + 1) w->sptr[2 * ds->nfields + i] = q;
+  doc_shape d = {doc->title ? doc->title : "", w->sptr, w->sptr + ds->nfields, w->sptr + 2 * ds->nfields,
+                 ds->nfields, ds->nheadings};
+  add_ctx ac = {w, &d, OSQ_OK};
+  rc = osq__doc_passages(ds, d.title, w->opts.passage_min_chars, w->opts.passage_max_chars,
+                         w->opts.passage_overlap_chars, &w->cuts, &w->cuts_cap, add_one, &ac);
+  if (rc) return ac.rc ? ac.rc : OSQ_E_NOMEM;
   const char *f[5] = {doc->id, doc->title, doc->source, doc->url, doc->date};
-  if (append_doc_record(w, f, first)) return OSQ_E_NOMEM;
+  if (append_doc_record(w, f, first, d.keys, d.values, d.nfields, d.headings, d.nheadings)) return OSQ_E_NOMEM;
   if ((rc = note_id(w, doc->id, w->ndocs))) return rc;
   w->ndocs++;
   w->stats.documents++;
@@ -1601,6 +1778,12 @@ OSQ_EXPORT void osq_writer_close(osq_writer *w) {
   free(w->hashes);
   free(w->cuts);
   osq__buf_free(&w->clean);
+  osq__docstruct_free(&w->ds);
+  free(w->sptr);
+  osq__buf_free(&w->ctx_terms);
+  free(w->ctx);
+  free(w->all);
+  osq__buf_free(&w->scratch);
   osq__buf_free(&w->arena);
   drop_ids(w);
   free(w->pending);

@@ -65,6 +65,9 @@ static void warn(void *ctx, const char *path, uint64_t line, const char *msg) {
     fprintf(stderr, "osindex: warning: %s: %s\n", path, msg);
 }
 
+/* The writer's warnings (malformed front matter) name the document. */
+static void warn_doc(void *ctx, const char *doc_id, const char *msg) { warn(ctx, doc_id, 0, msg); }
+
 static double now(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -163,6 +166,8 @@ static int cmd_index(const options *o, int replace, char **paths, int npaths) {
   memset(&wo, 0, sizeof wo);
   wo.replace = replace;
   wo.no_auto_merge = o->no_merge;
+  wo.warn = warn_doc;
+  wo.warn_ctx = &u;
   osq_writer *w;
   int rc = osq_writer_open(o->index, &wo, &w);
   if (rc) return index_failure(NULL, rc);

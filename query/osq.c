@@ -129,6 +129,12 @@ static int print_json(const osq_hit *h, size_t rank, const char *qid, int exact)
   if (*h->url) json_object_set_new(o, "url", jstrz(h->url));
   if (*h->date) json_object_set_new(o, "date", jstrz(h->date));
   json_object_set_new(o, "passage_no", json_integer(h->passage_no));
+  if (h->section && *h->section) json_object_set_new(o, "section", jstrz(h->section));
+  if (h->nfields) {
+    json_t *f = json_object();
+    for (size_t i = 0; i < h->nfields; i++) json_object_set_new(f, h->field_keys[i], jstrz(h->field_values[i]));
+    json_object_set_new(o, "fields", f);
+  }
   json_object_set_new(o, "passage", jstr(h->passage, h->passage_len));
   json_t *hl = json_array();
   for (size_t i = 0; i < h->nspans; i++) {
@@ -147,15 +153,41 @@ static int print_json(const osq_hit *h, size_t rank, const char *qid, int exact)
   return OSQ_OK;
 }
 
+/* The front matter fields the result header shows, in this order: what
+ * identifies a ruling (case number, date, court) or a statute (its kind,
+ * in force since); --json has them all.  A label, when there is one, goes
+ * before the value. */
+static const struct {
+  const char *key, *label;
+} header_fields[] = {{"사건번호", ""}, {"선고일자", ""}, {"법원명", ""}, {"법령구분", ""}, {"시행일자", "시행 "}};
+
+static void print_header_fields(const osq_hit *h) {
+  int shown = 0;
+  for (size_t k = 0; k < sizeof header_fields / sizeof *header_fields; k++)
+    for (size_t i = 0; i < h->nfields; i++)
+      if (!strcmp(h->field_keys[i], header_fields[k].key) && *h->field_values[i]) {
+        fputs(shown++ ? " · " : "  ", stdout);
+        fputs(header_fields[k].label, stdout);
+        put_clean(stdout, h->field_values[i], strlen(h->field_values[i]));
+        break;
+      }
+}
+
 static int print_hit(const opts *o, const osq_hit *h, size_t rank, const char *qid, int exact) {
   if (o->json) return print_json(h, rank, qid, exact);
   const char *title = *h->title ? h->title : "(untitled)";
   if (o->color) printf("\033[1m%2zu.\033[0m \033[33m%.3f\033[0m  \033[1m", rank, h->score);
   else printf("%2zu. %.3f  ", rank, h->score);
   put_clean(stdout, title, strlen(title));
+  if (h->section && *h->section && strcmp(h->section, h->title)) { /* title › section heading */
+    fputs(" \u203A ", stdout);
+    put_clean(stdout, h->section, strlen(h->section));
+  }
   fputs(o->color ? "\033[0m  (" : "  (", stdout);
   put_clean(stdout, h->doc_id, strlen(h->doc_id));
-  printf(", passage %u)\n", h->passage_no);
+  printf(", passage %u)", h->passage_no);
+  print_header_fields(h);
+  putchar('\n');
   print_passage(h, o->color);
   if (h->explain) printf("%s\n", h->explain);
   return OSQ_OK;

@@ -3,7 +3,7 @@
 # are missing.  Uses sudo when not run as root.  The JDK and liblucene8-java
 # are for osbench's Lucene peers (bench/lucene/OsbenchLucene.java).
 set -eu
-PKGS="build-essential cmake pkg-config zlib1g-dev libutf8proc-dev libjansson-dev libdeflate-dev liblz4-dev \
+PKGS="build-essential cmake pkg-config zlib1g-dev libutf8proc-dev libjansson-dev libdeflate-dev liblz4-dev libyaml-dev \
 libsimdjson-dev libcmocka-dev libxapian-dev xapian-tools libgroonga-dev clang libclang-rt-14-dev strace \
 openjdk-17-jdk-headless liblucene8-java"
 missing=""

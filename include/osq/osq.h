@@ -75,7 +75,7 @@ OSQ_EXPORT const char *osq_err_name(int status);
 OSQ_EXPORT const char *osq_last_error(void);
 
 /* The index format version this library reads and writes. */
-#define OSQ_FORMAT_VERSION 3
+#define OSQ_FORMAT_VERSION 4
 
 /* ------------------------------------------------------------------------
  * Tokenizer
@@ -165,6 +165,12 @@ typedef struct osq_writer_options {
   int replace;
   /* Non-zero: no automatic merge after a commit (see osq_writer_commit). */
   int no_auto_merge;
+  /* Called, when not NULL, for a problem with a document that does not stop
+   * it from being indexed (malformed YAML front matter, kept as text):
+   * doc_id names the document, message says what and where (its line in
+   * the document's text).  Called from osq_writer_add, on its thread. */
+  void (*warn)(void *ctx, const char *doc_id, const char *message);
+  void *warn_ctx;
 } osq_writer_options;
 
 typedef struct osq_writer osq_writer;
@@ -214,6 +220,8 @@ typedef struct osq_writer_stats {
   /* automatic merges not run because a segment failed its checksums (the
    * commit stands; osq_index_check reports the damage) */
   uint64_t merges_refused;
+  /* documents whose YAML front matter did not parse (kept as text) */
+  uint64_t bad_front_matter;
 } osq_writer_stats;
 OSQ_EXPORT void osq_writer_get_stats(const osq_writer *w, osq_writer_stats *st);
 /* Cuts a document text into passages the way the writer does (the title,
@@ -225,6 +233,21 @@ typedef struct osq_passage_cut {
 } osq_passage_cut;
 OSQ_EXPORT long osq_cut_passages(const char *text, size_t len, const osq_writer_options *opts,
                                  osq_passage_cut **cuts);
+/* A document cut into passages exactly as the writer indexes it: YAML
+ * front matter removed, Markdown markup removed, a passage per section at
+ * least, the title passage first when there is one (osq_cut_passages, on
+ * the raw text, knows none of this). */
+typedef struct osq_doc_passage {
+  const char *text;    /* the passage text as the index stores it, NUL-terminated */
+  size_t len;
+  const char *section; /* the heading of its Markdown section, "" when none */
+  int title;           /* the title passage (the document's title alone) */
+  int title_context;   /* the title is indexed with it as context (a document with sections) */
+} osq_doc_passage;
+/* Cuts doc (id not needed) with opts (NULL: defaults).  *out receives one
+ * malloc'd block, the array and its strings: free(*out) releases it all.
+ * Returns the number of passages or OSQ_E_NOMEM. */
+OSQ_EXPORT long osq_cut_document(const osq_doc *doc, const osq_writer_options *opts, osq_doc_passage **out);
 
 /* Releases w; what was not committed is discarded. */
 OSQ_EXPORT void osq_writer_close(osq_writer *w);
@@ -273,6 +296,14 @@ typedef struct osq_hit {
   size_t nspans;
   const char *explain;  /* a breakdown of the score, or NULL */
   uint32_t passage_no;  /* passage ordinal within its document */
+  /* The heading of the Markdown section the passage lies in ("" when none),
+   * without markup. */
+  const char *section;
+  /* The document's YAML front matter fields, in their order: keys[i] and
+   * values[i] (lists joined by ", "); nfields 0 when it had none. */
+  const char *const *field_keys;
+  const char *const *field_values;
+  size_t nfields;
 } osq_hit;
 
 typedef struct osq_results osq_results;

@@ -30,14 +30,24 @@ static osq_index *ix;
 typedef struct {
   size_t n;
   char **doc, **passage;
+  char **context; /* "title\nsection heading": what a passage of a document
+                     with Markdown sections is indexed with besides its text */
   double *score;
 } hits;
+
+/* Does result i hold word, in its text or its context?  (A passage of a
+ * plain document has no context, but its title passage holds the title.) */
+static int holds(const hits *h, size_t i, const char *word) {
+  return strstr(h->passage[i], word) || strstr(h->context[i], word);
+}
 
 static void hits_free(hits *h) {
   for (size_t i = 0; i < h->n; i++) {
     free(h->doc[i]);
     free(h->passage[i]);
+    free(h->context[i]);
   }
+  free(h->context);
   free(h->doc);
   free(h->passage);
   free(h->score);
@@ -53,12 +63,16 @@ static int search(const char *q, uint32_t k, int no_prune, hits *out) {
   out->n = n;
   out->doc = calloc(n + 1, sizeof *out->doc);
   out->passage = calloc(n + 1, sizeof *out->passage);
+  out->context = calloc(n + 1, sizeof *out->context);
   out->score = calloc(n + 1, sizeof *out->score);
   for (size_t i = 0; i < n; i++) {
     osq_hit h;
     assert_int_equal(osq_results_get(r, i, &h), OSQ_OK);
     out->doc[i] = strdup(h.doc_id);
     out->passage[i] = strdup(h.passage);
+    size_t cl = strlen(h.title) + strlen(h.section) + 2;
+    out->context[i] = malloc(cl);
+    snprintf(out->context[i], cl, "%s\n%s", h.title, h.section);
     out->score[i] = h.score;
   }
   osq_results_free(r);
@@ -78,7 +92,7 @@ static void test_huawei_rank1(void **state) {
 static void assert_word_first(const hits *h, const char *word) {
   int seen_without = 0;
   for (size_t i = 0; i < h->n; i++) {
-    int has = strstr(h->passage[i], word) != NULL;
+    int has = holds(h, i, word);
     if (!has) seen_without = 1;
     else if (seen_without) fail_msg("result %zu contains %s but ranks below one without it", i + 1, word);
   }
@@ -101,7 +115,7 @@ static void test_whole_word_first(void **state) {
     if (ph.n == 0) fail_msg("%s: the corpus should hold it", words[q]);
     /* the top min(10, passages holding it) all hold it */
     for (size_t i = 0; i < ph.n && i < h.n; i++)
-      if (!strstr(h.passage[i], words[q]))
+      if (!holds(&h, i, words[q]))
         fail_msg("%s: result %zu does not hold the word, though %zu passages do", words[q], i + 1, ph.n);
     assert_word_first(&h, words[q]);
     hits_free(&h);
@@ -125,8 +139,8 @@ static void test_spacing(void **state) {
   assert_int_equal(a.n, 20);
   assert_int_equal(a.n, b.n);
   for (size_t i = 0; i < a.n; i++) {
-    assert_non_null(strstr(a.passage[i], "오픈스택"));
-    assert_non_null(strstr(b.passage[i], "오픈스택"));
+    assert_true(holds(&a, i, "오픈스택"));
+    assert_true(holds(&b, i, "오픈스택"));
     /* the same passages, ranked the same way */
     assert_string_equal(a.passage[i], b.passage[i]);
   }
@@ -151,24 +165,19 @@ static size_t count_passages_with(const char *needle) {
   const char *paths[1] = {corpus_dir};
   osq_source *src;
   assert_int_equal(osq_source_open(paths, 1, NULL, NULL, &src), OSQ_OK);
-  osq__cut *cuts = NULL;
-  size_t cap = 0, count = 0;
+  size_t count = 0;
   osq_doc d;
   while (osq_source_next(src, &d) == OSQ_OK) {
-    const char *title = d.title ? d.title : "";
-    size_t tl = strlen(title), lead = 0;
-    while (lead < d.text_len && strchr(" \t\r\n", d.text[lead])) lead++;
-    int title_passage = tl > 0 && tl < 4096 && !(d.text_len - lead >= tl && !memcmp(d.text + lead, title, tl));
-    if (title_passage && strstr(title, needle)) count++;
-    long n = osq__cut_passages(d.text, d.text_len, 80, 600, 100, &cuts, &cap);
+    /* the passages as the writer cuts them: a passage holds the needle in
+     * its text, its section heading or (with sections) its document's title */
+    osq_doc_passage *ps = NULL;
+    long n = osq_cut_document(&d, NULL, &ps);
     assert_true(n >= 0);
-    for (long i = 0; i < n; i++) {
-      char *p = strndup(d.text + cuts[i].start, cuts[i].end - cuts[i].start);
-      if (strstr(p, needle)) count++;
-      free(p);
-    }
+    for (long i = 0; i < n; i++)
+      count += strstr(ps[i].text, needle) || strstr(ps[i].section, needle) ||
+               (ps[i].title_context && d.title && strstr(d.title, needle));
+    free(ps);
   }
-  free(cuts);
   osq_source_close(src);
   return count;
 }
@@ -242,7 +251,7 @@ static void test_one_syllable(void **state) {
   hits h = {0};
   assert_int_equal(search("국", 100000, 0, &h), OSQ_OK);
   for (size_t i = 0; i < h.n; i++)
-    if (!strstr(h.passage[i], "국")) fail_msg("result %zu has no 국: %s", i + 1, h.passage[i]);
+    if (!holds(&h, i, "국")) fail_msg("result %zu has no 국: %s", i + 1, h.passage[i]);
   size_t truth = count_passages_with("국");
   assert_true(truth > 100);
   assert_int_equal(h.n, truth);

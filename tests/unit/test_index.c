@@ -249,7 +249,8 @@ static hdoc hdocs[] = {
 #define NHDOCS (sizeof hdocs / sizeof hdocs[0])
 
 /* The passages the index must hold, in document order: the title (when
- * there is one), then each paragraph. */
+ * there is one), then each paragraph.  (These documents have no Markdown
+ * sections, so their passages carry no title as context.) */
 typedef struct xpassage {
   const char *doc_id, *text;
 } xpassage;

@@ -1,11 +1,14 @@
 /*
  * osbench -- builds osq's index and its peers' (Lucene with nori and with
- * CJK bigrams, Xapian, Groonga) from the same documents, runs the same query log against each in this process
- * with the same timing loop, and reports the figures side by side with the
- * osq/peer ratio of each (see bench/README.md for what every figure means).
+ * CJK bigrams, Xapian, Groonga) from the same documents, runs the same query
+ * log against each with the same timing loop (in this process, or timed in
+ * the peer's own process for Lucene's JVM), and reports the figures side by
+ * side with the osq/peer ratio of each (see bench/README.md for what every
+ * figure means).
  *
  *   osbench --corpus FILE_OR_DIR --queries FILE [--engines osq,lucene-nori,...]
- *           [--unit doc|passage] [--runs N] [--eval QRELS --eval-queries FILE [--eval-limit N]]
+ *           [--unit doc|passage] [--runs N]
+ *           [--eval QRELS --eval-queries FILE [--eval-limit N]]
  *           [--json FILE] [--plot FILE.svg] [--osq-bin PATH]
  */
 #include <errno.h>

@@ -352,15 +352,15 @@ static uint32_t stem_end(const qleaf *l, uint32_t w0, uint32_t w1) {
  * bigrams of such words down (LEAF_TAIL) as measured in docs/ranking.md.
  * Longer endings first, so that 에서 is taken before 서. */
 static const char *const ENDINGS[] = {
-    "했습니다", "하였는데", "하였으며", "되었나요", "되었습니까", "되었는데",
+    "했습니다", "하였는데", "하였으며", "되었나요", "되었습니까", "되었는데", "였으므로", "하였으므로",
     "습니까", "입니까", "합니까", "했나요", "였나요", "었나요", "인가요", "은가요", "는가요", "있나요",
     "습니다", "입니다", "합니다", "됩니다", "에서는", "으로는", "에게는", "이라는", "하였다", "했는데",
-    "하는데", "에서의", "으로서", "으로써", "이었다", "했으며", "되었다", "에서도", "되나요", "하나요", "됩니까", "되는지", "하는지", "이라고",
+    "하는데", "에서의", "으로서", "으로써", "이었다", "했으며", "되었다", "에서도", "되나요", "하나요", "됩니까", "되는지", "하는지", "이라고", "하므로", "으므로", "이므로",
     "에서", "에게", "으로", "까지", "부터", "보다", "처럼", "마다", "에는", "에도", "와는", "과는",
     "이나", "이란", "이라", "라는", "한테", "께서", "조차", "밖에", "에의", "로서", "로써", "으며",
     "이며", "하다", "했다", "한다", "하는", "하고", "하며", "하면", "해서", "하여", "했던", "되는",
     "되다", "된다", "나요", "가요", "까요", "인가", "는가", "인지", "는지", "은지", "였다", "이다",
-    "이고", "니까", "어요", "아요", "해요", "세요", "되어", "하기", "하게", "했고", "에선", "으면",
+    "이고", "니까", "어요", "아요", "해요", "세요", "되어", "하기", "하게", "했고", "에선", "으면", "므로",
     "은", "는", "이", "가", "을", "를", "의", "에", "도", "로", "와", "과", "요", "다", "서", "나",
     "까", "고", "며", "면", "지", "만", "야", "죠", "데", "께", "란"};
 
@@ -757,7 +757,11 @@ static int plan_matching(osq_results *r) {
 static void mark_required(osq_results *r, int on) {
   for (size_t t = 0; t < r->nterms; t++)
     if (r->tiered) r->terms[t].required = 0;
-  if (!r->tiered || !on || r->need < r->nstrong || !REQ) return;
+  /* A query of one word is a ranked disjunction of its bigrams whose
+   * windows and bounds (the whole-word bonus on its rarest bigram) find the
+   * top k faster than an intersection: 대하여, 원심판결 took 2 to 3 times the
+   * instructions intersected. */
+  if (!r->tiered || !on || r->need < r->nstrong || r->nstrong < 2 || !REQ) return;
   for (size_t i = 0; i < r->nwords; i++) {
     const qword *w = &r->words[i];
     if (w->weak) continue;
@@ -1099,12 +1103,13 @@ static int word_match(evalctx *e, const qword *w, uint32_t pid) {
   return w->w0 == w->s1 || chain_at(e, l, w->w0, w->s1);
 }
 
-/* Does passage pid hold a piece of word w: two of its tokens side by side
- * (three characters of a Korean word), or the word when it is one token? */
+/* Does passage pid hold a piece of word w: two tokens of its stem side by
+ * side (three characters of a Korean word), or the stem when it is one
+ * token?  Not of its ending: the 하므로 of 뚜렷하므로 is in every ruling. */
 static int word_piece(evalctx *e, const qword *w, uint32_t pid) {
   const qleaf *l = &e->r->leaves[w->leaf];
-  if (w->w0 == w->w1) return present(e, l->term[w->w0], pid);
-  for (uint32_t i = w->w0; i < w->w1; i++)
+  if (w->w0 == w->s1) return present(e, l->term[w->w0], pid);
+  for (uint32_t i = w->w0; i < w->s1; i++)
     if (present(e, l->term[i], pid) && present(e, l->term[i + 1], pid) && chain_at(e, l, i, i + 1)) return 1;
   return 0;
 }
@@ -1129,8 +1134,9 @@ static int passage_tier(evalctx *e, uint32_t pid) {
   if (got >= r->need) return 1;
   if (r->pass == 1) return 0;
   if (got > 0) return 2;
+  /* a piece of a question word (무엇) or of 이를 says nothing */
   for (size_t i = 0; i < r->nwords; i++)
-    if (word_piece(e, &r->words[i], pid)) return 2;
+    if (!r->words[i].weak && word_piece(e, &r->words[i], pid)) return 2;
   for (size_t i = 0; i < r->nunits; i++)
     if (node_match(e, r->units[i], pid)) return 2;
   return 0;
@@ -2007,7 +2013,13 @@ OSQ_EXPORT int osq_search(osq_index *ix, const char *query, size_t len,
   if (rc) { free(hp.h); goto fail; }
   qsort(hp.h, hp.n, sizeof *hp.h, cmp_hit_desc);
   r->nexact = hp.n;
-  if (r->tiered && hp.n < k) {
+  /* One word of one or two tokens: its only piece is the word, so a second
+   * pass could only scan its bigrams' postings to find nothing. */
+  int pieces = r->tiered;
+  if (pieces && r->nstrong == 1 && r->nunits == 0)
+    for (size_t i = 0; i < r->nwords; i++)
+      if (!r->words[i].weak && r->words[i].s1 - r->words[i].w0 <= 1) pieces = 0;
+  if (pieces && hp.n < k) {
     /* Fewer matches than wanted: the passages that share a piece of a
      * word, after them. */
     heap h2 = {hp.h + hp.n, 0, k - hp.n};
@@ -2158,7 +2170,8 @@ static int highlight(osq_results *r, const char *text, size_t len, osq_span **sp
     size_t found = mark_chain(r, l, w->w0, w->w1, text, toks, ntoks, 0, &b);
     if (w->s1 < w->w1) found += mark_chain(r, l, w->w0, w->s1, text, toks, ntoks, 0, &b);
     if (found) continue;
-    for (uint32_t i = w->w0; i < w->w1; i++) mark_chain(r, l, i, i + 1, text, toks, ntoks, 0, &b);
+    for (uint32_t i = w->w0; i < w->s1; i++) mark_chain(r, l, i, i + 1, text, toks, ntoks, 0, &b);
+    if (w->w0 == w->s1) mark_chain(r, l, w->w0, w->w0, text, toks, ntoks, 0, &b);
   }
   size_t n = b.n / sizeof(osq_span);
   osq_span *sp = (osq_span *)b.p;

@@ -155,6 +155,7 @@ struct osq_writer {
   osq__buf ctx_terms;      /* the context tokens' term bytes */
   struct ctx_tok { uint32_t off, len, pos; } *ctx;
   size_t nctx, ctx_cap;
+  uint32_t ctx_len;        /* context positions counted in the BM25 length */
   uint64_t ctx_key;        /* what the context was built for; 0: nothing */
   osq_token *all;          /* a passage's tokens followed by its context's */
   size_t all_cap;
@@ -708,7 +709,7 @@ static int add_passage(osq_writer *w, const char *text, size_t len, int title, u
   ps->block = w->blocks_sent;
   ps->offset = (uint32_t)w->block.n;
   ps->length = (uint32_t)len;
-  ps->ntokens = own;
+  ps->ntokens = own + w->ctx_len;
   ps->positions = ntoks ? toks[ntoks - 1].pos + 1 : 0;
   ps->title = title != 0;
   ps->heading = heading;
@@ -1149,9 +1150,16 @@ static int flush_if_full(osq_writer *w) {
  * and count in the passage's length like its own. */
 
 /* Times each piece of context is indexed (BM25F-like field weights: the
- * tf of a context term is the weight, the length does not grow).  Tuning:
- * OSQ__CTX_WEIGHTS="title,heading,fields" (measurement only). */
-static int ctx_w_title = 12, ctx_w_heading = 12, ctx_w_fields = 4, ctx_title_flag = 2, ctx_skip_heads = 0;
+ * tf of a context term is the repeat count; the length grows by one copy of
+ * the title at most), and the rules measured with them (docs/ranking.md):
+ * ctx_title_flag 2 marks section starts like title passages (1 title
+ * passages only, 0 none); ctx_skip_heads drops the heading from section
+ * starts (measured worse); ctx_len_title counts one copy of the title in the
+ * BM25 length; ctx_title_heads_only gives the full title weight to section
+ * starts only.  OSQ__CTX_WEIGHTS="title,heading,fields,flag,skip,len,heads"
+ * overrides them, for measurement only. */
+static int ctx_w_title = 12, ctx_w_heading = 12, ctx_w_fields = 4, ctx_title_flag = 2, ctx_skip_heads = 0,
+           ctx_len_title = 1, ctx_title_heads_only = 1;
 
 /* Appends the tokens of s[0..n) to the context, a gap after what is there. */
 static int context_add(osq_writer *w, const char *s, size_t n) {
@@ -1209,6 +1217,7 @@ static int add_doc_passage(osq_writer *w, const doc_shape *d, const char *text, 
                  (uint64_t)(*h ? heading : 0) << 4;
   if (key != w->ctx_key || no == 0) { /* no == 0: another document */
     w->nctx = 0;
+    w->ctx_len = 0;
     w->ctx_terms.n = 0;
     int rc = OSQ_OK;
     /* The title is context only in a document with sections, where it
@@ -1220,8 +1229,11 @@ static int add_doc_passage(osq_writer *w, const doc_shape *d, const char *text, 
      * (the bundled corpus's Markdown notes) once, or its short passages
      * would outrank every passage that holds the query's other words
      * (docs/ranking.md). */
-    int wt = !d->nheadings ? 0 : d->nfields ? ctx_w_title : 1;
-    for (int r = 0; !is_title && !bare && !rc && r < wt; r++) rc = context_add(w, d->title, tlen);
+    int wt = !d->nheadings ? 0 : d->nfields && (heads || !ctx_title_heads_only) ? ctx_w_title : 1;
+    for (int r = 0; !is_title && !bare && !rc && r < wt; r++) {
+      rc = context_add(w, d->title, tlen);
+      if (r == 0 && ctx_len_title) w->ctx_len = w->nctx ? w->ctx[w->nctx - 1].pos + 1 : 0;
+    }
     for (int r = 0; *h && !rc && r < ctx_w_heading; r++) rc = context_add(w, h, strlen(h));
     for (uint32_t i = 0; first && !rc && i < d->nfields; i++) {
       /* URLs would add only noise: "https", "www", "go", "kr" */
@@ -1513,7 +1525,8 @@ OSQ_EXPORT int osq_writer_open(const char *dir, const osq_writer_options *opts, 
   if (garbage_now) remove_garbage(w, 1);
   if ((rc = osq_tokenizer_create(&w->tk))) goto fail;
   const char *cw = getenv("OSQ__CTX_WEIGHTS");
-  if (cw) sscanf(cw, "%d,%d,%d,%d,%d", &ctx_w_title, &ctx_w_heading, &ctx_w_fields, &ctx_title_flag, &ctx_skip_heads);
+  if (cw) sscanf(cw, "%d,%d,%d,%d,%d,%d,%d", &ctx_w_title, &ctx_w_heading, &ctx_w_fields, &ctx_title_flag, &ctx_skip_heads,
+           &ctx_len_title, &ctx_title_heads_only);
   osq__clear_error();
   *out = w;
   return OSQ_OK;

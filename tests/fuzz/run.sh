@@ -5,13 +5,13 @@
 # a crash, a hang or a leak leaves its input as WORK/NAME-crash-... (or
 # -timeout-, -leak-, -oom-) and makes the script fail.  See tests/README.md.
 #
-# Usage: tests/fuzz/run.sh [SECONDS] [NAME...]      NAME: tokenizer query segment json
+# Usage: tests/fuzz/run.sh [SECONDS] [NAME...]      NAME: tokenizer query segment json docstruct
 # Environment: OSQ_FUZZ_BUILD (default build-fuzz), OSQ_FUZZ_WORK (default
 # OSQ_FUZZ_BUILD/fuzz-work), OSQ_FUZZ_FLAGS (more libFuzzer flags).
 set -eu
 secs=${1:-20}
 [ $# -gt 0 ] && shift
-names=${*:-tokenizer query segment json}
+names=${*:-tokenizer query segment json docstruct}
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build=${OSQ_FUZZ_BUILD:-$root/build-fuzz}
 work=${OSQ_FUZZ_WORK:-$build/fuzz-work}

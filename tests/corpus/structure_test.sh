@@ -111,10 +111,10 @@ contains "$T/bad.json" '"doc_id":"prec-bad"' "a document with malformed front ma
 
 # a statute article by 법령명 제N조: the article's own passage first, its heading and fields in the header
 "$OSQ" -i "$T/idx" -n 3 --color=never '시험근로법 제23조' >"$T/art.txt"
-head -1 "$T/art.txt" >"$T/art1.txt"
+sed -n 2p "$T/art.txt" >"$T/art1.txt"  # line 1 counts the matches
 contains "$T/art1.txt" "시험근로법 › 제23조 (해고 등의 제한)  (law-t1, passage" "article header: title › section"
 contains "$T/art1.txt" "법률 · 시행 2099-03-01" "statute fields in the header"
-sed -n 2p "$T/art.txt" >"$T/art1.snip"
+sed -n 3p "$T/art.txt" >"$T/art1.snip"
 contains "$T/art1.snip" "** (해고 등의 제한)  ① 사용자는" "the article's passage starts with its heading, without markup"
 lacks "$T/art1.snip" "제2조" "a heading starts a new passage: no earlier article in it"
 "$OSQ" -i "$T/idx" -n 1 --json '시험근로법 제23조' >"$T/art.json"
@@ -128,6 +128,7 @@ import json, sys
 bad = 0
 for l in open(sys.argv[1]):
     x = json.loads(l)
+    if 'doc_id' not in x: continue  # the summary line
     if x['doc_id'] != 'law-t1' or 'section' not in x: continue
     s, p = x['section'], x['passage']
     if s.startswith('제') and not p.startswith(s) and s.split(' ')[0] + ' (' in p: bad += 1; print(s, '|', p[:60])
@@ -156,6 +157,7 @@ import json, re, sys
 bad = 0
 for l in open(sys.argv[1]):
     x = json.loads(l)
+    if 'doc_id' not in x: continue  # the summary line
     if x['doc_id'] == 'prec-bad': continue  # its front matter is text, as warned
     p = x['passage']
     for pat in (r'(^|\n)---', r'사건번호:', r'선고일자:', r'법령구분:', r'\*\*', r'\\[.()\[\]]', r'(^|\n)#'):
@@ -172,7 +174,7 @@ contains "$T/kr.txt" "› 스터디 개요" "bundled Markdown page: section head
 python3 - "$T/kr.json" <<'PY' || fail "a '#' heading marker in a bundled-corpus snippet"
 import json, re, sys
 # lines inside a code fence are code: kr-00155's "# First, upload the segments" stays
-bad = [x for x in (json.loads(l)['passage'] for l in open(sys.argv[1]))
+bad = [x for x in (json.loads(l).get('passage', '') for l in open(sys.argv[1]))
        if re.search(r'(^|\n)#{1,6} ', x) and '# First, upload' not in x and '# And now' not in x]
 print('\n'.join(b[:80] for b in bad))
 sys.exit(1 if bad else 0)

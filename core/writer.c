@@ -1334,6 +1334,7 @@ OSQ_EXPORT int osq_writer_open(const char *dir, const osq_writer_options *opts, 
   if (rc) goto fail;
   if (garbage_now) remove_garbage(w, 1);
   if ((rc = osq_tokenizer_create(&w->tk))) goto fail;
+  osq__tokenizer_stems(w->tk, 1);
   osq__clear_error();
   *out = w;
   return OSQ_OK;

@@ -168,6 +168,9 @@ OSQ_EXPORT void osq_index_get_stats(const osq_index *ix, osq_index_stats *st) {
   st->deleted_documents = ix->del_docs;
   st->deleted_passages = ix->del_passages;
   st->generation = ix->generation;
+  st->query_lexicon = osq__lexicon_id();
+  for (uint32_t i = 0; i < ix->nsegs; i++)
+    if (ix->segs[i].lexicon_id != st->query_lexicon && !st->stem_mismatch++) st->index_lexicon = ix->segs[i].lexicon_id;
 }
 
 /* ---- the compiled query -------------------------------------------------- */
@@ -1853,8 +1856,9 @@ static int explain_hit(osq_results *r, const hit_ref *h, char **out) {
       uint32_t tf = tcur_tf(&e.tc[t]);
       double v = bm25(r, qt, tf, len) * (osq__segment_title(seg, h->pid) ? TITLE_W : 1.0);
       total += v;
-      n = snprintf(line, sizeof line, "  term %.*s%s: tf %u, df %llu, idf %.3f -> %.3f\n", (int)qt->len, qt->term,
-                   qt->prefix ? "*" : "", tf, (unsigned long long)qt->df, qt->idf, v);
+      int stem = qt->len > 1 && qt->term[0] == OSQ_STEM_MARK;
+      n = snprintf(line, sizeof line, "  %s %.*s%s: tf %u, df %llu, idf %.3f -> %.3f\n", stem ? "stem" : "term",
+                   (int)qt->len - stem, qt->term + stem, qt->prefix ? "*" : "", tf, (unsigned long long)qt->df, qt->idf, v);
       osq__buf_put(&b, line, (size_t)n);
     }
     double bonus = pair_bonus(&e, h->pid, &b);

@@ -258,6 +258,11 @@ typedef struct osq_index_stats {
   uint64_t segments, documents, passages, terms, bytes;
   uint64_t deleted_documents, deleted_passages; /* not yet merged away */
   uint64_t generation; /* of the manifest this snapshot was opened from */
+  /* Segments whose stem terms another lexicon made than the one this
+   * library stems queries with (a lexicon id in each segment header): words
+   * may then not find their other forms until the index is rebuilt.  The
+   * two ids, of the first such segment and of this library. */
+  uint64_t stem_mismatch, index_lexicon, query_lexicon;
 } osq_index_stats;
 OSQ_EXPORT void osq_index_get_stats(const osq_index *ix, osq_index_stats *st);
 

@@ -686,6 +686,17 @@ static int run(int argc, char **argv, char **gargv, char **words) {
     fprintf(stderr, "osq: cannot open index %s: %s\n", o.index, *osq_last_error() ? osq_last_error() : osq_strerror(rc));
     return 2;
   }
+  {
+    /* a query stems as the index did, or says it does not */
+    osq_index_stats st;
+    osq_index_get_stats(ix, &st);
+    if (st.stem_mismatch)
+      fprintf(stderr,
+              "osq: warning: %llu segment(s) of %s were stemmed with lexicon %016llx, this osq stems with "
+              "%016llx: words may not find their other forms; rebuild the index (osindex --replace -i %s ...)\n",
+              (unsigned long long)st.stem_mismatch, o.index, (unsigned long long)st.index_lexicon,
+              (unsigned long long)st.query_lexicon, o.index);
+  }
 #ifdef OSQ_XAPIAN_DL
 run:;
 #endif

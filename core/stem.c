@@ -21,7 +21,7 @@
  *          u32 entries E, u32 blocks B, (B+1) u32 offsets of the blocks
  *          from the end of the offset table (the last one is the end), then
  *          the blocks.  Entries are sorted by their syllable indexes
- *          (codepoint - 0xAC00, as u16), 64 to a block; each entry: a byte
+ *          (codepoint - 0xAC00, as u16), 16 to a block; each entry: a byte
  *          of syllables shared with the previous entry of the block (0 for
  *          a block's first, which binary search reads whole), a byte whose
  *          low 7 bits are the number of syllables that follow and whose top

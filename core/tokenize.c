@@ -33,7 +33,7 @@ struct osq_tokenizer {
 
 void osq__tokenizer_stems(osq_tokenizer *tk, int on) { tk->stems = on; }
 
-#define STEM_MEMO 8192
+#define STEM_MEMO 65536 /* 1.2 MB: on precedents osindex CPU 15.0 s with 8,192, 9.8 s, 9.3 s with 262,144 */
 
 OSQ_EXPORT int osq_tokenizer_create(osq_tokenizer **out) {
   *out = calloc(1, sizeof **out);

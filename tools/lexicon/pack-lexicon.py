@@ -20,7 +20,7 @@ import struct, sys
 FUNC = {'J', 'E', 'XSV', 'XSA', 'XSN', 'VCP', 'VCN', 'EP', 'EF', 'EC', 'ETM', 'ETN'}
 STOP = set('E IC J MAG MAJ MM SP SSC SSO SC SE XPN XSA XSN XSV UNA NA VSV'.split())
 QSTOP = STOP | {'NP', 'VCP', 'VX', 'VCN', 'NNB'}
-BLOCK = 64
+BLOCK = 16
 
 def hangul(s):
     return s and all('\uac00' <= c <= '\ud7a3' for c in s)

@@ -34,6 +34,9 @@
 int osq__fail(int status, const char *fmt, ...) OSQ__PRINTF(2, 3);
 void osq__clear_error(void);
 
+/* Makes tk also give OSQ_TOKEN_STEM tokens (the writer's tokenizer). */
+void osq__tokenizer_stems(osq_tokenizer *tk, int on);
+
 /* ---- growable byte buffer ------------------------------------------- */
 typedef struct osq__buf {
   uint8_t *p;

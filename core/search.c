@@ -30,6 +30,7 @@
 #include "merge.h"
 #include "query.h"
 #include "segment.h"
+#include "stem.h"
 
 static double BM25_K1 = OSQ__BM25_K1, BM25_B = OSQ__BM25_B, PAIR_W = 0.1, TAIL_W = 0.15;
 static int PAIR_MODE = 2;
@@ -44,6 +45,11 @@ static int REQ = 1; /* 0: no matching by words (sweeps) */
 static size_t WHOLE_MAX = 1;
 static int PMODE = 2;
 static double TITLE_W = OSQ__TITLE_W;
+/* The stem field (docs/ranking.md): the weight of a query word's stem term,
+ * and of a letters-and-digits word's second count (the stem field holds
+ * such words too); query stop words (OSQ__STEM_QSTOP) are left out. */
+static double STEM_W = 2.0;
+static int STEM_WORDS = 1, STEM_QSTOP = 1, STEM_JOIN = 1;
 /* Ranking parameters can be overridden from the environment for sweeps
  * (docs/ranking.md lists them).  The stored block bounds are used only with
  * the default k1, b and title weight; pruning is exact for the defaults
@@ -66,6 +72,10 @@ static void tune_from_env(void) {
   if ((v = getenv("OSQ_TIERS"))) TIERS = atoi(v);
   if ((v = getenv("OSQ_WEAK2"))) WEAK2 = atoi(v);
   if ((v = getenv("OSQ_REQ"))) REQ = atoi(v);
+  if ((v = getenv("OSQ_STEMW"))) STEM_W = atof(v);
+  if ((v = getenv("OSQ_STEMWORDS"))) STEM_WORDS = atoi(v);
+  if ((v = getenv("OSQ_QSTOP"))) STEM_QSTOP = atoi(v);
+  if ((v = getenv("OSQ_STEMJOIN"))) STEM_JOIN = atoi(v);
 }
 
 struct osq_index {
@@ -169,6 +179,9 @@ OSQ_EXPORT void osq_index_get_stats(const osq_index *ix, osq_index_stats *st) {
   st->deleted_documents = ix->del_docs;
   st->deleted_passages = ix->del_passages;
   st->generation = ix->generation;
+  st->query_lexicon = osq__lexicon_id();
+  for (uint32_t i = 0; i < ix->nsegs; i++)
+    if (ix->segs[i].lexicon_id != st->query_lexicon && !st->stem_mismatch++) st->index_lexicon = ix->segs[i].lexicon_id;
 }
 
 /* ---- the compiled query -------------------------------------------------- */
@@ -435,6 +448,93 @@ typedef struct kept_tok {
 
 static int compile_tokens(osq_results *r, osq__qnode *node, int exact, int scoring, const kept_tok *kt, size_t nk);
 
+/* The stem field's terms of a scoring clause: each Korean word's stem
+ * (stem.c, as the indexer's tokenizer gives them, OSQ_TOKEN_STEM) weighs
+ * STEM_W, but for query stop words; a letters-and-digits word counts STEM_W
+ * more, as its copy in the stem field would.  The words come from the
+ * clause's bigram tokens (a gram across a space ends one), and two short
+ * words are one, as compile_tokens joins them (오픈 스택 = 오픈스택), so both
+ * spellings stem alike.  The stem terms are in no leaf: they score, they do
+ * not decide what matches.  Their BM25 uses the passage's bigram length
+ * (the number of stems is proportional to it), so the stored block bounds
+ * hold for them as for any term, times their weight. */
+static int add_stem_term(osq_results *r, const uint16_t *syl, size_t n) {
+  int flags;
+  size_t k = osq__stem(syl, n, &flags);
+  if (n == 0 || n > OSQ__STEM_MAX_SYL || (STEM_QSTOP && (flags & OSQ__STEM_QSTOP))) return OSQ_OK;
+  uint8_t term[1 + 3 * OSQ__STEM_MAX_SYL];
+  term[0] = OSQ_STEM_MARK;
+  for (size_t i = 0; i < k; i++) {
+    uint32_t c = 0xAC00u + syl[i];
+    term[1 + 3 * i] = (uint8_t)(0xE0 | (c >> 12));
+    term[2 + 3 * i] = (uint8_t)(0x80 | ((c >> 6) & 0x3F));
+    term[3 + 3 * i] = (uint8_t)(0x80 | (c & 0x3F));
+  }
+  uint32_t idx;
+  int rc = add_term(r, (const char *)term, (uint32_t)(1 + 3 * k), 0, &idx);
+  if (!rc) r->terms[idx].qtf += STEM_W;
+  return rc;
+}
+
+/* Are words w and w + 1 of a run (syl[wstart[w] .. wstart[w + 1]), ...)
+ * one compound written with a space, as compile_tokens joins them: both of
+ * at most two syllables, the left one not ending in a particle syllable;
+ * and, for the stems, the left one a bare content word: not 가장 (an adverb)
+ * of 가장 좋은, not 어떤 of 어떤 종류. */
+static int short_pair(const uint16_t *syl, const size_t *wstart, size_t w, size_t nw) {
+  size_t len = wstart[w + 1] - wstart[w];
+  if (w + 1 >= nw || len > 2 || wstart[w + 2] - wstart[w + 1] > 2) return 0;
+  uint8_t last[3];
+  uint32_t lc = 0xAC00u + syl[wstart[w + 1] - 1];
+  last[0] = (uint8_t)(0xE0 | (lc >> 12));
+  last[1] = (uint8_t)(0x80 | ((lc >> 6) & 0x3F));
+  last[2] = (uint8_t)(0x80 | (lc & 0x3F));
+  if (is_particle((const char *)last, 0)) return 0;
+  int f;
+  return STEM_JOIN != 1 || (osq__stem(syl + wstart[w], len, &f) == len && !(f & OSQ__STEM_QSTOP));
+}
+
+static int add_stem_terms(osq_results *r, const osq_token *toks, size_t ntoks) {
+  uint16_t syl[OSQ__STEM_MAX_SYL * 4];
+  size_t n = 0, nw = 0;
+  size_t wstart[OSQ__STEM_MAX_SYL * 4 + 1]; /* the words of the open run */
+  int bad = 0, rc = OSQ_OK;
+  for (size_t i = 0; i < ntoks && rc == OSQ_OK; i++) {
+    const osq_token *t = &toks[i];
+    if (t->kind == OSQ_TOKEN_WORD && STEM_WORDS) {
+      uint32_t idx;
+      if ((rc = add_term(r, t->term, t->len, 0, &idx))) return rc;
+      r->terms[idx].qtf += STEM_W;
+    }
+    if (t->kind != OSQ_TOKEN_GRAM && t->kind != OSQ_TOKEN_UNI) continue;
+    /* the token's first character: a Hangul syllable, or the word gets no stem */
+    const uint8_t *p = (const uint8_t *)t->term;
+    uint32_t c = t->len >= 3 && (p[0] & 0xF0) == 0xE0 ? (uint32_t)((p[0] & 0x0F) << 12 | (p[1] & 0x3F) << 6 | (p[2] & 0x3F)) : 0;
+    if (nw == 0) wstart[nw++] = 0;
+    if (c >= 0xAC00 && c <= 0xD7A3 && n < sizeof syl / sizeof *syl) syl[n++] = (uint16_t)(c - 0xAC00);
+    else bad = 1;
+    int word_ends = t->kind == OSQ_TOKEN_UNI || t->space_before == 2;
+    if (word_ends && nw < sizeof wstart / sizeof *wstart - 1) wstart[nw++] = n;
+    if (t->kind != OSQ_TOKEN_UNI) continue;
+    /* the run ended: its words, two short ones joined (see compile_tokens) */
+    nw--; /* words w: syl[wstart[w] .. wstart[w + 1]) */
+    uint8_t joinable[OSQ__STEM_MAX_SYL * 4 + 1];
+    for (size_t w = 0; w < nw; w++) joinable[w] = !bad && STEM_JOIN && short_pair(syl, wstart, w, nw);
+    size_t from = 0;
+    for (size_t w = 0; w < nw && !bad; w++) {
+      /* only a pair: a chain of short words (미국 대통령 부인 이름) is
+       * words, not one compound */
+      if (joinable[w] && (w == 0 || !joinable[w - 1]) && (w + 1 >= nw || !joinable[w + 1])) continue;
+      rc = add_stem_term(r, syl + wstart[from], wstart[w + 1] - wstart[from]);
+      if (rc) break;
+      from = w + 1;
+    }
+    n = nw = 0;
+    bad = 0;
+  }
+  return rc;
+}
+
 static int compile_leaf(osq_results *r, osq__qnode *node, int exact, int scoring) {
   const char *text = node->text;
   size_t tlen = strlen(text);
@@ -442,6 +542,7 @@ static int compile_leaf(osq_results *r, osq__qnode *node, int exact, int scoring
   size_t ntoks;
   int rc = osq_tokenize(r->ix->tk, text, tlen, &toks, &ntoks, NULL);
   if (rc) return rc;
+  if (scoring && STEM_W > 0 && (rc = add_stem_terms(r, toks, ntoks))) return rc;
   /* the words: byte ranges between spaces */
   uint32_t *cs = malloc((tlen / 2 + 2) * sizeof *cs), *ce = malloc((tlen / 2 + 2) * sizeof *ce);
   int32_t *tch = malloc((ntoks + 1) * sizeof *tch);
@@ -2210,8 +2311,9 @@ static int explain_hit(osq_results *r, const hit_ref *h, char **out) {
       uint32_t tf = tcur_tf(&e.tc[t]);
       double v = bm25(r, qt, tf, len) * (osq__segment_title(seg, h->pid) ? TITLE_W : 1.0);
       total += v;
-      n = snprintf(line, sizeof line, "  term %.*s%s: tf %u, df %llu, idf %.3f -> %.3f\n", (int)qt->len, qt->term,
-                   qt->prefix ? "*" : "", tf, (unsigned long long)qt->df, qt->idf, v);
+      int stem = qt->len > 1 && qt->term[0] == OSQ_STEM_MARK;
+      n = snprintf(line, sizeof line, "  %s %.*s%s: tf %u, df %llu, idf %.3f -> %.3f\n", stem ? "stem" : "term",
+                   (int)qt->len - stem, qt->term + stem, qt->prefix ? "*" : "", tf, (unsigned long long)qt->df, qt->idf, v);
       osq__buf_put(&b, line, (size_t)n);
     }
     double bonus = pair_bonus(&e, h->pid, &b);

@@ -129,6 +129,7 @@ typedef struct osq__segment {
   osq__map map;
   uint32_t npassages, ndocs, nterms;
   uint64_t total_tokens;
+  uint64_t lexicon_id; /* the stemmer's lexicon that made its stem terms */
   struct { const uint8_t *p; uint64_t n; uint32_t crc; } sec[OSQ__SEG_NSECTIONS];
   uint32_t dict_blocks;
   uint32_t store_blocks;

@@ -48,6 +48,7 @@ int osq__segment_open(const char *path, osq__segment *seg) {
   seg->ndocs = osq__get_u32(p + 20);
   seg->nterms = osq__get_u32(p + 24);
   seg->total_tokens = osq__get_u64(p + 32);
+  seg->lexicon_id = osq__get_u64(p + 48);
   uint64_t limit = n - OSQ__SEG_FOOTER_BYTES;
   for (int s = 0; s < OSQ__SEG_NSECTIONS; s++) {
     const uint8_t *e = p + OSQ__SEG_HEADER_BYTES + s * OSQ__SEG_SECTION_BYTES;

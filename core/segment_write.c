@@ -1,7 +1,7 @@
 /*
  * segment_write.c -- writes one immutable segment file.
  *
- * THE SEGMENT FILE FORMAT (version 4)
+ * THE SEGMENT FILE FORMAT (version 5)
  *
  * An index directory holds segment files named seg-NNNNNNNN.osq and a
  * MANIFEST that names the live ones (manifest.c).  A segment is written once,
@@ -21,12 +21,19 @@
  *    32  u64      total tokens of all passages (average passage length)
  *    40  u32      CRC32 of the section table (read and checked on open)
  *    44  u32      CRC32 of header bytes 0..39
- *    48  16 bytes zero
+ *    48  u64      id of the stemmer's lexicon that made the segment's stem
+ *                 terms (stem.c; 0: none), so that a reader knows when it
+ *                 stems queries with another lexicon than the index did
+ *                 (outside the header CRC, inside the whole file's)
+ *    56  8 bytes  zero
  * Section table, 9 entries of 24 bytes: u64 offset from file start, u64
  * length, u32 CRC32 of the section's bytes, u32 zero.  Sections, in order:
  *
  *   0 DICT_INDEX  u32 B, then B u32 offsets into DICT, one per block.
  *   1 DICT        the term dictionary, sorted by term bytes, in blocks of 32
+ *                 (stem terms, OSQ_STEM_MARK + a word's stem, sort before
+ *                 every gram and word and after the head terms: version 5
+ *                 added them; version 4 had no stem terms)
  *                 terms.  Each entry: varint shared prefix length with the
  *                 previous term of the block (0 for the block's first term,
  *                 which binary search reads whole), varint suffix length,
@@ -127,6 +134,7 @@
 #include <zlib.h>
 
 #include "segment.h"
+#include "stem.h"
 
 typedef struct {
   uint32_t pids[OSQ__BLOCK], tfs[OSQ__BLOCK];
@@ -468,6 +476,7 @@ int osq__segment_write(const char *dir, const char *name,
   osq__put_u32(hdr + 24, (uint32_t)seg->nterms);
   osq__put_u32(hdr + 28, OSQ__SEG_NSECTIONS);
   osq__put_u64(hdr + 32, seg->total_tokens);
+  osq__put_u64(hdr + 48, osq__lexicon_id());
   uint64_t off = sizeof hdr;
   uint32_t sec_crc[OSQ__SEG_NSECTIONS];
   for (int s = 0; s < OSQ__SEG_NSECTIONS; s++) {

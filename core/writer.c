@@ -1527,6 +1527,7 @@ OSQ_EXPORT int osq_writer_open(const char *dir, const osq_writer_options *opts, 
   const char *cw = getenv("OSQ__CTX_WEIGHTS");
   if (cw) sscanf(cw, "%d,%d,%d,%d,%d,%d,%d", &ctx_w_title, &ctx_w_heading, &ctx_w_fields, &ctx_title_flag, &ctx_skip_heads,
            &ctx_len_title, &ctx_title_heads_only);
+  osq__tokenizer_stems(w->tk, 1);
   osq__clear_error();
   *out = w;
   return OSQ_OK;

@@ -309,6 +309,48 @@ static int empty_query(const opts *o, const char *qid) {
   return OSQ_E_INVAL;
 }
 
+/* The documents already shown (grouped text output): an open-addressing
+ * set of their ids, so that -n 100000 stays linear. */
+typedef struct idset {
+  char **slot;
+  size_t cap, n;
+} idset;
+
+static uint64_t id_hash(const char *s) {
+  uint64_t h = 1469598103934665603ull; /* FNV-1a */
+  for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
+  return h;
+}
+
+/* Adds id; returns 1 when it was new, 0 when already there, -1 out of memory. */
+static int idset_add(idset *st, const char *id) {
+  if (2 * (st->n + 1) > st->cap) {
+    size_t cap = st->cap ? 2 * st->cap : 64;
+    char **slot = calloc(cap, sizeof *slot);
+    if (!slot) return -1;
+    for (size_t i = 0; i < st->cap; i++)
+      if (st->slot[i]) {
+        size_t j = id_hash(st->slot[i]) & (cap - 1);
+        while (slot[j]) j = (j + 1) & (cap - 1);
+        slot[j] = st->slot[i];
+      }
+    free(st->slot);
+    st->slot = slot;
+    st->cap = cap;
+  }
+  size_t j = id_hash(id) & (st->cap - 1);
+  for (; st->slot[j]; j = (j + 1) & (st->cap - 1))
+    if (!strcmp(st->slot[j], id)) return 0;
+  if (!(st->slot[j] = strdup(id))) return -1;
+  st->n++;
+  return 1;
+}
+
+static void idset_free(idset *st) {
+  for (size_t i = 0; i < st->cap; i++) free(st->slot[i]);
+  free(st->slot);
+}
+
 static int run_query(osq_index *ix, opts *o, const char *q, size_t len, const char *qid) {
 #ifdef OSQ_XAPIAN_DL
   if (o->xdb) return run_query_xapian(o, q, len, qid);
@@ -363,9 +405,9 @@ static int run_query(osq_index *ix, opts *o, const char *q, size_t len, const ch
   /* Text output shows each document once, at its best passage (results
    * come best first), with how many more of its passages match; --json
    * and --passages show every passage. */
-  int group = !o->json && !o->passages;
-  char **seen = group ? calloc(n + 1, sizeof *seen) : NULL;
-  size_t nseen = 0, rank = 0;
+  int group = !o->json && !o->passages, separated = 0;
+  idset seen = {NULL, 0, 0};
+  size_t rank = 0;
   for (size_t i = 0; i < n && rank < o->k; i++) {
     osq_hit h;
     if ((rc = osq_results_get(r, i, &h))) {
@@ -374,17 +416,14 @@ static int run_query(osq_index *ix, opts *o, const char *q, size_t len, const ch
     }
     int exact = osq_results_is_exact(r, i);
     if (group) {
-      size_t j;
-      for (j = 0; j < nseen; j++)
-        if (!strcmp(seen[j], h.doc_id)) break;
-      if (j < nseen) continue;
-      if (!(seen[nseen] = strdup(h.doc_id))) {
+      int added = idset_add(&seen, h.doc_id);
+      if (added < 0) {
         rc = OSQ_E_NOMEM;
         break;
       }
-      nseen++;
+      if (!added) continue;
     }
-    if (!exact && i == sum.exact_hits && !o->json)
+    if (!exact && !separated++ && !o->json)
       puts(sum.passages ? "--- fewer passages match than asked for; these hold only parts of the words: ---"
                         : "--- these hold only parts of the words: ---");
     if ((rc = print_hit(o, &h, ++rank, qid, exact))) break;
@@ -398,8 +437,7 @@ static int run_query(osq_index *ix, opts *o, const char *q, size_t len, const ch
                            more == 2 ? "" : "s", exact ? (more == 2 ? "matches" : "match") : "share parts of the words");
     }
   }
-  for (size_t j = 0; j < nseen; j++) free(seen[j]);
-  free(seen);
+  idset_free(&seen);
   if (o->json && rc == OSQ_OK) {
     /* the last line of each query's results: what matched (no "doc_id",
      * so that readers of the result lines pass over it) */
@@ -685,6 +723,17 @@ static int run(int argc, char **argv, char **gargv, char **words) {
   if (rc) {
     fprintf(stderr, "osq: cannot open index %s: %s\n", o.index, *osq_last_error() ? osq_last_error() : osq_strerror(rc));
     return 2;
+  }
+  {
+    /* a query stems as the index did, or says it does not */
+    osq_index_stats st;
+    osq_index_get_stats(ix, &st);
+    if (st.stem_mismatch)
+      fprintf(stderr,
+              "osq: warning: %llu segment(s) of %s were stemmed with lexicon %016llx, this osq stems with "
+              "%016llx: words may not find their other forms; rebuild the index (osindex --replace -i %s ...)\n",
+              (unsigned long long)st.stem_mismatch, o.index, (unsigned long long)st.index_lexicon,
+              (unsigned long long)st.query_lexicon, o.index);
   }
 #ifdef OSQ_XAPIAN_DL
 run:;

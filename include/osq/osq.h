@@ -75,7 +75,7 @@ OSQ_EXPORT const char *osq_err_name(int status);
 OSQ_EXPORT const char *osq_last_error(void);
 
 /* The index format version this library reads and writes. */
-#define OSQ_FORMAT_VERSION 4
+#define OSQ_FORMAT_VERSION 5
 
 /* ------------------------------------------------------------------------
  * Tokenizer
@@ -101,12 +101,19 @@ typedef enum {
   OSQ_TOKEN_GRAM = 1, /* a CJK bigram */
   OSQ_TOKEN_UNI = 2,  /* a single CJK character (end of a run) */
   OSQ_TOKEN_WORD = 3, /* a word of letters or digits */
-  OSQ_TOKEN_HEAD = 4  /* the first character of a CJK run that follows a
+  OSQ_TOKEN_HEAD = 4, /* the first character of a CJK run that follows a
                          word, as OSQ_HEAD_MARK + the character; it shares
                          its position with the run's first token */
+  OSQ_TOKEN_STEM = 5  /* the dictionary stem of a Korean word (Hangul
+                         syllables between spaces), as OSQ_STEM_MARK + the
+                         stem, at the word's first position: 화웨이가 ->
+                         \x02화웨이.  Only the indexer's tokenizer makes
+                         them (not osq_tokenize's callers): they are a field
+                         of their own beside the bigrams (docs/ranking.md) */
 } osq_token_kind;
 
 #define OSQ_HEAD_MARK 0x01
+#define OSQ_STEM_MARK 0x02
 
 typedef struct osq_token {
   const char *term;  /* normalized UTF-8 bytes, not NUL-terminated */
@@ -274,6 +281,11 @@ typedef struct osq_index_stats {
   uint64_t segments, documents, passages, terms, bytes;
   uint64_t deleted_documents, deleted_passages; /* not yet merged away */
   uint64_t generation; /* of the manifest this snapshot was opened from */
+  /* Segments whose stem terms another lexicon made than the one this
+   * library stems queries with (a lexicon id in each segment header): words
+   * may then not find their other forms until the index is rebuilt.  The
+   * two ids, of the first such segment and of this library. */
+  uint64_t stem_mismatch, index_lexicon, query_lexicon;
 } osq_index_stats;
 OSQ_EXPORT void osq_index_get_stats(const osq_index *ix, osq_index_stats *st);
 

@@ -243,6 +243,31 @@ else
   contains "$T/err" "cannot load the Xapian engine" "osindex --engine xapian without the library says why"
 fi
 
+# --- stems: a word with a particle scores its stem, which the index holds
+# for every form of the word (화웨이가 and 화웨이는 -> 화웨이) ---
+"$OSQ" -i "$INDEX" -n 1 --explain 화웨이가 >"$T/out" 2>&1
+contains "$T/out" "**화웨이" "화웨이가 ranks a passage holding 화웨이 first"
+contains "$T/out" "  stem 화웨이: tf 3" "화웨이가 scores the stem 화웨이"
+for q in 오픈스택을 오픈스택 "오픈 스택"; do
+  "$OSQ" -i "$INDEX" -n 1 --explain "$q" >"$T/out" 2>&1
+  contains "$T/out" "  stem 오픈스택: tf" "$q scores the stem 오픈스택"
+done
+"$OSQ" -i "$INDEX" -n 1 --explain 누구를 >"$T/out" 2>&1
+grep -q "  stem " "$T/out" && fail "a query stop word (누구) should not score its stem: $(cat "$T/out")"
+
+# --- stems: an index whose stems another lexicon made is reported ---
+"$OSQ" -i "$INDEX" 화웨이 >"$T/out" 2>"$T/err"
+grep -q "lexicon" "$T/err" && fail "a fresh index should not warn about its lexicon: $(cat "$T/err")"
+cp -r "$INDEX" "$T/oldlex"
+seg=$(ls "$T/oldlex"/seg-*.osq | head -1)
+# the lexicon id is the u64 at byte 48 of the segment header
+printf '\001\002\003\004\005\006\007\010' | dd of="$seg" bs=1 seek=48 conv=notrunc 2>/dev/null
+"$OSQ" -i "$T/oldlex" 화웨이가 >"$T/out" 2>"$T/err"
+[ $? -eq 0 ] || fail "a lexicon mismatch is a warning, not an error"
+contains "$T/err" "were stemmed with lexicon 0807060504030201" "lexicon mismatch named"
+contains "$T/err" "rebuild the index" "lexicon mismatch says what to do"
+contains "$T/out" "화웨이" "a lexicon mismatch still answers"
+
 if [ "$failures" -ne 0 ]; then
   echo "$failures failures"
   exit 1

@@ -229,7 +229,7 @@ static size_t html_tag(const char *s, size_t n) {
 
 int osq__markdown_inline(osq__buf *out, const char *s, size_t n) {
   size_t i = 0, run = 0; /* s[run, i) is yet to be copied */
-  if (osq__buf_reserve(out, n)) return OSQ_E_NOMEM;
+  if (osq__buf_reserve(out, n + 1)) return OSQ_E_NOMEM; /* + 1: out->p is never NULL after */
   while (i < n) {
     char c = s[i];
     size_t skip = 0, keep_a = 0, keep_b = 0; /* drop s[i, i+skip), but keep s[keep_a, keep_b) */

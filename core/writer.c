@@ -1559,11 +1559,11 @@ OSQ_EXPORT int osq_writer_add(osq_writer *w, const osq_doc *doc) {
     if (w->opts.warn) w->opts.warn(w->opts.warn_ctx, doc->id, ds->problem);
   }
   size_t nptr = 2 * (size_t)ds->nfields + ds->nheadings;
-  if (nptr > w->sptr_cap) {
-    const char **p = realloc(w->sptr, nptr * 2 * sizeof *p);
+  if (nptr >= w->sptr_cap) { /* never NULL: the arrays below point into it */
+    const char **p = realloc(w->sptr, (nptr + 8) * 2 * sizeof *p);
     if (!p) return OSQ_E_NOMEM;
     w->sptr = p;
-    w->sptr_cap = nptr * 2;
+    w->sptr_cap = (nptr + 8) * 2;
   }
   const char *q = (const char *)ds->fields.p;
   for (uint32_t i = 0; i < 2 * ds->nfields; i++, q += strlen(q) + 1) w->sptr[i % 2 ? ds->nfields + i / 2 : i / 2] = q;

@@ -534,11 +534,12 @@ static int evaluate(const options *o, bench_report *rep, const bench_querylog *e
       if (nrel == 0) continue;
       judged++;
       int rc = er->engine->search(h, &eq->q[i], &ids, err, sizeof err);
-      if (rc == OSQ_E_PARSE) {
-        failed++;
-        continue;
-      }
-      if (rc != OSQ_OK) {
+      /* A query the engine's parser rejected counts as failed; it is scored
+       * with what the engine answered instead (Lucene's escaped retry, as
+       * an application would retry it), and 0 when it answered nothing
+       * (Xapian, Groonga). */
+      if (rc == OSQ_E_PARSE) failed++;
+      else if (rc != OSQ_OK) {
         set_msg(er->note, sizeof er->note, "evaluation query \"%s\" failed: %s",
                  eq->q[i].text, err);
         judged = 0;

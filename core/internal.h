@@ -66,10 +66,15 @@ int osq__buf_u64(osq__buf *b, uint64_t v);
 int osq__buf_str(osq__buf *b, const char *s, size_t n); /* varint len + bytes */
 
 /* ---- little-endian fixed-width and varint decoding ------------------- */
+/* The formats are little-endian and read with memcpy: osq builds only for
+ * little-endian hosts (every one Debian ships osq's dependencies for). */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "osq reads its formats as little-endian: this host is not"
+#endif
 static inline uint32_t osq__get_u32(const uint8_t *p) {
   uint32_t v;
   memcpy(&v, p, 4);
-  return v; /* little-endian hosts only; checked in CMake */
+  return v; /* little-endian hosts only; checked above */
 }
 static inline uint64_t osq__get_u64(const uint8_t *p) {
   uint64_t v;

@@ -2,9 +2,9 @@
  * manifest.c -- the MANIFEST file, which names the live segments, and the
  * deletion files, which mark documents of a segment as deleted.
  *
- * MANIFEST, little-endian (its layout is the same in index format versions
- * 1 and 2; the version field says which segment format the index holds, and
- * a reader refuses any version but its own):
+ * MANIFEST, little-endian (its layout has been the same in every index
+ * format version so far; the version field says which segment format the
+ * index holds, and a reader refuses any version but its own):
  *     0  8 bytes  magic "OSQMANIF"
  *     8  u32      format version (OSQ_FORMAT_VERSION)
  *    12  u32      number of segments N
@@ -275,14 +275,6 @@ void osq__manifest_free(osq__manifest *m) {
   free(m->segs);
   m->segs = NULL;
   m->nsegs = 0;
-}
-
-int osq__manifest_copy(osq__manifest *dst, const osq__manifest *src) {
-  *dst = *src;
-  dst->segs = malloc((src->nsegs ? src->nsegs : 1) * sizeof *dst->segs);
-  if (!dst->segs) return OSQ_E_NOMEM;
-  if (src->nsegs) memcpy(dst->segs, src->segs, src->nsegs * sizeof *dst->segs);
-  return OSQ_OK;
 }
 
 /* ---- deletion files ------------------------------------------------------ */

@@ -34,8 +34,6 @@ int osq__manifest_read(const char *dir, osq__manifest *m);
  * one: the caller must keep every file either manifest names. */
 int osq__manifest_write(const char *dir, const osq__manifest *m);
 void osq__manifest_free(osq__manifest *m);
-/* A deep copy of src into dst (dst's old contents are not freed). */
-int osq__manifest_copy(osq__manifest *dst, const osq__manifest *src);
 void osq__segment_name(uint32_t number, char *out, size_t n);
 
 /* ---- deletion files ------------------------------------------------------ */

@@ -27,30 +27,18 @@
 #include "internal.h"
 #include "manifest.h"
 #include "osq/osq.h"
+#include "../common/osq_test_util.h"
 
 static const char *osindex_path;
 
 /* ---- helpers ----------------------------------------------------------------- */
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
-  (void)st;
-  (void)flag;
-  (void)ftw;
-  return remove(path);
-}
-
-static void rm_tree(const char *dir) {
-  if (dir && *dir) nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
+#define rm_tree osqt_rm_tree
 
 static char *make_tmpdir(void) {
-  const char *base = getenv("TMPDIR");
-  char tmpl[4096];
-  snprintf(tmpl, sizeof tmpl, "%s/osq-dur-XXXXXX", base && *base ? base : "/tmp");
-  char *d = mkdtemp(tmpl);
-  assert_non_null(d);
-  char *r = strdup(d);
-  assert_non_null(r);
+  char *r = osqt_make_tmpdir("osq-dur");
+  if (!r) fail_msg("mkdtemp in $TMPDIR: %s", strerror(errno));
+  if (!r) abort(); /* fail_msg does not return; says so to the compiler */
   return r;
 }
 

@@ -18,6 +18,7 @@
 
 #include "osq/osq.h"
 #include "query.h"
+#include "../common/osq_test_util.h"
 
 static const char *const DOCS[][3] = {
     {"d1", "화웨이 클라우드", "화웨이가 오픈스택 재단의 골드 멤버가 되었다. 화웨이는 클라우드 사업을 키운다."},
@@ -30,24 +31,15 @@ static const char *const DOCS[][3] = {
 static char dir[4096];
 static osq_index *ix;
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
-  (void)st;
-  (void)flag;
-  (void)ftw;
-  return remove(path);
-}
-
 static void cleanup(void) {
   osq_index_close(ix);
-  if (dir[0]) nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+  if (dir[0]) osqt_rm_tree(dir);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
   (void)argc;
   (void)argv;
-  const char *base = getenv("TMPDIR");
-  snprintf(dir, sizeof dir, "%s/osq-fuzz-query-XXXXXX", base && *base ? base : "/tmp");
-  if (!mkdtemp(dir)) abort();
+  if (!osqt_mkdtemp(dir, sizeof dir, "osq-fuzz-query")) abort();
   atexit(cleanup);
   osq_writer *w;
   if (osq_writer_open(dir, NULL, &w)) abort();

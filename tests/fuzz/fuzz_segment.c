@@ -22,26 +22,18 @@
 
 #include "osq/osq.h"
 #include "segment.h"
+#include "../common/osq_test_util.h"
 
 static char dir[4096], seg_path[4200], man_path[4200];
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
-  (void)st;
-  (void)flag;
-  (void)ftw;
-  return remove(path);
-}
-
 static void cleanup(void) {
-  if (dir[0]) nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+  if (dir[0]) osqt_rm_tree(dir);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
   (void)argc;
   (void)argv;
-  const char *base = getenv("TMPDIR");
-  snprintf(dir, sizeof dir, "%s/osq-fuzz-segment-XXXXXX", base && *base ? base : "/tmp");
-  if (!mkdtemp(dir)) abort();
+  if (!osqt_mkdtemp(dir, sizeof dir, "osq-fuzz-segment")) abort();
   atexit(cleanup);
   snprintf(seg_path, sizeof seg_path, "%s/seg-00000001.osq", dir);
   snprintf(man_path, sizeof man_path, "%s/MANIFEST", dir);

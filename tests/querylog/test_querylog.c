@@ -39,6 +39,7 @@
 
 #include "osq/osq.h"
 #include "osq/source.h"
+#include "../common/osq_test_util.h"
 
 /* Buffers of the multi-segment writer: 3,000 court rulings fill about 80 MB
  * of them, so five segments.  The program checks that there are at least
@@ -61,19 +62,6 @@ typedef struct {
   uint64_t matched_all; /* sum of matched(unpruned) */
   double seconds;
 } tally;
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
-  (void)st;
-  (void)flag;
-  (void)ftw;
-  return remove(path);
-}
-
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void on_warning(void *ctx, const char *path, uint64_t line, const char *message) {
   (void)ctx;
@@ -245,7 +233,7 @@ static long compare(osq_index *ix, const char *label, const char *q, uint32_t k,
   osq_search_options pruned = {k, 0, 0}, exhaustive = {k, 0, 1};
   osq_results *a = NULL, *b = NULL;
   long hits = -1;
-  double t0 = now();
+  double t0 = osqt_now();
   int rc = osq_search(ix, q, strlen(q), &pruned, &a);
   if (rc == OSQ_OK) rc = osq_search(ix, q, strlen(q), &exhaustive, &b);
   t->pairs++;
@@ -277,7 +265,7 @@ static long compare(osq_index *ix, const char *label, const char *q, uint32_t k,
 done:
   osq_results_free(a);
   osq_results_free(b);
-  t->seconds += now() - t0;
+  t->seconds += osqt_now() - t0;
   return hits;
 }
 
@@ -309,14 +297,14 @@ int main(int argc, char **argv) {
       return 2;
     }
   }
-  double t0 = now();
+  double t0 = osqt_now();
   query_log ql;
   if (query_log_load(log_path, &ql)) return 1;
 
   char dirs[2][4096];
   snprintf(dirs[0], sizeof dirs[0], "%s/one-segment", scratch);
   snprintf(dirs[1], sizeof dirs[1], "%s/multi-segment", scratch);
-  nftw(scratch, rm_entry, 16, FTW_DEPTH | FTW_PHYS); /* a missing dir is fine */
+  osqt_rm_tree(scratch); /* a missing dir is fine */
   if (mkdir(scratch, 0777) && errno != EEXIST) {
     fprintf(stderr, "cannot create %s: %s\n", scratch, strerror(errno));
     query_log_free(&ql);
@@ -326,7 +314,7 @@ int main(int argc, char **argv) {
     query_log_free(&ql);
     return 1;
   }
-  double t_build = now() - t0;
+  double t_build = osqt_now() - t0;
 
   int status = 0;
   uint64_t segments[2] = {0, 0};
@@ -356,7 +344,7 @@ int main(int argc, char **argv) {
           compare(ix[i], labels[i], ql.text[q], extra_k[j], &t[i]);
     }
   }
-  double t_total = now() - t0;
+  double t_total = osqt_now() - t0;
 
   uint64_t pairs = t[0].pairs + t[1].pairs, differ = t[0].differ + t[1].differ;
   uint64_t errors = t[0].errors + t[1].errors;

@@ -64,31 +64,38 @@ static uint64_t live_bytes(const osq__manifest_seg *e) {
   return (uint64_t)((double)e->bytes * (double)(e->ndocs - e->del_docs) / (double)e->ndocs);
 }
 
-typedef struct {
-  uint64_t size;
-  uint32_t number, index;
-} cand;
-
-static int cmp_cand(const void *a, const void *b) {
-  const cand *x = a, *y = b;
-  if (x->size != y->size) return x->size < y->size ? -1 : 1;
-  return x->number < y->number ? -1 : x->number > y->number;
+/* (size, number) order: sizes ascending, the older segment first on a tie;
+ * a strict total order, since numbers are unique. */
+static int before(uint64_t size_a, uint32_t num_a, uint64_t size_b, uint32_t num_b) {
+  return size_a != size_b ? size_a < size_b : num_a < num_b;
 }
 
 uint32_t osq__merge_pick(const osq__manifest *m, uint64_t budget, uint32_t *pick) {
   if (m->nsegs > MAX_SEGMENTS) {
-    cand *c = malloc(m->nsegs * sizeof *c);
-    if (!c) return 0;
-    for (uint32_t i = 0; i < m->nsegs; i++) c[i] = (cand){live_bytes(&m->segs[i]), m->segs[i].number, i};
-    qsort(c, m->nsegs, sizeof *c, cmp_cand);
+    /* The smallest segments, in (size, number) order, while they fit the
+     * budget: each round takes the least segment after the previous pick.
+     * O(nsegs x MERGE_FACTOR) and no allocation, so there is no
+     * out-of-memory case to confuse with "nothing to merge". */
     uint32_t n = 0;
-    uint64_t sum = 0;
-    while (n < m->nsegs && n < MERGE_FACTOR && sum + c[n].size <= budget) {
-      sum += c[n].size;
-      pick[n] = c[n].index;
-      n++;
+    uint64_t sum = 0, last_size = 0;
+    uint32_t last_num = 0;
+    while (n < m->nsegs && n < MERGE_FACTOR) {
+      uint32_t best = UINT32_MAX;
+      uint64_t best_size = 0;
+      for (uint32_t i = 0; i < m->nsegs; i++) {
+        uint64_t sz = live_bytes(&m->segs[i]);
+        if (n && !before(last_size, last_num, sz, m->segs[i].number)) continue;
+        if (best == UINT32_MAX || before(sz, m->segs[i].number, best_size, m->segs[best].number)) {
+          best = i;
+          best_size = sz;
+        }
+      }
+      if (best == UINT32_MAX || sum + best_size > budget) break;
+      sum += best_size;
+      pick[n++] = best;
+      last_size = best_size;
+      last_num = m->segs[best].number;
     }
-    free(c);
     if (n >= 2) return n;
   }
   double worst = 0;

@@ -1105,6 +1105,18 @@ static int reserve_doc(osq_writer *w) {
   return OSQ_OK;
 }
 
+/* A stored field is shown, not read at length: at most 65,535 bytes of it
+ * are kept, cut before a UTF-8 character that would straddle the limit (the
+ * text was cleaned to valid UTF-8 before it got here). */
+#define STORED_FIELD_MAX 65535
+static size_t stored_len(const char *s) {
+  size_t n = strlen(s);
+  if (n <= STORED_FIELD_MAX) return n;
+  n = STORED_FIELD_MAX;
+  while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80) n--;
+  return n;
+}
+
 /* Appends the DOCS record of document w->ndocs: id, title, source, url,
  * date (NULL is ""), its first passage and passage count, its nf fields
  * (keys[i], values[i]) and nh headings (segment_write.c). */
@@ -1113,18 +1125,14 @@ static int append_doc_record(osq_writer *w, const char *const f[5], uint32_t fir
   w->doc_offsets[w->ndocs] = (uint32_t)w->docs.n;
   for (int i = 0; i < 5; i++) {
     const char *s = f[i] ? f[i] : "";
-    size_t n = strlen(s);
-    if (n > 65535) n = 65535;
-    if (osq__buf_str(&w->docs, s, n)) return OSQ_E_NOMEM;
+    if (osq__buf_str(&w->docs, s, stored_len(s))) return OSQ_E_NOMEM;
   }
   if (osq__buf_varint(&w->docs, first) || osq__buf_varint(&w->docs, w->npassages - first))
     return OSQ_E_NOMEM;
   if (osq__buf_varint(&w->docs, nf)) return OSQ_E_NOMEM;
   for (uint32_t i = 0; i < 2 * nf; i++) {
     const char *s = i % 2 ? values[i / 2] : keys[i / 2];
-    size_t n = strlen(s);
-    if (n > 65535) n = 65535; /* a field is shown, not read at length */
-    if (osq__buf_str(&w->docs, s, n)) return OSQ_E_NOMEM;
+    if (osq__buf_str(&w->docs, s, stored_len(s))) return OSQ_E_NOMEM;
   }
   if (osq__buf_varint(&w->docs, nh)) return OSQ_E_NOMEM;
   for (uint32_t i = 0; i < nh; i++)

@@ -815,6 +815,40 @@ static size_t hits_for(osq_index *ix, const char *q) {
   return n;
 }
 
+/* A stored field longer than 65,535 bytes is kept to that many bytes at
+ * most, cut between characters, never inside one. */
+static void test_long_stored_field_cut_between_characters(void **state) {
+  (void)state;
+  char *dir = make_tmpdir();
+  size_t n = 1 + 3 * 30000; /* "a" then 가 x 30000: byte 65,535 falls inside a 가 */
+  char *url = malloc(n + 1);
+  assert_non_null(url);
+  url[0] = 'a';
+  for (size_t i = 1; i < n; i += 3) memcpy(url + i, "\xea\xb0\x80", 3);
+  url[n] = 0;
+  const char *text = "긴 주소를 가진 문서입니다.";
+  osq_doc d = {.id = "long-url", .url = url, .text = text, .text_len = strlen(text)};
+  osq_writer *w = NULL;
+  assert_int_equal(osq_writer_open(dir, NULL, &w), OSQ_OK);
+  assert_int_equal(osq_writer_add(w, &d), OSQ_OK);
+  assert_int_equal(osq_writer_commit(w), OSQ_OK);
+  osq_writer_close(w);
+  osq_index *ix = NULL;
+  assert_int_equal(osq_index_open(dir, &ix), OSQ_OK);
+  osq_results *r = NULL;
+  assert_int_equal(osq_search(ix, "주소", strlen("주소"), NULL, &r), OSQ_OK);
+  assert_int_equal(osq_results_count(r), 1);
+  osq_hit h;
+  assert_int_equal(osq_results_get(r, 0, &h), OSQ_OK);
+  assert_int_equal(strlen(h.url), 1 + 3 * 21844); /* the last whole 가 before 65,535 */
+  assert_memory_equal(h.url, url, strlen(h.url));
+  osq_results_free(r);
+  osq_index_close(ix);
+  free(url);
+  rm_tree(dir);
+  free(dir);
+}
+
 static void test_locked(void **state) {
   (void)state;
   char *dir = make_tmpdir();
@@ -1843,6 +1877,7 @@ int main(void) {
   const struct CMUnitTest standalone[] = {
       cmocka_unit_test(test_open_missing),
       cmocka_unit_test(test_locked),
+      cmocka_unit_test(test_long_stored_field_cut_between_characters),
       cmocka_unit_test(test_add_without_id),
       cmocka_unit_test(test_uncommitted_is_discarded),
       cmocka_unit_test(test_rebuild_replaces),

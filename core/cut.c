@@ -19,7 +19,15 @@ int osq__doc_passages(const osq__docstruct *ds, const char *title, uint32_t min_
    * the same passage twice. */
   while (lead < blen && is_space(body[lead])) lead++;
   if (tlen > 0 && blen - lead >= tlen && memcmp(body + lead, title, tlen) == 0) tlen = 0;
-  if (tlen > 0 && tlen < 4096 && (rc = fn(ctx, title, tlen, no++, 0, 1))) return rc;
+  /* A title longer than a passage can usefully be is indexed and shown by
+   * its first OSQ__TITLE_PASSAGE_MAX bytes, cut between characters
+   * (osindex's reader already cuts titles at 1 KiB; this is for library
+   * callers). */
+  if (tlen > OSQ__TITLE_PASSAGE_MAX) {
+    tlen = OSQ__TITLE_PASSAGE_MAX;
+    while (tlen > 0 && ((unsigned char)title[tlen] & 0xC0) == 0x80) tlen--;
+  }
+  if (tlen > 0 && (rc = fn(ctx, title, tlen, no++, 0, 1))) return rc;
   /* Each section is cut apart: a heading starts a passage. */
   for (uint32_t s = 0; s < ds->nsections; s++) {
     const osq__section *sec = &ds->sections[s];

@@ -18,6 +18,9 @@
  * at most 9 codepoints of 4 bytes a character (writer.c, JOIN_MAX), far
  * below the 64 MB a reader accepts (segment_read.c, passage_fits). */
 #define OSQ__PASSAGE_MAX_CHARS 1000000u
+/* The most bytes of a title made its own passage (cut.c); titles of 4 KiB or
+ * more were once left without one. */
+#define OSQ__TITLE_PASSAGE_MAX 4095u
 
 #if defined(__GNUC__)
 #define OSQ__PRINTF(a, b) __attribute__((format(printf, a, b)))

@@ -939,26 +939,26 @@ static int open_prefix(tcur *tc, const osq__segment *seg, const qterm *qt) {
   entry *es = NULL;
   uint32_t *pos = NULL;
   size_t ne = 0, ce = 0, np = 0, cp = 0;
-  uint32_t tmp[4096];
   for (size_t t = 0; t < pc.n && !rc; t++) {
     osq__cursor c;
     if ((rc = osq__cursor_open(&c, seg, &pc.infos[t]))) break;
     while (c.pid != UINT32_MAX) {
-      long k = osq__cursor_positions(&c, tmp, 4096);
-      if (k < 0) { rc = osq__fail(OSQ_E_CORRUPT, "%s: corrupt positions", seg->path); break; }
+      /* Room for all of the entry's positions (its tf), however many. */
+      size_t tf = osq__cursor_tf(&c);
       if (ne == ce) {
         ce = ce ? ce * 2 : 1024;
         entry *p = realloc(es, ce * sizeof *p);
         if (!p) { rc = OSQ_E_NOMEM; break; }
         es = p;
       }
-      if (np + (size_t)k > cp) {
-        cp = (cp + (size_t)k) * 2;
+      if (np + tf > cp) {
+        cp = (cp + tf) * 2;
         uint32_t *p = realloc(pos, cp * sizeof *p);
         if (!p) { rc = OSQ_E_NOMEM; break; }
         pos = p;
       }
-      memcpy(pos + np, tmp, (size_t)k * sizeof *tmp);
+      long k = osq__cursor_positions(&c, pos + np, (uint32_t)tf);
+      if (k < 0) { rc = osq__fail(OSQ_E_CORRUPT, "%s: corrupt positions", seg->path); break; }
       es[ne].pid = c.pid;
       es[ne].tf = (uint32_t)k;
       es[ne].off = (uint32_t)np;

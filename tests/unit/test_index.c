@@ -849,6 +849,42 @@ static void test_long_stored_field_cut_between_characters(void **state) {
   free(dir);
 }
 
+/* A title of 4 KiB or more (from a library caller: osindex cuts titles at
+ * 1 KiB) still becomes a passage, its first 4,095 bytes or less, cut
+ * between characters. */
+static void test_long_title_is_a_passage(void **state) {
+  (void)state;
+  char *dir = make_tmpdir();
+  size_t n = strlen("표제어휘 ") + 3 * 2000;
+  char *title = malloc(n + 1);
+  assert_non_null(title);
+  strcpy(title, "표제어휘 ");
+  for (size_t i = strlen(title); i < n; i += 3) memcpy(title + i, "\xea\xb0\x80", 3);
+  title[n] = 0;
+  const char *text = "본문에는 다른 말만 있습니다.";
+  osq_doc d = {.id = "long-title", .title = title, .text = text, .text_len = strlen(text)};
+  osq_writer *w = NULL;
+  assert_int_equal(osq_writer_open(dir, NULL, &w), OSQ_OK);
+  assert_int_equal(osq_writer_add(w, &d), OSQ_OK);
+  assert_int_equal(osq_writer_commit(w), OSQ_OK);
+  osq_writer_close(w);
+  osq_index *ix = NULL;
+  assert_int_equal(osq_index_open(dir, &ix), OSQ_OK);
+  osq_results *r = NULL;
+  assert_int_equal(osq_search(ix, "표제어휘", strlen("표제어휘"), NULL, &r), OSQ_OK);
+  assert_int_equal(osq_results_count(r), 1);
+  osq_hit h;
+  assert_int_equal(osq_results_get(r, 0, &h), OSQ_OK);
+  assert_true(h.passage_len <= 4095 && h.passage_len > 4000);
+  assert_memory_equal(h.passage, title, h.passage_len);
+  assert_int_equal((h.passage_len - strlen("표제어휘 ")) % 3, 0); /* whole characters */
+  osq_results_free(r);
+  osq_index_close(ix);
+  free(title);
+  rm_tree(dir);
+  free(dir);
+}
+
 static void test_locked(void **state) {
   (void)state;
   char *dir = make_tmpdir();
@@ -1877,6 +1913,7 @@ int main(void) {
   const struct CMUnitTest standalone[] = {
       cmocka_unit_test(test_open_missing),
       cmocka_unit_test(test_locked),
+      cmocka_unit_test(test_long_title_is_a_passage),
       cmocka_unit_test(test_long_stored_field_cut_between_characters),
       cmocka_unit_test(test_add_without_id),
       cmocka_unit_test(test_uncommitted_is_discarded),

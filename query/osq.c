@@ -35,6 +35,11 @@ typedef struct opts {
   int json, explain, color;
   int passages; /* --passages: every passage, not one per document */
   int count;    /* --count: no pruning, so that the counts are exact */
+  /* --offset, --source, --date-from, --date-to, --sort: paging, filters
+   * and order, which the library applies (osq_search_options) */
+  uint32_t offset;
+  const char *source, *date_from, *date_to;
+  int sort;
 #ifdef OSQ_XAPIAN_DL
   /* --engine xapian: a database built by osindex --engine xapian */
   osq_xapian_api xapi;
@@ -357,8 +362,17 @@ static int run_query(osq_index *ix, opts *o, const char *q, size_t len, const ch
 #endif
   osq_search_options so;
   memset(&so, 0, sizeof so);
-  /* grouped text output wants k documents: more passages are fetched */
-  so.k = !o->json && !o->passages ? (o->k > 25000 ? 100000 : o->k * 4) : o->k;
+  /* grouped text output wants k documents: more passages are fetched, and
+   * --offset skips documents (here, below); otherwise it skips passages
+   * (the library) */
+  int group = !o->json && !o->passages;
+  uint64_t docs_wanted = (uint64_t)o->offset + o->k;
+  so.k = group ? (uint32_t)(docs_wanted > 25000 ? OSQ_MAX_RANK : docs_wanted * 4) : o->k;
+  so.offset = group ? 0 : o->offset;
+  so.source = o->source;
+  so.date_from = o->date_from;
+  so.date_to = o->date_to;
+  so.sort = o->sort;
   so.explain = o->explain;
   so.no_prune = o->count;
   if (strspn(q, " \t\r\n\f\v") == len) return empty_query(o, qid);
@@ -395,7 +409,8 @@ static int run_query(osq_index *ix, opts *o, const char *q, size_t len, const ch
       while (show > 0 && ((unsigned char)q[show] & 0xC0) == 0x80) show--;
     }
     put_clean(stderr, q, show);
-    fputs(show < len ? "...\n" : "\n", stderr);
+    fputs(show < len ? "..." : "", stderr);
+    fputs(o->source || o->date_from || o->date_to ? " in the documents the filters let through\n" : "\n", stderr);
   } else if (!o->json) {
     const char *al = sum.at_least ? "at least " : "";
     printf("%s%llu passage%s in %s%llu document%s match%s\n", al, (unsigned long long)sum.passages,
@@ -405,9 +420,9 @@ static int run_query(osq_index *ix, opts *o, const char *q, size_t len, const ch
   /* Text output shows each document once, at its best passage (results
    * come best first), with how many more of its passages match; --json
    * and --passages show every passage. */
-  int group = !o->json && !o->passages, separated = 0;
+  int separated = 0;
   idset seen = {NULL, 0, 0};
-  size_t rank = 0;
+  size_t rank = 0, skip = group ? o->offset : 0;
   for (size_t i = 0; i < n && rank < o->k; i++) {
     osq_hit h;
     if ((rc = osq_results_get(r, i, &h))) {
@@ -422,11 +437,15 @@ static int run_query(osq_index *ix, opts *o, const char *q, size_t len, const ch
         break;
       }
       if (!added) continue;
+      if (skip) { /* a document of the pages before */
+        skip--;
+        continue;
+      }
     }
     if (!exact && !separated++ && !o->json)
       puts(sum.passages ? "--- fewer passages match than asked for; these hold only parts of the words: ---"
                         : "--- these hold only parts of the words: ---");
-    if ((rc = print_hit(o, &h, ++rank, qid, exact))) break;
+    if ((rc = print_hit(o, &h, o->offset + ++rank, qid, exact))) break;
     if (group) {
       uint64_t more = 0;
       if ((rc = osq_results_doc_passages(r, i, &more))) {
@@ -525,11 +544,17 @@ static int exec_xapian(char **argv) {
 #endif
 
 static void usage(FILE *f) {
-  fputs("usage: osq [-i INDEX] [-n K] [--json] [--explain] [--passages] [--count] [--color=auto|always|never] QUERY...\n"
+  fputs("usage: osq [-i INDEX] [-n K] [--json] [--explain] [--passages] [--count] [--color=auto|always|never]\n"
+        "           [--offset N] [--source S] [--date-from D] [--date-to D] [--sort relevance|date] QUERY...\n"
         "       osq [-i INDEX] [-n K] [--explain] [--count] --batch FILE|-\n"
         "       --passages: every passage (text output shows each document once)\n"
         "       --count: count every match (slower; counts are otherwise lower bounds once pruning starts)\n"
         "       --engine xapian: query a Xapian database built by osindex --engine xapian\n"
+        "       --offset N: skip the first N results (documents; passages with --json or --passages)\n"
+        "       --source S: only documents whose source (JSON \"source\", else the id: a .txt's path) starts with S\n"
+        "       --date-from D, --date-to D: only documents dated D or later / D or earlier (YYYY-MM-DD, YYYY-MM,\n"
+        "         YYYY; the date is the \"date\" field, else front matter date, 선고일자, 공포일자 or 시행일자)\n"
+        "       --sort relevance|date: by score (the default) or newest first (undated documents last)\n"
         "Query syntax: words (ranked), \"a phrase\", +must -mustnot, a AND b, a OR b, NOT a, (...).\n"
         "A -word that reads as options (-index) goes after --: osq -- 클라우드 -index\n"
         "INDEX defaults to $OSQ_INDEX, else ./osq-index.\n",
@@ -544,6 +569,11 @@ static const struct option longopts[] = {{"index", required_argument, NULL, 'i'}
                                          {"batch", required_argument, NULL, 'b'},
                                          {"color", optional_argument, NULL, 'c'},
                                          {"engine", required_argument, NULL, 'e'},
+                                         {"offset", required_argument, NULL, 'O'},
+                                         {"source", required_argument, NULL, 'S'},
+                                         {"date-from", required_argument, NULL, 'F'},
+                                         {"date-to", required_argument, NULL, 'T'},
+                                         {"sort", required_argument, NULL, 's'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
 
@@ -675,6 +705,36 @@ static int run(int argc, char **argv, char **gargv, char **words) {
         }
         break;
       case 'e': engine = optarg; break;
+      case 'O': {
+        char *end;
+        long v = strtol(optarg, &end, 10);
+        if (*end || !*optarg || v < 0 || v > (long)OSQ_MAX_RANK - 100000) {
+          fprintf(stderr, "osq: --offset wants a number from 0 to %u, not '%s'\n", OSQ_MAX_RANK - 100000, optarg);
+          return 2;
+        }
+        o.offset = (uint32_t)v;
+        break;
+      }
+      case 'S': o.source = *optarg ? optarg : NULL; break;
+      case 'F':
+      case 'T': {
+        int32_t key;
+        if (*optarg && osq_date_parse(optarg, &key)) {
+          fprintf(stderr, "osq: %s wants a date (YYYY-MM-DD, YYYY-MM or YYYY), not '%s'\n",
+                  c == 'F' ? "--date-from" : "--date-to", optarg);
+          return 2;
+        }
+        *(c == 'F' ? &o.date_from : &o.date_to) = *optarg ? optarg : NULL;
+        break;
+      }
+      case 's':
+        if (!strcmp(optarg, "relevance")) o.sort = OSQ_SORT_RELEVANCE;
+        else if (!strcmp(optarg, "date")) o.sort = OSQ_SORT_DATE;
+        else {
+          fprintf(stderr, "osq: --sort wants relevance or date, not '%s'\n", optarg);
+          return 2;
+        }
+        break;
       case 'h': usage(stdout); return 0;
       default: usage(stderr); return 2;
     }

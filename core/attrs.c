@@ -268,6 +268,16 @@ void osq__filter_free(osq__filter *f) {
   free(f);
 }
 
+/* Sets bits [a, b): whole bytes at once (a ruling has dozens of passages). */
+static void set_range(uint8_t *bits, uint32_t a, uint32_t b) {
+  while (a < b && (a & 7)) osq__set_bit(bits, a++);
+  if (b - a >= 8) {
+    memset(bits + (a >> 3), 0xFF, (b - a) >> 3);
+    a += (b - a) & ~7u;
+  }
+  while (a < b) osq__set_bit(bits, a++);
+}
+
 int osq__filter_make(const osq__attrs *a, const osq__segment *segs, const osq_search_options *o, osq__filter **out) {
   *out = NULL;
   if (!osq__filter_wanted(o)) return OSQ_OK;
@@ -301,7 +311,7 @@ int osq__filter_make(const osq__attrs *a, const osq__segment *segs, const osq_se
         }
         if (!last_ok) continue;
       }
-      for (uint32_t p = s->first[doc], e = s->first[doc] + s->npass[doc]; p < e; p++) osq__set_bit(f->pass[si], p);
+      set_range(f->pass[si], s->first[doc], s->first[doc] + s->npass[doc]);
     }
   }
   *out = f;

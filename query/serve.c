@@ -178,12 +178,14 @@ typedef struct server {
   index_pool pool;
   atomic_long in_flight;
   atomic_ulong requests, bad_requests, failures;
-  atomic_int stopping;
   time_t started;
 } server;
 
 /* Marks a request: *con_cls points here once it was counted in flight. */
 static char counted;
+
+/* Set on SIGTERM: answers then close their connection. */
+static atomic_int stopping;
 
 static enum MHD_Result send_body(struct MHD_Connection *c, unsigned status, char *body, size_t len,
                                  const char *type, int must_free) {
@@ -195,6 +197,7 @@ static enum MHD_Result send_body(struct MHD_Connection *c, unsigned status, char
   }
   MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
   MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+  if (stopping) MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
   enum MHD_Result ret = MHD_queue_response(c, status, r);
   MHD_destroy_response(r);
   return ret;
@@ -599,7 +602,7 @@ int main(int argc, char **argv) {
   sigwait(&stop, &sig);
   /* No new connections; the requests in flight finish (their answers are
    * sent), then the server stops. */
-  sv.stopping = 1;
+  stopping = 1;
   MHD_socket ls = MHD_quiesce_daemon(d);
   struct timespec t0, now;
   clock_gettime(CLOCK_MONOTONIC, &t0);

@@ -93,6 +93,8 @@ docs = [
     {"id": "d", "title": "라 판결", "text": "교통사고 판결 기사.", "date": "2021. 3. 4."},
     {"id": "e", "title": "마 법률", "text": "---\n법령구분: 법률\n공포일자: 2020-07-01\n시행일자: 2021-01-01\n---\n\n교통사고 판결 조항."},
     {"id": "f", "title": "바 판결", "text": "교통사고 판결 날짜가 틀림.", "date": "어제"},
+    {"id": "g", "title": "사 판결", "text": "---\n선고일자: 2018년 3월 4일\n---\n\n교통사고 판결 정리.", "date": "20180304x"},
+    {"id": "h", "title": "아 판결", "text": "교통사고 판결 원문.", "date": "20170203"},
 ]
 with open(os.path.join(T, "docs.jsonl"), "w") as f:
     for d in docs:
@@ -107,14 +109,17 @@ def ids(*args):
 
 
 got, _ = ids("--sort", "date")
-if got[:4] != ["d", "e", "a", "b"] or set(got[4:]) != {"c", "f"}:
-    fail(f"--sort date: newest first (d 2021-03-04, e 공포일자 2020-07-01, a, b 선고일자), undated last: {got}")
+if got[:6] != ["d", "e", "a", "b", "g", "h"] or set(got[6:]) != {"c", "f"}:
+    fail(f"--sort date: newest first (d 2021-03-04, e 공포일자 2020-07-01, a, b 선고일자, g 선고일자 2018년 3월 4일 "
+         f"under a date that does not read, h 20170203), undated last: {got}")
 for args, want in [(["--date-from", "2020"], {"a", "d", "e"}),
-                   (["--date-to", "2019"], {"b"}),
+                   (["--date-to", "2019"], {"b", "g", "h"}),
                    (["--date-from", "2020-01-05", "--date-to", "2020-07"], {"a", "e"}),
                    (["--date-from", "2019-12-31", "--date-to", "2019-12-31"], {"b"}),
-                   (["--date-to", "2021.03.04"], {"a", "b", "d", "e"}),
-                   (["--date-from", "1900", "--date-to", "9999"], {"a", "b", "d", "e"})]:
+                   (["--date-to", "2021.03.04"], {"a", "b", "d", "e", "g", "h"}),
+                   (["--date-from", "2018-03-04", "--date-to", "2018-03-04"], {"g"}),
+                   (["--date-from", "2017-02", "--date-to", "2017-02"], {"h"}),
+                   (["--date-from", "1900", "--date-to", "9999"], {"a", "b", "d", "e", "g", "h"})]:
     got, s = ids(*args)
     if set(got) != want or s["documents"] != len(want):
         fail(f"{' '.join(args)}: {got} (summary {s}), wanted {sorted(want)}")

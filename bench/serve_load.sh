@@ -39,5 +39,7 @@ PY
   echo "== $words-word queries ($(grep -c '/search' "$T/paths.lua") of them), n=$N, ${SECONDS_} s"
   wrk -c 16 -t 2 -d "${SECONDS_}s" --latency -s "$T/paths.lua" "http://127.0.0.1:$PORT" 2>&1
 done
-echo "== osq serve peak RSS: $(grep VmHWM /proc/$SPID/status)"
+# VmHWM counts the index's mapped pages too (page cache, once per handle
+# that maps them); RssAnon is the server's own memory
+echo "== osq serve peak RSS: $(grep -h -E 'VmHWM|RssAnon|RssFile' /proc/$SPID/status | tr -s ' \t\n' ' ')"
 curl -s "http://127.0.0.1:$PORT/stats"; echo

@@ -23,9 +23,11 @@
  * start with 국: a contiguous range of the sorted dictionary.
  */
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "attrs.h"
 #include "manifest.h"
 #include "merge.h"
 #include "query.h"
@@ -87,6 +89,11 @@ struct osq_index {
   osq_tokenizer *tk;
   osq__deletions *dels; /* per segment; seg->deleted points into these */
   uint64_t del_docs, del_passages, generation;
+  /* Every document's source, date and id (attrs.c), read on the first
+   * search with a filter or date sort, or the first osq_document_get; the
+   * lock makes that first read happen once when threads share the index. */
+  osq__attrs *attrs;
+  pthread_mutex_t attrs_lock;
 };
 
 /* ---- opening ------------------------------------------------------------ */
@@ -140,6 +147,7 @@ OSQ_EXPORT int osq_index_open(const char *dir, osq_index **out) {
       return OSQ_E_NOMEM;
     }
     snprintf(ix->dir, sizeof ix->dir, "%s", dir);
+    pthread_mutex_init(&ix->attrs_lock, NULL);
     rc = open_snapshot(ix, dir, &m);
     uint64_t gen = m.generation;
     osq__manifest_free(&m);
@@ -166,7 +174,18 @@ OSQ_EXPORT void osq_index_close(osq_index *ix) {
   free(ix->dels);
   free(ix->segs);
   osq_tokenizer_close(ix->tk);
+  osq__attrs_free(ix->attrs);
+  pthread_mutex_destroy(&ix->attrs_lock);
   free(ix);
+}
+
+/* The index's document table (attrs.c), read on first use. */
+static int index_attrs(osq_index *ix, const osq__attrs **out) {
+  pthread_mutex_lock(&ix->attrs_lock);
+  int rc = ix->attrs ? OSQ_OK : osq__attrs_build(ix->segs, ix->dels, ix->nsegs, &ix->attrs);
+  pthread_mutex_unlock(&ix->attrs_lock);
+  *out = ix->attrs;
+  return rc;
 }
 
 OSQ_EXPORT void osq_index_get_stats(const osq_index *ix, osq_index_stats *st) {
@@ -252,6 +271,7 @@ typedef struct hit_ref {
 
 struct osq_results {
   osq_index *ix;
+  osq__filter *filter; /* the passages the query's filters let through, or NULL */
   double whole_w; /* WHOLE_W for this query, or 0 (query_words) */
   hit_ref *refs;
   size_t n;
@@ -1530,6 +1550,7 @@ static inline void finish_candidate(evalctx *e, const sterm *st, size_t ess, con
     bound += qt->pair_ub;
   }
   if (osq__segment_deleted(e->seg, pid)) return;
+  if (r->filter && !osq__filter_pass(r->filter, si, pid)) return; /* filtered out (attrs.c) */
   if (score + bound + 1e-9 <= theta) {
     r->pruned = 1;
     return;
@@ -2082,18 +2103,20 @@ static size_t utf8_bad_offset(const char *s, size_t n) {
   return i;
 }
 
-OSQ_EXPORT int osq_search(osq_index *ix, const char *query, size_t len,
-                          const osq_search_options *opts, osq_results **out) {
+/* One ranking of the top k (osq_search: paging, filters and sorting around
+ * it).  The results take filter: osq_results_free frees it. */
+static int search_run(osq_index *ix, const char *query, size_t len, const osq_search_options *opts, uint32_t k,
+                      osq__filter *filter, osq_results **out) {
   *out = NULL;
-  osq__clear_error();
-  size_t bad = utf8_bad_offset(query, len);
-  if (bad < len) return osq__fail(OSQ_E_UTF8, "query is not valid UTF-8 (bad byte 0x%02x at offset %zu)", (unsigned)(uint8_t)query[bad], bad);
   tune_from_env();
   osq_results *r = calloc(1, sizeof *r);
-  if (!r) return OSQ_E_NOMEM;
+  if (!r) {
+    osq__filter_free(filter);
+    return OSQ_E_NOMEM;
+  }
   r->ix = ix;
+  r->filter = filter;
   r->explain = opts && opts->explain;
-  uint32_t k = opts && opts->k ? opts->k : 10;
   int fallback;
   int rc = osq__query_parse(query, len, &r->root, &fallback);
   if (rc) goto fail;
@@ -2143,6 +2166,102 @@ OSQ_EXPORT int osq_search(osq_index *ix, const char *query, size_t len,
 fail:
   osq_results_free(r);
   return rc;
+}
+
+/* OSQ_SORT_DATE: a result and its document's date. */
+typedef struct dated_ref {
+  hit_ref h;
+  int32_t date;
+} dated_ref;
+
+static int cmp_dated(const void *a, const void *b) {
+  const dated_ref *x = a, *y = b;
+  if (x->date != y->date) return x->date > y->date ? -1 : 1; /* newest first; 0 (no date) last */
+  return cmp_hit_desc(&x->h, &y->h);
+}
+
+/* Orders the matches by date, then the passages that only share pieces of
+ * the words (which stay after them, as in a ranking by score). */
+static int sort_by_date(osq_results *r, const osq__attrs *a) {
+  dated_ref *d = malloc((r->n ? r->n : 1) * sizeof *d);
+  if (!d) return OSQ_E_NOMEM;
+  for (size_t i = 0; i < r->n; i++) {
+    osq__passage_info pi;
+    int rc = osq__segment_passage(&r->ix->segs[r->refs[i].seg], r->refs[i].pid, &pi);
+    if (rc) {
+      free(d);
+      return rc;
+    }
+    d[i].h = r->refs[i];
+    d[i].date = osq__attrs_doc_date(a, r->refs[i].seg, pi.doc);
+  }
+  qsort(d, r->nexact, sizeof *d, cmp_dated);
+  qsort(d + r->nexact, r->n - r->nexact, sizeof *d, cmp_dated);
+  for (size_t i = 0; i < r->n; i++) r->refs[i] = d[i].h;
+  free(d);
+  return OSQ_OK;
+}
+
+int osq__index_attrs(osq_index *ix, const osq__attrs **a, const osq__segment **segs) {
+  *segs = ix->segs;
+  return index_attrs(ix, a);
+}
+
+/* Paging, filters and sorting around search_run: the filter is made once,
+ * from the index's document table; a ranking by date ranks every match
+ * (pruning is by score), so when more match than the page reaches, the
+ * search runs again for all of them -- at most OSQ_MAX_RANK, the best by
+ * score, when even more match. */
+OSQ_EXPORT int osq_search(osq_index *ix, const char *query, size_t len,
+                          const osq_search_options *opts, osq_results **out) {
+  *out = NULL;
+  osq__clear_error();
+  size_t bad = utf8_bad_offset(query, len);
+  if (bad < len) return osq__fail(OSQ_E_UTF8, "query is not valid UTF-8 (bad byte 0x%02x at offset %zu)", (unsigned)(uint8_t)query[bad], bad);
+  osq_search_options o;
+  if (opts) o = *opts;
+  else memset(&o, 0, sizeof o);
+  uint32_t k = o.k ? o.k : 10;
+  if (o.sort != OSQ_SORT_RELEVANCE && o.sort != OSQ_SORT_DATE)
+    return osq__fail(OSQ_E_INVAL, "unknown sort order %d", o.sort);
+  if ((uint64_t)o.offset + k > OSQ_MAX_RANK)
+    return osq__fail(OSQ_E_INVAL, "offset %u and %u results reach past the %u a search ranks", o.offset, k,
+                     OSQ_MAX_RANK);
+  int by_date = o.sort == OSQ_SORT_DATE;
+  int rc = osq__filter_check(&o); /* before reading every document */
+  if (rc) return rc;
+  const osq__attrs *a = NULL;
+  osq__filter *f = NULL;
+  if (osq__filter_wanted(&o) || by_date) {
+    if ((rc = index_attrs(ix, &a))) return rc;
+    if ((rc = osq__filter_make(a, ix->segs, &o, &f))) return rc;
+  }
+  if (by_date) o.no_prune = 1;
+  uint32_t want = o.offset + k;
+  osq_results *r;
+  for (int again = 0;; again = 1) {
+    if ((rc = search_run(ix, query, len, &o, want, f, &r))) return rc;
+    if (!by_date || r->matched <= want || again || want == OSQ_MAX_RANK) break;
+    want = r->matched > OSQ_MAX_RANK ? OSQ_MAX_RANK : (uint32_t)r->matched;
+    f = r->filter; /* kept for the second run */
+    r->filter = NULL;
+    osq_results_free(r);
+  }
+  if (by_date && (rc = sort_by_date(r, a))) {
+    osq_results_free(r);
+    return rc;
+  }
+  size_t drop = o.offset < r->n ? o.offset : r->n;
+  if (drop) {
+    /* no hit is materialized yet: r->hits is all zeros */
+    memmove(r->refs, r->refs + drop, (r->n - drop) * sizeof *r->refs);
+    r->n -= drop;
+    r->nexact = r->nexact > drop ? r->nexact - drop : 0;
+  }
+  if (r->n > k) r->n = k;
+  if (r->nexact > r->n) r->nexact = r->n;
+  *out = r;
+  return OSQ_OK;
 }
 
 OSQ_EXPORT size_t osq_results_count(const osq_results *r) { return r->n; }
@@ -2444,5 +2563,6 @@ OSQ_EXPORT void osq_results_free(osq_results *r) {
     }
   free(r->terms);
   osq__query_free(r->root);
+  osq__filter_free(r->filter);
   free(r);
 }

@@ -24,6 +24,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "hit_json.h"
 #include "osq/osq.h"
 #ifdef OSQ_XAPIAN_DL
 #include "xapian_dl.h"
@@ -35,6 +36,11 @@ typedef struct opts {
   int json, explain, color;
   int passages; /* --passages: every passage, not one per document */
   int count;    /* --count: no pruning, so that the counts are exact */
+  /* --offset, --source, --date-from, --date-to, --sort: paging, filters
+   * and order, which the library applies (osq_search_options) */
+  uint32_t offset;
+  const char *source, *date_from, *date_to;
+  int sort;
 #ifdef OSQ_XAPIAN_DL
   /* --engine xapian: a database built by osindex --engine xapian */
   osq_xapian_api xapi;
@@ -82,70 +88,9 @@ static void print_passage(const osq_hit *h, int color) {
   putchar('\n');
 }
 
-/* A JSON string of s[0..n); bytes that are not UTF-8 (a file name in
- * EUC-KR, a qid typed in another encoding) become U+FFFD rather than the
- * field going missing. */
-static json_t *jstr(const char *s, size_t n) {
-  json_t *j = json_stringn(s, n);
-  if (j) return j;
-  char *o = malloc(n * 3 + 1);
-  if (!o) return NULL;
-  size_t k = 0;
-  for (size_t i = 0; i < n;) {
-    size_t len = 1;
-    unsigned char c = (unsigned char)s[i];
-    if (c >= 0xC2 && c <= 0xF4) {
-      len = c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
-      if (i + len > n || !json_stringn(s + i, len)) len = 0;
-    } else if (c >= 0x80 || c == 0) {
-      len = 0;
-    }
-    if (len == 0) {
-      memcpy(o + k, "\xEF\xBF\xBD", 3);
-      k += 3;
-      i++;
-    } else {
-      memcpy(o + k, s + i, len);
-      k += len;
-      i += len;
-    }
-  }
-  j = json_stringn(o, k);
-  free(o);
-  return j;
-}
-static json_t *jstrz(const char *s) { return jstr(s, strlen(s)); }
-
 static int print_json(const osq_hit *h, size_t rank, const char *qid, int exact) {
-  json_t *o = json_object();
-  if (!o) return OSQ_E_NOMEM;
-  if (qid) json_object_set_new(o, "qid", jstrz(qid));
-  json_object_set_new(o, "rank", json_integer((json_int_t)rank));
-  json_object_set_new(o, "score", json_real(h->score));
-  json_object_set_new(o, "exact", json_boolean(exact));
-  json_object_set_new(o, "doc_id", jstrz(h->doc_id));
-  json_object_set_new(o, "title", jstrz(h->title));
-  if (*h->source) json_object_set_new(o, "source", jstrz(h->source));
-  if (*h->url) json_object_set_new(o, "url", jstrz(h->url));
-  if (*h->date) json_object_set_new(o, "date", jstrz(h->date));
-  json_object_set_new(o, "passage_no", json_integer(h->passage_no));
-  if (h->section && *h->section) json_object_set_new(o, "section", jstrz(h->section));
-  if (h->nfields) {
-    json_t *f = json_object();
-    for (size_t i = 0; i < h->nfields; i++) json_object_set_new(f, h->field_keys[i], jstrz(h->field_values[i]));
-    json_object_set_new(o, "fields", f);
-  }
-  json_object_set_new(o, "passage", jstr(h->passage, h->passage_len));
-  json_t *hl = json_array();
-  for (size_t i = 0; i < h->nspans; i++) {
-    json_t *pair = json_array();
-    json_array_append_new(pair, json_integer(h->spans[i].start));
-    json_array_append_new(pair, json_integer(h->spans[i].end));
-    json_array_append_new(hl, pair);
-  }
-  json_object_set_new(o, "highlights", hl);
-  if (h->explain) json_object_set_new(o, "explain", json_string(h->explain));
-  char *s = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII * 0);
+  json_t *o = json_hit(h, rank, qid, exact);
+  char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
   json_decref(o);
   if (!s) return OSQ_E_NOMEM;
   puts(s);
@@ -300,7 +245,7 @@ static int run_query_xapian(opts *o, const char *q, size_t len, const char *qid)
 static int empty_query(const opts *o, const char *qid) {
   fprintf(stderr, "osq: %s%sempty query: give words to search for\n", qid ? qid : "", qid ? ": " : "");
   if (qid && o->json) {
-    json_t *e = json_pack("{s:o,s:s}", "qid", jstrz(qid), "error", "empty query");
+    json_t *e = json_pack("{s:o,s:s}", "qid", json_textz(qid), "error", "empty query");
     char *s = e ? json_dumps(e, JSON_COMPACT) : NULL;
     if (s) puts(s);
     free(s);
@@ -357,8 +302,17 @@ static int run_query(osq_index *ix, opts *o, const char *q, size_t len, const ch
 #endif
   osq_search_options so;
   memset(&so, 0, sizeof so);
-  /* grouped text output wants k documents: more passages are fetched */
-  so.k = !o->json && !o->passages ? (o->k > 25000 ? 100000 : o->k * 4) : o->k;
+  /* grouped text output wants k documents: more passages are fetched, and
+   * --offset skips documents (here, below); otherwise it skips passages
+   * (the library) */
+  int group = !o->json && !o->passages;
+  uint64_t docs_wanted = (uint64_t)o->offset + o->k;
+  so.k = group ? (uint32_t)(docs_wanted > 25000 ? OSQ_MAX_RANK : docs_wanted * 4) : o->k;
+  so.offset = group ? 0 : o->offset;
+  so.source = o->source;
+  so.date_from = o->date_from;
+  so.date_to = o->date_to;
+  so.sort = o->sort;
   so.explain = o->explain;
   so.no_prune = o->count;
   if (strspn(q, " \t\r\n\f\v") == len) return empty_query(o, qid);
@@ -367,7 +321,7 @@ static int run_query(osq_index *ix, opts *o, const char *q, size_t len, const ch
   if (rc) {
     fprintf(stderr, "osq: %s%s%s\n", qid ? qid : "", qid ? ": " : "", *osq_last_error() ? osq_last_error() : osq_strerror(rc));
     if (qid && o->json) {
-      json_t *e = json_pack("{s:o,s:s}", "qid", jstrz(qid), "error", *osq_last_error() ? osq_last_error() : osq_strerror(rc));
+      json_t *e = json_pack("{s:o,s:s}", "qid", json_textz(qid), "error", *osq_last_error() ? osq_last_error() : osq_strerror(rc));
       char *s = e ? json_dumps(e, JSON_COMPACT) : NULL;
       if (s) puts(s);
       free(s);
@@ -395,7 +349,8 @@ static int run_query(osq_index *ix, opts *o, const char *q, size_t len, const ch
       while (show > 0 && ((unsigned char)q[show] & 0xC0) == 0x80) show--;
     }
     put_clean(stderr, q, show);
-    fputs(show < len ? "...\n" : "\n", stderr);
+    fputs(show < len ? "..." : "", stderr);
+    fputs(o->source || o->date_from || o->date_to ? " in the documents the filters let through\n" : "\n", stderr);
   } else if (!o->json) {
     const char *al = sum.at_least ? "at least " : "";
     printf("%s%llu passage%s in %s%llu document%s match%s\n", al, (unsigned long long)sum.passages,
@@ -405,9 +360,9 @@ static int run_query(osq_index *ix, opts *o, const char *q, size_t len, const ch
   /* Text output shows each document once, at its best passage (results
    * come best first), with how many more of its passages match; --json
    * and --passages show every passage. */
-  int group = !o->json && !o->passages, separated = 0;
+  int separated = 0;
   idset seen = {NULL, 0, 0};
-  size_t rank = 0;
+  size_t rank = 0, skip = group ? o->offset : 0;
   for (size_t i = 0; i < n && rank < o->k; i++) {
     osq_hit h;
     if ((rc = osq_results_get(r, i, &h))) {
@@ -422,11 +377,15 @@ static int run_query(osq_index *ix, opts *o, const char *q, size_t len, const ch
         break;
       }
       if (!added) continue;
+      if (skip) { /* a document of the pages before */
+        skip--;
+        continue;
+      }
     }
     if (!exact && !separated++ && !o->json)
       puts(sum.passages ? "--- fewer passages match than asked for; these hold only parts of the words: ---"
                         : "--- these hold only parts of the words: ---");
-    if ((rc = print_hit(o, &h, ++rank, qid, exact))) break;
+    if ((rc = print_hit(o, &h, o->offset + ++rank, qid, exact))) break;
     if (group) {
       uint64_t more = 0;
       if ((rc = osq_results_doc_passages(r, i, &more))) {
@@ -442,11 +401,8 @@ static int run_query(osq_index *ix, opts *o, const char *q, size_t len, const ch
     /* the last line of each query's results: what matched (no "doc_id",
      * so that readers of the result lines pass over it) */
     json_t *m = json_object();
-    if (qid) json_object_set_new(m, "qid", jstrz(qid));
-    json_t *su = json_pack("{s:I,s:I,s:b,s:I,s:I,s:I,s:I}", "passages", (json_int_t)sum.passages, "documents",
-                           (json_int_t)sum.documents, "at_least", sum.at_least, "results", (json_int_t)rank,
-                           "exact_results", (json_int_t)(sum.exact_hits < rank ? sum.exact_hits : rank), "words",
-                           (json_int_t)sum.words, "dropped_words", (json_int_t)sum.dropped_words);
+    if (qid) json_object_set_new(m, "qid", json_textz(qid));
+    json_t *su = json_summary(&sum, rank);
     json_object_set_new(m, "summary", su);
     char *js = json_dumps(m, JSON_COMPACT);
     if (js) puts(js);
@@ -498,16 +454,16 @@ static int run_batch(osq_index *ix, opts *o, const char *file) {
   return failed ? 1 : 0;
 }
 
-#ifndef OSQ_XAPIAN_DL
-/* --engine xapian is served by osq-xapian, built beside osq from this file
- * with the Xapian engine loadable (dlopen): osq itself is linked statically,
- * so that a one-shot query maps no shared library at all (about 0.3 ms of
- * dynamic loading saved, bench/README.md), and a static program cannot
- * dlopen a C++ library. */
-static int exec_xapian(char **argv) {
-  static const char name[] = "osq-xapian";
+/* Runs name, the program built beside this one, with argv (argv[0]
+ * replaced): osq-xapian for --engine xapian, osq-serve for osq serve.
+ * osq itself is linked statically, so that a one-shot query maps no shared
+ * library at all (about 0.3 ms of dynamic loading saved, bench/README.md),
+ * and a static program can load neither Xapian (C++, dlopen) nor
+ * libmicrohttpd (GnuTLS, which Debian ships no static archive of). */
+static int exec_sibling(const char *name, const char *what, char **argv) {
   char path[4096];
-  ssize_t n = readlink("/proc/self/exe", path, sizeof path - sizeof name);
+  size_t nl = strlen(name) + 1;
+  ssize_t n = readlink("/proc/self/exe", path, sizeof path - nl);
   char *slash = n > 0 ? memchr(path, '/', (size_t)n) : NULL;
   if (slash) {
     path[n] = 0;
@@ -519,19 +475,26 @@ static int exec_xapian(char **argv) {
     argv[0] = path;
     execvp(name, argv); /* no /proc: the search path */
   }
-  fprintf(stderr, "osq: --engine xapian runs %s, which could not be started: %s\n", path, strerror(errno));
+  fprintf(stderr, "osq: %s runs %s, which could not be started: %s\n", what, path, strerror(errno));
   return 2;
 }
-#endif
 
 static void usage(FILE *f) {
-  fputs("usage: osq [-i INDEX] [-n K] [--json] [--explain] [--passages] [--count] [--color=auto|always|never] QUERY...\n"
+  fputs("usage: osq [-i INDEX] [-n K] [--json] [--explain] [--passages] [--count] [--color=auto|always|never]\n"
+        "           [--offset N] [--source S] [--date-from D] [--date-to D] [--sort relevance|date] QUERY...\n"
         "       osq [-i INDEX] [-n K] [--explain] [--count] --batch FILE|-\n"
         "       --passages: every passage (text output shows each document once)\n"
         "       --count: count every match (slower; counts are otherwise lower bounds once pruning starts)\n"
         "       --engine xapian: query a Xapian database built by osindex --engine xapian\n"
+        "       --offset N: skip the first N results (documents; passages with --json or --passages)\n"
+        "       --source S: only documents whose source (JSON \"source\", else the id: a .txt's path) starts with S\n"
+        "       --date-from D, --date-to D: only documents dated D or later / D or earlier (YYYY-MM-DD, YYYY-MM,\n"
+        "         YYYY; the date is the \"date\" field, else front matter date, 선고일자, 공포일자 or 시행일자)\n"
+        "       --sort relevance|date: by score (the default) or newest first (undated documents last)\n"
         "Query syntax: words (ranked), \"a phrase\", +must -mustnot, a AND b, a OR b, NOT a, (...).\n"
         "A -word that reads as options (-index) goes after --: osq -- 클라우드 -index\n"
+        "       osq serve [-i INDEX] [--listen HOST:PORT] [--threads N]: an HTTP server and search page\n"
+        "         (osq serve --help; a query for the word serve is osq -- serve)\n"
         "INDEX defaults to $OSQ_INDEX, else ./osq-index.\n",
         f);
 }
@@ -544,6 +507,11 @@ static const struct option longopts[] = {{"index", required_argument, NULL, 'i'}
                                          {"batch", required_argument, NULL, 'b'},
                                          {"color", optional_argument, NULL, 'c'},
                                          {"engine", required_argument, NULL, 'e'},
+                                         {"offset", required_argument, NULL, 'O'},
+                                         {"source", required_argument, NULL, 'S'},
+                                         {"date-from", required_argument, NULL, 'F'},
+                                         {"date-to", required_argument, NULL, 'T'},
+                                         {"sort", required_argument, NULL, 's'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
 
@@ -618,6 +586,9 @@ static void split_args(int argc, char **argv, char **gargv, int *gn, char **word
 static int run(int argc, char **argv, char **gargv, char **words);
 
 int main(int argc, char **argv) {
+  /* osq serve ...: the server (query/serve.c); a query for the word serve
+   * is osq -- serve */
+  if (argc > 1 && !strcmp(argv[1], "serve")) return exec_sibling("osq-serve", "osq serve", argv + 1);
   char **gargv = malloc(((size_t)argc + 1) * sizeof *gargv), **words = malloc(((size_t)argc + 1) * sizeof *words);
   int status;
   if (!gargv || !words) {
@@ -675,6 +646,36 @@ static int run(int argc, char **argv, char **gargv, char **words) {
         }
         break;
       case 'e': engine = optarg; break;
+      case 'O': {
+        char *end;
+        long v = strtol(optarg, &end, 10);
+        if (*end || !*optarg || v < 0 || v > (long)OSQ_MAX_RANK - 100000) {
+          fprintf(stderr, "osq: --offset wants a number from 0 to %u, not '%s'\n", OSQ_MAX_RANK - 100000, optarg);
+          return 2;
+        }
+        o.offset = (uint32_t)v;
+        break;
+      }
+      case 'S': o.source = *optarg ? optarg : NULL; break;
+      case 'F':
+      case 'T': {
+        int32_t key;
+        if (*optarg && osq_date_parse(optarg, &key)) {
+          fprintf(stderr, "osq: %s wants a date (YYYY-MM-DD, YYYY-MM or YYYY), not '%s'\n",
+                  c == 'F' ? "--date-from" : "--date-to", optarg);
+          return 2;
+        }
+        *(c == 'F' ? &o.date_from : &o.date_to) = *optarg ? optarg : NULL;
+        break;
+      }
+      case 's':
+        if (!strcmp(optarg, "relevance")) o.sort = OSQ_SORT_RELEVANCE;
+        else if (!strcmp(optarg, "date")) o.sort = OSQ_SORT_DATE;
+        else {
+          fprintf(stderr, "osq: --sort wants relevance or date, not '%s'\n", optarg);
+          return 2;
+        }
+        break;
       case 'h': usage(stdout); return 0;
       default: usage(stderr); return 2;
     }
@@ -712,7 +713,7 @@ static int run(int argc, char **argv, char **gargv, char **words) {
     }
     goto run;
 #else
-    return exec_xapian(argv);
+    return exec_sibling("osq-xapian", "--engine xapian", argv);
 #endif
   }
   rc = osq_index_open(o.index, &ix);

@@ -289,11 +289,50 @@ typedef struct osq_index_stats {
 } osq_index_stats;
 OSQ_EXPORT void osq_index_get_stats(const osq_index *ix, osq_index_stats *st);
 
+/* How results are ordered (osq_search_options.sort). */
+typedef enum {
+  OSQ_SORT_RELEVANCE = 0, /* by score, best first */
+  OSQ_SORT_DATE = 1       /* by the document's date, newest first; documents
+                             without a date last; equal dates by score */
+} osq_sort;
+
+/* A zeroed struct asks for the first 10 results by relevance, no filter. */
 typedef struct osq_search_options {
   uint32_t k;       /* results wanted (0: 10) */
   int explain;      /* fill osq_hit.explain */
   int no_prune;     /* evaluate every candidate (for tests of pruning) */
+  /* Paging: skip this many results of the ranking first (result 0 is then
+   * the ranking's offset-th).  offset + k is at most OSQ_MAX_RANK. */
+  uint32_t offset;
+  /* Filters; NULL or "" for none.  A passage is searched only when its
+   * document passes every filter given, so the counts of the summary are
+   * counts of what passes.
+   *   source:    the document's source starts with these bytes.  A
+   *              document's source is its "source" field (JSON Lines), or,
+   *              when it has none (a .txt file), its id (the path).
+   *   date_from, date_to: the document's date (osq_date_parse) lies in the
+   *              range, both ends included; "2020" or "2020-03" stand for
+   *              the whole year or month.  A document without a date never
+   *              passes a date filter.
+   * A filter that is not understood fails the search with OSQ_E_INVAL. */
+  const char *source;
+  const char *date_from, *date_to;
+  int sort;         /* osq_sort (0: relevance) */
 } osq_search_options;
+
+/* The most results a search ranks: offset + k. */
+#define OSQ_MAX_RANK 1000000u
+
+/* A document's date, for filters and OSQ_SORT_DATE, is the first of these
+ * that reads as a date: its "date" field (JSON Lines), then the front matter
+ * fields date, 선고일자 (a ruling's), 공포일자 and 시행일자 (a statute's).
+ * Dates read as year, month, day in that order, separated by '-', '.', '/'
+ * or spaces ("2000-10-27", "2000. 10. 27.", "2000/10/27"), or as 8 digits
+ * (20001027); a time after the date is ignored; the month and the day may be
+ * left out ("2000-10", "2000").  osq_date_parse reads s that way: *key
+ * receives year * 10000 + month * 100 + day, with 0 for a part left out.
+ * Returns OSQ_OK, or OSQ_E_INVAL when s is not such a date. */
+OSQ_EXPORT int osq_date_parse(const char *s, int32_t *key);
 
 typedef struct osq_span {
   uint32_t start, end; /* byte range in osq_hit.passage */
@@ -360,6 +399,26 @@ OSQ_EXPORT int osq_results_get(osq_results *r, size_t i, osq_hit *hit);
  * passage text, for callers that want ids only. */
 OSQ_EXPORT int osq_results_get_doc(osq_results *r, size_t i, osq_hit *hit);
 OSQ_EXPORT void osq_results_free(osq_results *r);
+
+/* A document of the index, looked up by its id: its fields and every
+ * passage as the index stores it. */
+typedef struct osq_document {
+  const char *doc_id, *title, *source, *url, *date; /* "" when absent */
+  int32_t date_key;   /* the date filters and sorting use (osq_date_parse), 0: none */
+  const char *const *field_keys; /* front matter fields, as in osq_hit */
+  const char *const *field_values;
+  size_t nfields;
+  size_t npassages;
+  const char *const *passages;   /* passage i's text, NUL-terminated */
+  const size_t *passage_lens;
+  const char *const *sections;   /* passage i's section heading, "" when none */
+} osq_document;
+/* Finds the live document with this id.  The first call on an index reads
+ * every document record once (see osq_search_options' filters) and keeps
+ * what it read with the index.  Returns OSQ_OK, OSQ_E_NOTFOUND,
+ * OSQ_E_CORRUPT or OSQ_E_NOMEM.  *out lives until osq_document_free. */
+OSQ_EXPORT int osq_document_get(osq_index *ix, const char *id, osq_document **out);
+OSQ_EXPORT void osq_document_free(osq_document *d);
 
 /* ------------------------------------------------------------------------
  * Maintenance: checking and describing an index (no lock needed)

@@ -55,7 +55,7 @@ static void hits_free(hits *h) {
 }
 
 static int search(const char *q, uint32_t k, int no_prune, hits *out) {
-  osq_search_options so = {k, 0, no_prune};
+  osq_search_options so = {.k = k, .no_prune = no_prune};
   osq_results *r;
   int rc = osq_search(ix, q, strlen(q), &so, &r);
   if (rc) return rc;
@@ -451,7 +451,7 @@ static void test_matches_hold_the_word(void **state) {
                             {"오픈스택재단", "오픈스택재단"}, {"화웨이가", "화웨이"}, {"플레이버", "플레이버"}};
   for (size_t q = 0; q < sizeof words / sizeof *words; q++) {
     osq_results *r;
-    osq_search_options so = {10, 0, 0};
+    osq_search_options so = {.k = 10};
     assert_int_equal(osq_search(ix, words[q][0], strlen(words[q][0]), &so, &r), OSQ_OK);
     osq_results_summary sum;
     osq_results_get_summary(r, &sum);

@@ -457,7 +457,7 @@ int main(int argc, char **argv) {
     /* the queries must reach posting lists of several blocks */
     osq_index *ix;
     osq_results *r;
-    osq_search_options so = {10, 0, 1}; /* no pruning: count every match */
+    osq_search_options so = {.k = 10, .no_prune = 1}; /* no pruning: count every match */
     if (osq_index_open(dir, &ix) || osq_search(ix, "했다", strlen("했다"), &so, &r)) die("search");
     if (osq_results_matched(r) <= 128) die("'했다' matches %llu passages: no skip tables to damage",
                                            (unsigned long long)osq_results_matched(r));

@@ -69,7 +69,7 @@ static void commit(osq_writer *w) {
 
 /* The ids of the hits for query (at most cap), joined by spaces into out. */
 static size_t hit_ids(osq_index *ix, const char *query, char *out, size_t cap) {
-  osq_search_options so = {100000, 0, 0};
+  osq_search_options so = {.k = 100000};
   osq_results *r = NULL;
   int rc = osq_search(ix, query, strlen(query), &so, &r);
   if (rc) fail_msg("search %s: %s (%s)", query, osq_err_name(rc), osq_last_error());
@@ -303,7 +303,7 @@ static int snapshot_reader(const char *dir, double seconds) {
     opens++;
     osq_index_stats st;
     osq_index_get_stats(ix, &st);
-    osq_search_options so = {100000, 0, 0};
+    osq_search_options so = {.k = 100000};
     osq_results *r;
     rc = osq_search(ix, "공통어휘", strlen("공통어휘"), &so, &r);
     if (rc) {

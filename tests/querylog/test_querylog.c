@@ -230,7 +230,7 @@ static long first_difference(osq_results *a, osq_results *b) {
 /* Runs query q with k pruned and unpruned on ix and compares.  Returns the
  * number of hits, or -1 when a search failed. */
 static long compare(osq_index *ix, const char *label, const char *q, uint32_t k, tally *t) {
-  osq_search_options pruned = {k, 0, 0}, exhaustive = {k, 0, 1};
+  osq_search_options pruned = {.k = k}, exhaustive = {.k = k, .no_prune = 1};
   osq_results *a = NULL, *b = NULL;
   long hits = -1;
   double t0 = osqt_now();

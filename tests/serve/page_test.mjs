@@ -72,7 +72,7 @@ try {
   check(got[0] && got[0].marks.length > 0 && got[0].marks.every((m) => m.includes("화웨이")), `화웨이: highlighted ${got[0] && got[0].marks}`);
   check(decodeURIComponent(page.url()).includes("q=화웨이"), `the URL holds the query: ${page.url()}`);
   const count = await page.textContent("#count");
-  check(count.includes(String(want.total)), `the count line names ${want.total} passages: ${count}`);
+  check(count.includes(want.total.toLocaleString("ko-KR")), `the count line names ${want.total} passages: ${count}`);
   check(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1), "nothing wider than a phone's screen");
 
   // --- paging: the next page is the API's second page, in the URL ---
@@ -125,7 +125,7 @@ try {
         "the source filter shows the API's filtered results");
   check(wantf.results.every((r) => r.source.startsWith(prefix)) && wantf.total < all.total,
         `the filter keeps only ${prefix} (${wantf.total} of ${all.total})`);
-  check((await page.textContent("#count")).includes(String(wantf.total)), "the count is the filtered count");
+  check((await page.textContent("#count")).includes(wantf.total.toLocaleString("ko-KR")), "the count is the filtered count");
   check(decodeURIComponent(page.url()).includes("source=" + prefix), "the URL holds the filter");
   // a date filter nothing passes (the bundled corpus has no dates)
   await page.fill("#from", "2020");

@@ -185,6 +185,18 @@ try:
     if get(base, search_url(word))["total"] != 0:
         fail("after osindex delete, the next request should not find new-1")
     get(base, "/doc/new-1", status=404)
+    with open(doc, "w") as f:
+        f.write(json.dumps({"id": "new-2", "title": "둘째", "text": f"{word} 두 번째."}, ensure_ascii=False) + "\n")
+    subprocess.run([OSINDEX, "add", "-q", "-i", IX, doc], check=True)
+    before, gen = get(base, search_url("화웨이")), get(base, "/health")["generation"]
+    if get(base, "/stats")["index"]["segments"] < 2 or get(base, search_url(word))["total"] != 1:
+        fail("a second add should make a second segment, and be found")
+    subprocess.run([OSINDEX, "merge", "-i", IX], check=True, capture_output=True)
+    after = get(base, search_url("화웨이"))
+    if get(base, "/health")["generation"] <= gen or get(base, "/stats")["index"]["segments"] != 1:
+        fail("after osindex merge, the next request should see the merged index")
+    if after["results"] != before["results"] or after["total"] != before["total"]:
+        fail("a merge should not change what 화웨이 finds")
 
     # requests keep coming while SIGTERM arrives: every answer that comes
     # is whole, and the server exits 0

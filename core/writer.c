@@ -1160,6 +1160,16 @@ static int flush_if_full(osq_writer *w) {
  * overrides them, for measurement only. */
 static int ctx_w_title = 12, ctx_w_heading = 12, ctx_w_fields = 4, ctx_title_flag = 2, ctx_skip_heads = 0,
            ctx_len_title = 1, ctx_title_heads_only = 1;
+/* Read once per process, by the first osq_writer_open, so that writers of
+ * several threads never write them while another reads them. */
+static pthread_once_t ctx_once = PTHREAD_ONCE_INIT;
+static void ctx_from_env(void) {
+#ifdef OSQ_TESTING
+  const char *cw = getenv("OSQ__CTX_WEIGHTS");
+  if (cw) sscanf(cw, "%d,%d,%d,%d,%d,%d,%d", &ctx_w_title, &ctx_w_heading, &ctx_w_fields, &ctx_title_flag, &ctx_skip_heads,
+           &ctx_len_title, &ctx_title_heads_only);
+#endif
+}
 
 /* Appends the tokens of s[0..n) to the context, a gap after what is there. */
 static int context_add(osq_writer *w, const char *s, size_t n) {
@@ -1333,10 +1343,15 @@ static int mkdirs(const char *dir) {
 /* Test hook: OSQ_TEST_CRASH_AT=NAME kills the process with SIGKILL at the
  * named step of a commit or merge, so that tests/durability/crash_test.sh
  * crashes once inside every window between two durable steps.  Unset, it
- * costs one getenv per step of a commit. */
+ * costs one getenv per step of a commit.  Only in builds with OSQ_TESTING
+ * (CMakeLists.txt). */
 static void crash_point(const char *name) {
+#ifdef OSQ_TESTING
   const char *at = getenv("OSQ_TEST_CRASH_AT");
   if (at && !strcmp(at, name)) raise(SIGKILL);
+#else
+  (void)name;
+#endif
 }
 
 /* Non-zero when m names the file of this kind (1 segment, 2 deletion
@@ -1524,9 +1539,7 @@ OSQ_EXPORT int osq_writer_open(const char *dir, const osq_writer_options *opts, 
   if (rc) goto fail;
   if (garbage_now) remove_garbage(w, 1);
   if ((rc = osq_tokenizer_create(&w->tk))) goto fail;
-  const char *cw = getenv("OSQ__CTX_WEIGHTS");
-  if (cw) sscanf(cw, "%d,%d,%d,%d,%d,%d,%d", &ctx_w_title, &ctx_w_heading, &ctx_w_fields, &ctx_title_flag, &ctx_skip_heads,
-           &ctx_len_title, &ctx_title_heads_only);
+  pthread_once(&ctx_once, ctx_from_env);
   osq__tokenizer_stems(w->tk, 1);
   osq__clear_error();
   *out = w;

@@ -270,8 +270,20 @@ typedef struct osq_index osq_index;
  * index is a snapshot: commits, deletions and merges that a writer publishes
  * later are not seen (open again to see them), and the files they delete
  * stay readable through the mapping.  Returns OSQ_OK, OSQ_E_NOINDEX (no
- * manifest), OSQ_E_VERSION, OSQ_E_CORRUPT, OSQ_E_IO or OSQ_E_NOMEM. */
+ * manifest), OSQ_E_VERSION, OSQ_E_CORRUPT, OSQ_E_IO or OSQ_E_NOMEM.
+ *
+ * THREADS: an osq_index is never changed after open.  Any number of threads
+ * may call osq_search, osq_index_get_stats and osq_index_open/close on it at
+ * once, without a lock; each search keeps its state in its own osq_results.
+ * (In builds with OSQ_TESTING, the default, the ranking parameters are read
+ * from the environment once, by the first osq_index_open of the process.) */
 OSQ_EXPORT int osq_index_open(const char *dir, osq_index **out);
+/* Releases the caller's handle.  LIFETIME: results not yet freed keep what
+ * they read (the segment mappings) alive; the memory goes with the last of
+ * osq_index_close and osq_results_free, in any order.  Calling anything on
+ * ix after osq_index_close, or closing it twice, is an error the library
+ * cannot catch.  Do not close ix while another thread is inside
+ * osq_search(ix, ...). */
 OSQ_EXPORT void osq_index_close(osq_index *ix);
 
 /* documents and passages count live ones (deleted ones excluded); terms is
@@ -318,6 +330,11 @@ typedef struct osq_hit {
   size_t nfields;
 } osq_hit;
 
+/* An osq_results belongs to one thread at a time: the osq_results_*
+ * functions fill caches and buffers in it (the passages they decompress).
+ * Different results, of one index or several, may be used by different
+ * threads at once.  It stays valid after osq_index_close of its index (see
+ * there) until osq_results_free. */
 typedef struct osq_results osq_results;
 
 /* Runs a query (syntax in README.md and core/query_parse.c).  Malformed syntax never

@@ -194,7 +194,14 @@ OSQ_EXPORT int osq_writer_open(const char *dir, const osq_writer_options *opts,
  * A document whose id is already in the index (or was added earlier through
  * w) replaces it: the commit deletes the old version.
  * Returns OSQ_OK, OSQ_E_INVAL (no id), OSQ_E_NOMEM, OSQ_E_CORRUPT or OSQ_E_IO
- * (reading the ids of the index, or a flush). */
+ * (reading the ids of the index, or a flush).
+ *
+ * STICKY STATUS: after any failure of osq_writer_add, osq_writer_delete,
+ * osq_writer_commit or osq_writer_merge (but OSQ_E_INVAL for a missing id,
+ * OSQ_E_NOTFOUND, and the two "committed, but" statuses), every later call
+ * of these four returns that same status until osq_writer_close, which
+ * discards what was not committed: the index stays as the last successful
+ * commit left it, and no commit publishes a document added half-way. */
 OSQ_EXPORT int osq_writer_add(osq_writer *w, const osq_doc *doc);
 /* Deletes the document with this id (from the index or from what was added
  * through w); takes effect at the commit.  Returns OSQ_OK, OSQ_E_NOTFOUND (no
@@ -209,7 +216,8 @@ OSQ_EXPORT int osq_writer_delete(osq_writer *w, const char *id);
  * OSQ_E_NOTDURABLE (published, durability not confirmed: see the statuses
  * above; no merge is tried); OSQ_E_AUTOMERGE (committed, the automatic merge
  * failed); or OSQ_E_IO, OSQ_E_CORRUPT, OSQ_E_NOMEM with the index unchanged
- * (what was added stays in w: the commit may be tried again). */
+ * (and w failed for good: see STICKY STATUS above; close it, open another
+ * writer and add the documents again). */
 OSQ_EXPORT int osq_writer_commit(osq_writer *w);
 /* Commits, then rewrites every live segment into as few new segments as
  * flush_bytes allows, without the deleted documents.  Readers keep their

@@ -12,6 +12,9 @@ cmake -S . -B build-test -DCMAKE_BUILD_TYPE=RelWithDebInfo -DOSQ_WERROR=ON >/dev
 cmake --build build-test -j"$jobs"
 ctest --test-dir build-test --output-on-failure -j"$jobs"
 
+echo "== examples/ built against the installed library (pkg-config)" >&2
+sh examples/test.sh build-test
+
 echo "== the suite under AddressSanitizer and UndefinedBehaviorSanitizer" >&2
 cmake -S . -B build-sanitize -DCMAKE_BUILD_TYPE=RelWithDebInfo -DOSQ_WERROR=ON -DOSQ_SANITIZE=ON >/dev/null
 cmake --build build-sanitize -j"$jobs"

@@ -17,6 +17,7 @@
  */
 #include <pthread.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -164,6 +165,33 @@ int main(int argc, char **argv) {
   }
   printf("%zu queries (%zu with results), %d threads x %d rounds: %zu differed\n", nqueries, with_hits, nthreads,
          rounds, bad);
+
+  /* ABI: a program built against an older osq.h, whose osq_hit and
+   * osq_writer_stats ended earlier, gets its prefix filled and nothing past
+   * it (include/osq/osq.h, ABI). */
+  {
+    osq_search_options so1 = {.k = 3};
+    osq_results *r1 = NULL;
+    unsigned char buf[sizeof(osq_hit) + 64];
+    const size_t old = offsetof(osq_hit, section);
+    if ((rc = osq_search_sized(ix, queries[0], strlen(queries[0]), &so1, offsetof(osq_search_options, explain), &r1)))
+      return 1;
+    memset(buf, 0xA5, sizeof buf);
+    if (osq_results_count(r1) == 0 || (rc = osq_results_get_sized(r1, 0, (osq_hit *)buf, old))) return 1;
+    for (size_t i = old; i < sizeof buf; i++)
+      if (buf[i] != 0xA5) {
+        fprintf(stderr, "osq_results_get_sized wrote byte %zu past the caller's %zu\n", i, old);
+        return 1;
+      }
+    osq_hit full;
+    osq_results_get(r1, 0, &full);
+    if (memcmp(buf, &full, old)) {
+      fprintf(stderr, "osq_results_get_sized: the prefix differs from the full hit\n");
+      return 1;
+    }
+    osq_results_free(r1);
+    printf("a hit of an older header's size (%zu of %zu bytes): filled, nothing past it\n", old, sizeof(osq_hit));
+  }
 
   /* Results outlive their index: osq_index_close with results not yet
    * freed, then read and free them (osq.h: the results keep what they need). */

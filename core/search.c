@@ -24,6 +24,7 @@
  */
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -55,8 +56,19 @@ static int STEM_WORDS = 1, STEM_QSTOP = 1, STEM_JOIN = 1;
 /* Ranking parameters can be overridden from the environment for sweeps
  * (docs/ranking.md lists them).  The stored block bounds are used only with
  * the default k1, b and title weight; pruning is exact for the defaults
- * (tests compare it with exhaustive evaluation), not for every setting. */
+ * (tests compare it with exhaustive evaluation), not for every setting.
+ *
+ * THREADS.  The variables above are written here only, once per process,
+ * by the first osq_index_open (pthread_once), and only read after: every
+ * search of every thread then sees the same values, and the once gives the
+ * happens-before that makes them safe to read without a lock.  A sweep sets
+ * the environment before the process starts (osbench, bench/relevance); a
+ * change to the environment after the first open is not seen.  Builds with
+ * -DOSQ_TESTING=OFF (CMakeLists.txt) leave this out: the defaults above are
+ * then the only values. */
+static pthread_once_t tune_once = PTHREAD_ONCE_INIT;
 static void tune_from_env(void) {
+#ifdef OSQ_TESTING
   const char *v;
   if ((v = getenv("OSQ_K1"))) BM25_K1 = atof(v);
   if ((v = getenv("OSQ_B"))) BM25_B = atof(v);
@@ -78,6 +90,7 @@ static void tune_from_env(void) {
   if ((v = getenv("OSQ_STEMWORDS"))) STEM_WORDS = atoi(v);
   if ((v = getenv("OSQ_QSTOP"))) STEM_QSTOP = atoi(v);
   if ((v = getenv("OSQ_STEMJOIN"))) STEM_JOIN = atoi(v);
+#endif
 }
 
 struct osq_index {
@@ -86,7 +99,6 @@ struct osq_index {
   uint32_t nsegs;
   /* npassages, total_tokens: deleted passages included (see osq_index_open) */
   uint64_t npassages, ndocs, total_tokens, bytes, terms;
-  osq_tokenizer *tk;
   osq__deletions *dels; /* per segment; seg->deleted points into these */
   uint64_t del_docs, del_passages, generation;
   /* Every document's source, date and id (attrs.c), read on the first
@@ -94,6 +106,14 @@ struct osq_index {
    * lock makes that first read happen once when threads share the index. */
   osq__attrs *attrs;
   pthread_mutex_t attrs_lock;
+  /* LIFETIME.  One reference for the osq_index_open, one for each
+   * osq_results not yet freed: results read their passages, documents and
+   * postings through ix->segs, so the mappings live until the last of
+   * osq_index_close and osq_results_free (index_release).  Nothing else in
+   * here changes after open: searches of any number of threads only read
+   * it, and keep what they write (cursors, the tokenizer, buffers) in
+   * their osq_results. */
+  atomic_size_t refs;
 };
 
 /* ---- opening ------------------------------------------------------------ */
@@ -127,12 +147,13 @@ static int open_snapshot(osq_index *ix, const char *dir, const osq__manifest *m)
     ix->del_docs += ix->dels[i].del_docs;
     ix->del_passages += ix->dels[i].del_passages;
   }
-  return osq_tokenizer_create(&ix->tk);
+  return OSQ_OK;
 }
 
 OSQ_EXPORT int osq_index_open(const char *dir, osq_index **out) {
   *out = NULL;
   osq__clear_error();
+  pthread_once(&tune_once, tune_from_env);
   /* A writer deletes the files of a superseded manifest right after it
    * publishes the next one.  When a file this manifest names is gone or
    * damaged and the manifest has moved on meanwhile, the newer snapshot is
@@ -148,6 +169,7 @@ OSQ_EXPORT int osq_index_open(const char *dir, osq_index **out) {
     }
     snprintf(ix->dir, sizeof ix->dir, "%s", dir);
     pthread_mutex_init(&ix->attrs_lock, NULL);
+    atomic_init(&ix->refs, 1);
     rc = open_snapshot(ix, dir, &m);
     uint64_t gen = m.generation;
     osq__manifest_free(&m);
@@ -166,17 +188,22 @@ OSQ_EXPORT int osq_index_open(const char *dir, osq_index **out) {
   }
 }
 
-OSQ_EXPORT void osq_index_close(osq_index *ix) {
-  if (!ix) return;
+/* Drops one reference to ix (see struct osq_index, LIFETIME); the last
+ * one unmaps the segments. */
+static void index_release(osq_index *ix) {
+  if (atomic_fetch_sub_explicit(&ix->refs, 1, memory_order_acq_rel) != 1) return;
   for (uint32_t i = 0; i < ix->nsegs; i++) osq__segment_close(&ix->segs[i]);
   if (ix->dels)
     for (uint32_t i = 0; i < ix->nsegs; i++) osq__deletions_free(&ix->dels[i]);
   free(ix->dels);
   free(ix->segs);
-  osq_tokenizer_close(ix->tk);
   osq__attrs_free(ix->attrs);
   pthread_mutex_destroy(&ix->attrs_lock);
   free(ix);
+}
+
+OSQ_EXPORT void osq_index_close(osq_index *ix) {
+  if (ix) index_release(ix);
 }
 
 /* The index's document table (attrs.c), read on first use. */
@@ -270,7 +297,8 @@ typedef struct hit_ref {
 } hit_ref;
 
 struct osq_results {
-  osq_index *ix;
+  osq_index *ix;    /* holds a reference (osq_index, LIFETIME) */
+  osq_tokenizer *tk; /* this search's own: the index's is shared by threads */
   osq__filter *filter; /* the passages the query's filters let through, or NULL */
   double whole_w; /* WHOLE_W for this query, or 0 (query_words) */
   hit_ref *refs;
@@ -314,6 +342,13 @@ struct osq_results {
     char *explain;
   } *hits;
 };
+
+/* Tokenizes with the search's own tokenizer, made on first use. */
+static int results_tokenize(osq_results *r, const char *text, size_t len, const osq_token **toks, size_t *ntoks) {
+  int rc;
+  if (!r->tk && (rc = osq_tokenizer_create(&r->tk))) return rc;
+  return osq_tokenize(r->tk, text, len, toks, ntoks, NULL);
+}
 
 static int add_term(osq_results *r, const char *t, uint32_t len, int prefix, uint32_t *idx) {
   if (len > OSQ__MAX_TERM) len = OSQ__MAX_TERM;
@@ -560,7 +595,7 @@ static int compile_leaf(osq_results *r, osq__qnode *node, int exact, int scoring
   size_t tlen = strlen(text);
   const osq_token *toks;
   size_t ntoks;
-  int rc = osq_tokenize(r->ix->tk, text, tlen, &toks, &ntoks, NULL);
+  int rc = results_tokenize(r, text, tlen, &toks, &ntoks);
   if (rc) return rc;
   if (scoring && STEM_W > 0 && (rc = add_stem_terms(r, toks, ntoks))) return rc;
   /* the words: byte ranges between spaces */
@@ -2108,12 +2143,12 @@ static size_t utf8_bad_offset(const char *s, size_t n) {
 static int search_run(osq_index *ix, const char *query, size_t len, const osq_search_options *opts, uint32_t k,
                       osq__filter *filter, osq_results **out) {
   *out = NULL;
-  tune_from_env();
   osq_results *r = calloc(1, sizeof *r);
   if (!r) {
     osq__filter_free(filter);
     return OSQ_E_NOMEM;
   }
+  atomic_fetch_add_explicit(&ix->refs, 1, memory_order_relaxed);
   r->ix = ix;
   r->filter = filter;
   r->explain = opts && opts->explain;
@@ -2376,7 +2411,7 @@ static size_t mark_chain(const osq_results *r, const qleaf *l, uint32_t i0, uint
 static int highlight(osq_results *r, const char *text, size_t len, osq_span **spans, size_t *nspans) {
   const osq_token *toks;
   size_t ntoks;
-  int rc = osq_tokenize(r->ix->tk, text, len, &toks, &ntoks, NULL);
+  int rc = results_tokenize(r, text, len, &toks, &ntoks);
   if (rc) return rc;
   osq__buf b = {0};
   for (size_t li = 0; li < r->nleaves; li++) {
@@ -2564,5 +2599,7 @@ OSQ_EXPORT void osq_results_free(osq_results *r) {
   free(r->terms);
   osq__query_free(r->root);
   osq__filter_free(r->filter);
+  osq_tokenizer_close(r->tk);
+  if (r->ix) index_release(r->ix);
   free(r);
 }

@@ -50,6 +50,21 @@
  * standing (OSQ_E_AUTOMERGE), and the segments it had written are deleted
  * (published by a later commit they would duplicate documents).
  *
+ * STICKY STATUS.  A failure inside osq_writer_add, _delete, _commit or
+ * _merge can leave the writer between two consistent states: a passage
+ * counted whose postings were not all appended, a document's id recorded
+ * (and its old version queued for deletion) while the flush that was to
+ * write it failed, half the ids of the index loaded.  Rather than undo each
+ * of these, the writer remembers the first such failure in w->failed and
+ * every later add, delete, commit and merge returns it (as FTS5's
+ * Fts5Index.rc and LMDB's MDB_TXN_ERROR do) until osq_writer_close, which
+ * discards whatever was not published: the index on disk stays what the
+ * last successful commit made it, and no commit can publish a half-added
+ * document.  Not sticky, because they change nothing: a document without
+ * an id (OSQ_E_INVAL), deleting an id that is not there (OSQ_E_NOTFOUND);
+ * nor the two "committed, but" statuses (OSQ_E_AUTOMERGE: the merge cleaned
+ * up after itself; OSQ_E_NOTDURABLE has its own rule, refuse_unsynced).
+ *
  * MERGES (merge.c): a merge re-adds the live documents of some segments,
  * passage by passage as stored, to the in-memory segment, flushes it and
  * publishes a manifest in which the new segments replace the old ones.
@@ -171,6 +186,7 @@ struct osq_writer {
   int merging;        /* documents come from a merge: no id bookkeeping */
   int replace_done;   /* the replacing commit happened */
   int unsynced;       /* a manifest was published but its fsync failed (refuse_unsynced) */
+  int failed;         /* the sticky status: see STICKY STATUS */
 };
 
 /* ---- passage cutting ------------------------------------------------------- */
@@ -1001,9 +1017,7 @@ static int note_id(osq_writer *w, const char *id, uint32_t doc) {
   return rc;
 }
 
-OSQ_EXPORT int osq_writer_delete(osq_writer *w, const char *id) {
-  osq__clear_error();
-  if (!id || !*id) return osq__fail(OSQ_E_INVAL, "empty document id");
+static int writer_delete(osq_writer *w, const char *id) {
   int rc = load_ids(w);
   if (rc) return rc;
   size_t len = strlen(id);
@@ -1168,6 +1182,16 @@ static int flush_if_full(osq_writer *w) {
  * overrides them, for measurement only. */
 static int ctx_w_title = 12, ctx_w_heading = 12, ctx_w_fields = 4, ctx_title_flag = 2, ctx_skip_heads = 0,
            ctx_len_title = 1, ctx_title_heads_only = 1;
+/* Read once per process, by the first osq_writer_open, so that writers of
+ * several threads never write them while another reads them. */
+static pthread_once_t ctx_once = PTHREAD_ONCE_INIT;
+static void ctx_from_env(void) {
+#ifdef OSQ_TESTING
+  const char *cw = getenv("OSQ__CTX_WEIGHTS");
+  if (cw) sscanf(cw, "%d,%d,%d,%d,%d,%d,%d", &ctx_w_title, &ctx_w_heading, &ctx_w_fields, &ctx_title_flag, &ctx_skip_heads,
+           &ctx_len_title, &ctx_title_heads_only);
+#endif
+}
 
 /* Appends the tokens of s[0..n) to the context, a gap after what is there. */
 static int context_add(osq_writer *w, const char *s, size_t n) {
@@ -1341,10 +1365,15 @@ static int mkdirs(const char *dir) {
 /* Test hook: OSQ_TEST_CRASH_AT=NAME kills the process with SIGKILL at the
  * named step of a commit or merge, so that tests/durability/crash_test.sh
  * crashes once inside every window between two durable steps.  Unset, it
- * costs one getenv per step of a commit. */
+ * costs one getenv per step of a commit.  Only in builds with OSQ_TESTING
+ * (CMakeLists.txt). */
 static void crash_point(const char *name) {
+#ifdef OSQ_TESTING
   const char *at = getenv("OSQ_TEST_CRASH_AT");
   if (at && !strcmp(at, name)) raise(SIGKILL);
+#else
+  (void)name;
+#endif
 }
 
 /* Non-zero when m names the file of this kind (1 segment, 2 deletion
@@ -1532,9 +1561,7 @@ OSQ_EXPORT int osq_writer_open(const char *dir, const osq_writer_options *opts, 
   if (rc) goto fail;
   if (garbage_now) remove_garbage(w, 1);
   if ((rc = osq_tokenizer_create(&w->tk))) goto fail;
-  const char *cw = getenv("OSQ__CTX_WEIGHTS");
-  if (cw) sscanf(cw, "%d,%d,%d,%d,%d,%d,%d", &ctx_w_title, &ctx_w_heading, &ctx_w_fields, &ctx_title_flag, &ctx_skip_heads,
-           &ctx_len_title, &ctx_title_heads_only);
+  pthread_once(&ctx_once, ctx_from_env);
   osq__tokenizer_stems(w->tk, 1);
   osq__clear_error();
   *out = w;
@@ -1544,8 +1571,7 @@ fail:
   return rc;
 }
 
-OSQ_EXPORT int osq_writer_add(osq_writer *w, const osq_doc *doc) {
-  if (!doc->id || !*doc->id) return osq__fail(OSQ_E_INVAL, "document without an id");
+static int writer_add(osq_writer *w, const osq_doc *doc) {
   int lrc = load_ids(w);
   if (lrc) return lrc;
   size_t bad = 0;
@@ -1692,8 +1718,8 @@ static int merge_segments(osq_writer *w, const uint32_t *pick, uint32_t n) {
 static int auto_merge(osq_writer *w) {
   if (w->opts.no_auto_merge) return OSQ_OK;
   uint32_t *pick = malloc((w->man.nsegs + 1) * sizeof *pick);
-  if (!pick) return OSQ_E_NOMEM;
-  int rc = OSQ_OK;
+  /* (no memory: the commit stands all the same, OSQ_E_AUTOMERGE below) */
+  int rc = pick ? OSQ_OK : OSQ_E_NOMEM;
   /* Every merge leaves fewer segments or fewer deleted documents, so this
    * ends; the bound is a guard against a policy bug. */
   for (int round = 0; round < 100000 && !rc; round++) {
@@ -1731,8 +1757,7 @@ static int refuse_unsynced(osq_writer *w) {
                    "(osindex check) before writing again", w->dir);
 }
 
-OSQ_EXPORT int osq_writer_commit(osq_writer *w) {
-  osq__clear_error();
+static int writer_commit(osq_writer *w) {
   if (w->unsynced) return refuse_unsynced(w);
   int rc = flush_segment(w);
   if (rc) return rc;
@@ -1747,9 +1772,9 @@ OSQ_EXPORT int osq_writer_commit(osq_writer *w) {
   return auto_merge(w);
 }
 
-OSQ_EXPORT int osq_writer_merge(osq_writer *w) {
+static int writer_merge(osq_writer *w) {
   uint64_t gen = w->man.generation;
-  int rc = osq_writer_commit(w);
+  int rc = writer_commit(w);
   if (rc) return rc;
   /* Every segment, unless that would just rewrite one clean segment. */
   if (w->man.nsegs == 0 || (w->man.nsegs == 1 && !(w->man.segs[0].flags & OSQ__SEGF_DELETIONS)))
@@ -1768,6 +1793,45 @@ OSQ_EXPORT int osq_writer_merge(osq_writer *w) {
                    osq_strerror(rc), why);
   }
   return rc;
+}
+
+/* ---- the sticky status (see STICKY STATUS at the top) --------------------------- */
+
+static int refuse_failed(osq_writer *w) {
+  return osq__fail(w->failed, "%s: an earlier call of this writer failed (%s); close it: what it added since its "
+                   "last commit is discarded, the index is as that commit left it", w->dir, osq_strerror(w->failed));
+}
+
+/* Passes rc on, remembering it when it may have left the writer half-way. */
+static int stick(osq_writer *w, int rc) {
+  if (rc && rc != OSQ_E_NOTFOUND && rc != OSQ_E_AUTOMERGE && rc != OSQ_E_NOTDURABLE && !w->failed) w->failed = rc;
+  return rc;
+}
+
+OSQ_EXPORT int osq_writer_add(osq_writer *w, const osq_doc *doc) {
+  osq__clear_error();
+  if (w->failed) return refuse_failed(w);
+  if (!doc->id || !*doc->id) return osq__fail(OSQ_E_INVAL, "document without an id");
+  return stick(w, writer_add(w, doc));
+}
+
+OSQ_EXPORT int osq_writer_delete(osq_writer *w, const char *id) {
+  osq__clear_error();
+  if (w->failed) return refuse_failed(w);
+  if (!id || !*id) return osq__fail(OSQ_E_INVAL, "empty document id");
+  return stick(w, writer_delete(w, id));
+}
+
+OSQ_EXPORT int osq_writer_commit(osq_writer *w) {
+  osq__clear_error();
+  if (w->failed) return refuse_failed(w);
+  return stick(w, writer_commit(w));
+}
+
+OSQ_EXPORT int osq_writer_merge(osq_writer *w) {
+  osq__clear_error();
+  if (w->failed) return refuse_failed(w);
+  return stick(w, writer_merge(w));
 }
 
 OSQ_EXPORT void osq_writer_get_stats(const osq_writer *w, osq_writer_stats *st) { *st = w->stats; }

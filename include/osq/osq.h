@@ -12,6 +12,24 @@
  *     comment on each prototype says how long they stay valid.
  *   - Errors carry a message: osq_last_error() returns a thread-local string
  *     that names the file (and offset) involved in the most recent failure.
+ *   - THREADS: the library has no global state a caller must set up or
+ *     lock.  An osq_index may be searched by any number of threads at once;
+ *     an osq_results, an osq_writer and an osq_tokenizer belong to one
+ *     thread at a time (use each from one thread, or lock around it).
+ *     Each prototype below says what it allows.
+ *   - LIFETIME: a handle is released by its own *_close / *_free; what it
+ *     hands out (strings, arrays) lives until that call, or until the next
+ *     call on the same handle where the prototype says so.  Results may
+ *     outlive their index (osq_index_close).
+ *   - ABI: structs the library reads or fills only grow at the end.  The
+ *     functions that take one are macros over *_sized entry points that
+ *     pass the caller's sizeof (zlib's deflateInit_ does the same): a
+ *     program built against an older osq.h keeps working with a newer
+ *     libosq.so.0, new fields reading as 0.  Arrays of structs (osq_token,
+ *     osq_doc_passage, osq_span) do not grow within a SONAME.
+ *   - Versions: OSQ_VERSION_* below are the header's, osq_version() the
+ *     library's; the SONAME (libosq.so.OSQ_VERSION_MAJOR) changes only
+ *     when the ABI breaks.
  */
 #ifndef OSQ_OSQ_H
 #define OSQ_OSQ_H
@@ -28,6 +46,17 @@ extern "C" {
 #else
 #define OSQ_EXPORT
 #endif
+
+/* The version of this header (CMakeLists.txt reads it from here). */
+#define OSQ_VERSION_MAJOR 0
+#define OSQ_VERSION_MINOR 2
+#define OSQ_VERSION_PATCH 0
+#define OSQ_VERSION_STRING "0.2.0"
+#define OSQ_VERSION_NUMBER (OSQ_VERSION_MAJOR * 10000 + OSQ_VERSION_MINOR * 100 + OSQ_VERSION_PATCH)
+
+/* The version of the library linked ("0.2.0"); *number (may be NULL) gets
+ * its OSQ_VERSION_NUMBER.  A program can compare it with the header's. */
+OSQ_EXPORT const char *osq_version(int *number);
 
 /* One table generates the status enum, osq_strerror() and osq_err_name(). */
 #define OSQ_STATUS_MAP(XX)                                                   \
@@ -126,6 +155,8 @@ typedef struct osq_token {
                            2: a bigram whose two characters a space separates */
 } osq_token;
 
+/* A tokenizer holds the buffers its tokens point into: one thread at a time
+ * (make one per thread; they are cheap). */
 typedef struct osq_tokenizer osq_tokenizer;
 
 OSQ_EXPORT int osq_tokenizer_create(osq_tokenizer **out);
@@ -180,6 +211,10 @@ typedef struct osq_writer_options {
   void *warn_ctx;
 } osq_writer_options;
 
+/* A writer belongs to one thread at a time (calls on one writer from two
+ * threads at once need the caller's lock).  One writer per index at a time,
+ * across processes too (the LOCK file: OSQ_E_LOCKED); readers need no lock
+ * and never see what a writer has not committed. */
 typedef struct osq_writer osq_writer;
 
 /* Opens (creating if needed) the index directory dir for writing.
@@ -188,14 +223,32 @@ typedef struct osq_writer osq_writer;
  * thread of its own: a writer belongs to the process that opened it (in a
  * forked child, adding and committing fail with OSQ_E_INVAL, and closing
  * leaves the parent's files alone). */
+#ifdef OSQ_BUILDING_LIBRARY
 OSQ_EXPORT int osq_writer_open(const char *dir, const osq_writer_options *opts,
                                osq_writer **out);
+#else
+#define osq_writer_open(dir, opts, out) osq_writer_open_sized((dir), (opts), sizeof(osq_writer_options), (out))
+#endif
+OSQ_EXPORT int osq_writer_open_sized(const char *dir, const osq_writer_options *opts, size_t opts_size,
+                                     osq_writer **out);
 /* Adds one document.  Copies what it needs; doc may be reused at once.
  * A document whose id is already in the index (or was added earlier through
  * w) replaces it: the commit deletes the old version.
  * Returns OSQ_OK, OSQ_E_INVAL (no id), OSQ_E_NOMEM, OSQ_E_CORRUPT or OSQ_E_IO
- * (reading the ids of the index, or a flush). */
+ * (reading the ids of the index, or a flush).
+ *
+ * STICKY STATUS: after any failure of osq_writer_add, osq_writer_delete,
+ * osq_writer_commit or osq_writer_merge (but OSQ_E_INVAL for a missing id,
+ * OSQ_E_NOTFOUND, and the two "committed, but" statuses), every later call
+ * of these four returns that same status until osq_writer_close, which
+ * discards what was not committed: the index stays as the last successful
+ * commit left it, and no commit publishes a document added half-way. */
+#ifdef OSQ_BUILDING_LIBRARY
 OSQ_EXPORT int osq_writer_add(osq_writer *w, const osq_doc *doc);
+#else
+#define osq_writer_add(w, doc) osq_writer_add_sized((w), (doc), sizeof(osq_doc))
+#endif
+OSQ_EXPORT int osq_writer_add_sized(osq_writer *w, const osq_doc *doc, size_t doc_size);
 /* Deletes the document with this id (from the index or from what was added
  * through w); takes effect at the commit.  Returns OSQ_OK, OSQ_E_NOTFOUND (no
  * live document has this id), OSQ_E_IO, OSQ_E_CORRUPT or OSQ_E_NOMEM. */
@@ -209,7 +262,8 @@ OSQ_EXPORT int osq_writer_delete(osq_writer *w, const char *id);
  * OSQ_E_NOTDURABLE (published, durability not confirmed: see the statuses
  * above; no merge is tried); OSQ_E_AUTOMERGE (committed, the automatic merge
  * failed); or OSQ_E_IO, OSQ_E_CORRUPT, OSQ_E_NOMEM with the index unchanged
- * (what was added stays in w: the commit may be tried again). */
+ * (and w failed for good: see STICKY STATUS above; close it, open another
+ * writer and add the documents again). */
 OSQ_EXPORT int osq_writer_commit(osq_writer *w);
 /* Commits, then rewrites every live segment into as few new segments as
  * flush_bytes allows, without the deleted documents.  Readers keep their
@@ -230,7 +284,12 @@ typedef struct osq_writer_stats {
   /* documents whose YAML front matter did not parse (kept as text) */
   uint64_t bad_front_matter;
 } osq_writer_stats;
+#ifdef OSQ_BUILDING_LIBRARY
 OSQ_EXPORT void osq_writer_get_stats(const osq_writer *w, osq_writer_stats *st);
+#else
+#define osq_writer_get_stats(w, st) osq_writer_get_stats_sized((w), (st), sizeof(osq_writer_stats))
+#endif
+OSQ_EXPORT void osq_writer_get_stats_sized(const osq_writer *w, osq_writer_stats *st, size_t st_size);
 /* Cuts a document text into passages the way the writer does (the title,
  * which the writer adds as a passage of its own, is not included).  opts
  * may be NULL (defaults).  *cuts receives a malloc'd array the caller
@@ -256,7 +315,10 @@ typedef struct osq_doc_passage {
  * Returns the number of passages or OSQ_E_NOMEM. */
 OSQ_EXPORT long osq_cut_document(const osq_doc *doc, const osq_writer_options *opts, osq_doc_passage **out);
 
-/* Releases w; what was not committed is discarded. */
+/* Releases w; what was not committed is discarded (also after a failure:
+ * this is the only call a failed writer still answers).  Strings and
+ * options passed to the writer need not outlive the calls they were
+ * passed to. */
 OSQ_EXPORT void osq_writer_close(osq_writer *w);
 
 /* ------------------------------------------------------------------------
@@ -270,8 +332,20 @@ typedef struct osq_index osq_index;
  * index is a snapshot: commits, deletions and merges that a writer publishes
  * later are not seen (open again to see them), and the files they delete
  * stay readable through the mapping.  Returns OSQ_OK, OSQ_E_NOINDEX (no
- * manifest), OSQ_E_VERSION, OSQ_E_CORRUPT, OSQ_E_IO or OSQ_E_NOMEM. */
+ * manifest), OSQ_E_VERSION, OSQ_E_CORRUPT, OSQ_E_IO or OSQ_E_NOMEM.
+ *
+ * THREADS: an osq_index is never changed after open.  Any number of threads
+ * may call osq_search, osq_index_get_stats and osq_index_open/close on it at
+ * once, without a lock; each search keeps its state in its own osq_results.
+ * (In builds with OSQ_TESTING, the default, the ranking parameters are read
+ * from the environment once, by the first osq_index_open of the process.) */
 OSQ_EXPORT int osq_index_open(const char *dir, osq_index **out);
+/* Releases the caller's handle.  LIFETIME: results not yet freed keep what
+ * they read (the segment mappings) alive; the memory goes with the last of
+ * osq_index_close and osq_results_free, in any order.  Calling anything on
+ * ix after osq_index_close, or closing it twice, is an error the library
+ * cannot catch.  Do not close ix while another thread is inside
+ * osq_search(ix, ...). */
 OSQ_EXPORT void osq_index_close(osq_index *ix);
 
 /* documents and passages count live ones (deleted ones excluded); terms is
@@ -287,7 +361,12 @@ typedef struct osq_index_stats {
    * two ids, of the first such segment and of this library. */
   uint64_t stem_mismatch, index_lexicon, query_lexicon;
 } osq_index_stats;
+#ifdef OSQ_BUILDING_LIBRARY
 OSQ_EXPORT void osq_index_get_stats(const osq_index *ix, osq_index_stats *st);
+#else
+#define osq_index_get_stats(ix, st) osq_index_get_stats_sized((ix), (st), sizeof(osq_index_stats))
+#endif
+OSQ_EXPORT void osq_index_get_stats_sized(const osq_index *ix, osq_index_stats *st, size_t st_size);
 
 /* How results are ordered (osq_search_options.sort). */
 typedef enum {
@@ -357,13 +436,25 @@ typedef struct osq_hit {
   size_t nfields;
 } osq_hit;
 
+/* An osq_results belongs to one thread at a time: the osq_results_*
+ * functions fill caches and buffers in it (the passages they decompress).
+ * Different results, of one index or several, may be used by different
+ * threads at once.  It stays valid after osq_index_close of its index (see
+ * there) until osq_results_free. */
 typedef struct osq_results osq_results;
 
 /* Runs a query (syntax in README.md and core/query_parse.c).  Malformed syntax never
  * fails: it falls back to plain words.  Returns OSQ_OK, OSQ_E_UTF8 (the
  * query is not valid UTF-8), OSQ_E_CORRUPT, OSQ_E_IO or OSQ_E_NOMEM. */
+#ifdef OSQ_BUILDING_LIBRARY
 OSQ_EXPORT int osq_search(osq_index *ix, const char *query, size_t len,
                           const osq_search_options *opts, osq_results **out);
+#else
+#define osq_search(ix, query, len, opts, out) \
+  osq_search_sized((ix), (query), (len), (opts), sizeof(osq_search_options), (out))
+#endif
+OSQ_EXPORT int osq_search_sized(osq_index *ix, const char *query, size_t len, const osq_search_options *opts,
+                                size_t opts_size, osq_results **out);
 OSQ_EXPORT size_t osq_results_count(const osq_results *r);
 /* Total passages that matched (before the top-k cut), when known. */
 OSQ_EXPORT uint64_t osq_results_matched(const osq_results *r);
@@ -383,7 +474,12 @@ typedef struct osq_results_summary {
   uint32_t dropped_words; /* words of a long query left out (past the 64th) */
   uint32_t terms;         /* index terms looked up: 0 when the query holds nothing to search */
 } osq_results_summary;
+#ifdef OSQ_BUILDING_LIBRARY
 OSQ_EXPORT void osq_results_get_summary(const osq_results *r, osq_results_summary *s);
+#else
+#define osq_results_get_summary(r, s) osq_results_get_summary_sized((r), (s), sizeof(osq_results_summary))
+#endif
+OSQ_EXPORT void osq_results_get_summary_sized(const osq_results *r, osq_results_summary *s, size_t s_size);
 /* Does result i match the query (see osq_results_summary)? */
 OSQ_EXPORT int osq_results_is_exact(const osq_results *r, size_t i);
 /* How many passages of result i's document match the query as result i
@@ -393,11 +489,21 @@ OSQ_EXPORT int osq_results_doc_passages(osq_results *r, size_t i, uint64_t *n);
 /* Fills *hit with result i (0-based).  Strings stay valid until
  * osq_results_free(r).  Returns OSQ_OK, OSQ_E_INVAL (i out of range),
  * OSQ_E_CORRUPT or OSQ_E_NOMEM (decompressing the passage). */
+#ifdef OSQ_BUILDING_LIBRARY
 OSQ_EXPORT int osq_results_get(osq_results *r, size_t i, osq_hit *hit);
+#else
+#define osq_results_get(r, i, hit) osq_results_get_sized((r), (i), (hit), sizeof(osq_hit))
+#endif
+OSQ_EXPORT int osq_results_get_sized(osq_results *r, size_t i, osq_hit *hit, size_t hit_size);
 /* Like osq_results_get, but fills only the score, passage_no and the
  * document fields (passage NULL, no spans, no explanation): it reads no
  * passage text, for callers that want ids only. */
+#ifdef OSQ_BUILDING_LIBRARY
 OSQ_EXPORT int osq_results_get_doc(osq_results *r, size_t i, osq_hit *hit);
+#else
+#define osq_results_get_doc(r, i, hit) osq_results_get_doc_sized((r), (i), (hit), sizeof(osq_hit))
+#endif
+OSQ_EXPORT int osq_results_get_doc_sized(osq_results *r, size_t i, osq_hit *hit, size_t hit_size);
 OSQ_EXPORT void osq_results_free(osq_results *r);
 
 /* A document of the index, looked up by its id: its fields and every
@@ -423,6 +529,9 @@ OSQ_EXPORT void osq_document_free(osq_document *d);
 /* ------------------------------------------------------------------------
  * Maintenance: checking and describing an index (no lock needed)
  * ---------------------------------------------------------------------- */
+
+/* The functions of this part open the files they need and close them before
+ * returning: any thread, any time, also while a writer commits. */
 
 /* Called once per problem found: file is the file's name in the index
  * directory ("MANIFEST", "seg-00000003.osq", ...), problem a sentence. */
@@ -452,7 +561,7 @@ typedef enum {
   OSQ_PART_DELETIONS,      /* deletion files */
   OSQ_PART_COUNT
 } osq_part;
-/* "dictionary", "postings", ... */
+/* "dictionary", "postings", ...; static strings. */
 OSQ_EXPORT const char *osq_part_name(int part);
 
 typedef struct osq_segment_info {

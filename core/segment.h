@@ -146,14 +146,14 @@ typedef struct osq__segment {
   uint32_t norm_len[256];
   int has_titles; /* any title passage (bounds must allow the boost) */
   /* Per-page checksums (format 6): the page CRCs (PAGES section), the
-   * bytes they cover ([header and section table, pages_end)), and one byte
-   * a page set once the page has been verified.  Set with relaxed atomics:
+   * bytes they cover ([end of the section table, pages_end)), and a bit a
+   * page set once the page has been verified.  Set with relaxed atomics:
    * threads searching at once may verify a page twice, never use it
    * unverified (the file is immutable, so there is nothing else to order). */
   uint32_t page_shift, npages;
   uint64_t pages_end;
   const uint8_t *page_crc;
-  uint8_t *verified;
+  uint64_t *verified; /* bit i (word i / 64): page i verified */
   /* Passage bitmap of deleted passages (manifest.c), or NULL: set and owned
    * by whoever opened the segment (osq_index_open), never by segment_read. */
   const uint8_t *deleted;
@@ -185,13 +185,24 @@ int osq__segment_verify(const osq__segment *seg);
  * osindex check").  Every byte a reader trusts passes through this first:
  * a query never answers from bytes no checksum has vouched for. */
 int osq__segment_need_slow(const osq__segment *seg, uint64_t first, uint64_t last);
+/* Are pages [first, last] all verified already?  (A word of 64 pages a
+ * load: a range of a few hundred pages is a few loads.) */
+static inline int osq__segment_pages_verified(const osq__segment *seg, uint64_t first, uint64_t last) {
+  for (uint64_t w = first >> 6; w <= last >> 6; w++) {
+    uint64_t lo = w == first >> 6 ? first & 63 : 0, hi = w == last >> 6 ? last & 63 : 63;
+    uint64_t mask = (hi == 63 ? ~0ull : (1ull << (hi + 1)) - 1) & ~((1ull << lo) - 1);
+    if ((__atomic_load_n(&seg->verified[w], __ATOMIC_RELAXED) & mask) != mask) return 0;
+  }
+  return 1;
+}
 static inline int osq__segment_need(const osq__segment *seg, const void *p, size_t n) {
   if (n == 0) return OSQ_OK;
   uint64_t a = (uint64_t)((const uint8_t *)p - seg->map.p);
   uint64_t first = a >> seg->page_shift, last = (a + n - 1) >> seg->page_shift;
-  for (uint64_t i = first; i <= last; i++)
-    if (!__atomic_load_n(&seg->verified[i], __ATOMIC_RELAXED)) return osq__segment_need_slow(seg, i, last);
-  return OSQ_OK;
+  if (first == last && (__atomic_load_n(&seg->verified[first >> 6], __ATOMIC_RELAXED) >> (first & 63) & 1))
+    return OSQ_OK;
+  if (first != last && osq__segment_pages_verified(seg, first, last)) return OSQ_OK;
+  return osq__segment_need_slow(seg, first, last);
 }
 /* Looks up term.  Returns OSQ_OK, OSQ_E_NOTFOUND or OSQ_E_CORRUPT. */
 int osq__segment_lookup(const osq__segment *seg, const uint8_t *term,

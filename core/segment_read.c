@@ -25,10 +25,10 @@ static int corrupt_at(const char *path, const char *fmt, ...) {
 int osq__segment_need_slow(const osq__segment *seg, uint64_t first, uint64_t last) {
   uint64_t start = OSQ__SEG_HEADER_BYTES + OSQ__SEG_NSECTIONS * OSQ__SEG_SECTION_BYTES;
   for (uint64_t i = first; i <= last; i++) {
-    if (__atomic_load_n(&seg->verified[i], __ATOMIC_RELAXED)) continue;
     if (i >= seg->npages) /* callers ask for bytes of sections 0..8 only */
       return osq__fail(OSQ_E_CORRUPT, "the index is damaged at %s: a read past its checksummed pages; run osindex check",
                        seg->path);
+    if (__atomic_load_n(&seg->verified[i >> 6], __ATOMIC_RELAXED) >> (i & 63) & 1) continue;
     uint64_t a = i << seg->page_shift, b = (i + 1) << seg->page_shift;
     if (a < start) a = start;
     if (b > seg->pages_end) b = seg->pages_end;
@@ -40,7 +40,7 @@ int osq__segment_need_slow(const osq__segment *seg, uint64_t first, uint64_t las
       osq__damage_pending(); /* the search's "corrupt postings" keeps this message */
       return OSQ_E_CORRUPT;
     }
-    __atomic_store_n(&seg->verified[i], 1, __ATOMIC_RELAXED);
+    __atomic_fetch_or(&seg->verified[i >> 6], 1ull << (i & 63), __ATOMIC_RELAXED);
   }
   return OSQ_OK;
 }
@@ -107,7 +107,7 @@ int osq__segment_open(const char *path, osq__segment *seg) {
     }
     seg->npages = (uint32_t)npages;
     seg->page_crc = pg + 8;
-    seg->verified = calloc(npages ? npages : 1, 1);
+    seg->verified = calloc((size_t)(npages + 64) / 64, sizeof *seg->verified);
     if (!seg->verified) {
       rc = osq__fail(OSQ_E_NOMEM, "%s: out of memory for %llu page flags", path, (unsigned long long)npages);
       goto fail;
@@ -115,6 +115,8 @@ int osq__segment_open(const char *path, osq__segment *seg) {
   }
   /* Fixed-size tables must match the counts. */
   if (seg->sec[OSQ__SEC_DICT_INDEX].n < 4) { rc = CORRUPT(seg, "dictionary index too short"); goto fail; }
+  /* the dictionary's block count, which every lookup uses */
+  if ((rc = osq__segment_need(seg, seg->sec[OSQ__SEC_DICT_INDEX].p, 4))) goto fail;
   seg->dict_blocks = osq__get_u32(seg->sec[OSQ__SEC_DICT_INDEX].p);
   if ((uint64_t)seg->dict_blocks * 4 + 4 != seg->sec[OSQ__SEC_DICT_INDEX].n ||
       seg->dict_blocks != (seg->nterms + OSQ__DICT_BLOCK - 1) / OSQ__DICT_BLOCK) {
@@ -182,7 +184,7 @@ int osq__segment_verify(const osq__segment *seg) {
     return CORRUPT(seg, "file checksum mismatch");
   /* the one word no checksum covers */
   if (osq__get_u32(p + n - OSQ__SEG_FOOTER_BYTES + 4) != 0) return CORRUPT(seg, "reserved footer word is not zero");
-  for (uint64_t i = 0; i < seg->npages; i++) __atomic_store_n(&seg->verified[i], 1, __ATOMIC_RELAXED);
+  for (uint64_t i = 0; i < seg->npages; i++) __atomic_fetch_or(&seg->verified[i >> 6], 1ull << (i & 63), __ATOMIC_RELAXED);
   return OSQ_OK;
 }
 
@@ -196,9 +198,7 @@ typedef struct {
 
 static int dict_block_start(const osq__segment *seg, uint32_t b, dict_iter *it) {
   const uint8_t *idx = seg->sec[OSQ__SEC_DICT_INDEX].p + 4;
-  /* with the block count, read unverified by osq__segment_open */
-  int rc = osq__segment_need(seg, idx - 4, 4);
-  if (!rc) rc = osq__segment_need(seg, idx + (size_t)b * 4, b + 1 < seg->dict_blocks ? 8 : 4);
+  int rc = osq__segment_need(seg, idx + (size_t)b * 4, b + 1 < seg->dict_blocks ? 8 : 4);
   if (rc) return rc;
   uint32_t off = osq__get_u32(idx + (size_t)b * 4);
   uint64_t dn = seg->sec[OSQ__SEC_DICT].n;
@@ -533,6 +533,19 @@ int osq__segment_doc(const osq__segment *seg, uint32_t doc, osq__doc_info *di, c
 
 /* ---- posting cursor ------------------------------------------------------- */
 
+/* Verifies the pages of base[pids[i] >> shift] for i in [lo, hi] (pids
+ * ascending). */
+static int need_pids(const osq__segment *seg, const uint8_t *base, uint32_t shift, const uint32_t *pids, uint32_t lo,
+                     uint32_t hi) {
+  const uint8_t *a = base + (pids[lo] >> shift), *b = base + (pids[hi] >> shift);
+  uint64_t pa = (uint64_t)(a - seg->map.p) >> seg->page_shift, pb = (uint64_t)(b - seg->map.p) >> seg->page_shift;
+  if (pa == pb) return osq__segment_need(seg, a, 1);
+  if (osq__segment_pages_verified(seg, pa, pb)) return OSQ_OK; /* all of them, as mostly */
+  uint32_t mid = lo + (hi - lo) / 2;
+  int rc = need_pids(seg, base, shift, pids, lo, mid);
+  return rc ? rc : need_pids(seg, base, shift, pids, mid + 1, hi);
+}
+
 static int load_block(osq__cursor *c, uint32_t blk) {
   const osq__segment *seg = c->seg;
   uint32_t n = blk + 1 < c->nblocks ? OSQ__BLOCK : c->ti.df - blk * OSQ__BLOCK;
@@ -577,24 +590,13 @@ static int load_block(osq__cursor *c, uint32_t blk) {
     return CORRUPT(seg, "posting block %u does not end at its skip entry's passage", blk);
   if (pos_rel > (uint64_t)(c->pos_end - c->pos_base)) return CORRUPT(seg, "positions out of bounds");
   /* The passages' norms and title bits, which the search reads directly
-   * (segment.h), for the pids of this block: one check a page. */
-  {
-    const uint8_t *norms = seg->sec[OSQ__SEC_NORMS].p, *titles = seg->sec[OSQ__SEC_TITLES].p;
-    uint64_t last_np = UINT64_MAX, last_tp = UINT64_MAX;
-    uint32_t sh = seg->page_shift;
-    for (uint32_t i = 0; i < n; i++) {
-      uint32_t pid = c->pids[i];
-      uint64_t np = (uint64_t)(norms + pid - seg->map.p) >> sh, tp = (uint64_t)(titles + (pid >> 3) - seg->map.p) >> sh;
-      if (np != last_np) {
-        if ((rc = osq__segment_need(seg, norms + pid, 1))) return rc;
-        last_np = np;
-      }
-      if (tp != last_tp) {
-        if ((rc = osq__segment_need(seg, titles + (pid >> 3), 1))) return rc;
-        last_tp = tp;
-      }
-    }
-  }
+   * (segment.h), for the pids of this block.  A dense list's block lies in
+   * one page of each (one check); a sparse one's pids are split until each
+   * run lies in one page, so that no page between them is verified for
+   * nothing. */
+  if ((rc = need_pids(seg, seg->sec[OSQ__SEC_NORMS].p, 0, c->pids, 0, n - 1)) ||
+      (rc = need_pids(seg, seg->sec[OSQ__SEC_TITLES].p, 3, c->pids, 0, n - 1)))
+    return rc;
   c->block = blk;
   c->n = n;
   c->i = 0;

@@ -139,7 +139,7 @@
  * store block and its offsets, the norms and title bits of the passages a
  * posting block names -- is first passed to osq__segment_need, which
  * verifies the CRC of each page holding it the first time that page is
- * used by the open index and remembers it (one byte a page), so that a
+ * used by the open index and remembers it (one bit a page), so that a
  * damaged page is reported as "the index is damaged at FILE offset N; run
  * osindex check" and never read as data.  A page's CRC comes from PAGES,
  * which is itself unverified: a damaged entry can only make a good page

@@ -115,6 +115,28 @@ head -c $((n - 4)) "$T/old/MANIFEST" | gzip -c | tail -c 8 | head -c 4 |
 contains "$T/err" "format version 99" "version message"
 contains "$T/err" "upgrade osq" "a newer version says to upgrade osq"
 
+# --- damage a query reads is an error naming the file and offset, never an answer ---
+# (format 6: every page is verified on first use, segment_write.c).  The
+# whole POSTINGS section (section 2: its offset and length are the u64s at
+# 64 + 2 * 24 and 72 + 2 * 24) zeroed: the index opens, the query fails.
+cp -r "$INDEX" "$T/dmg"
+dseg=$(ls "$T"/dmg/seg-*.osq | head -1)
+u64() { od -An -tu8 -j "$2" -N 8 "$1" | tr -d ' '; }
+poff=$(u64 "$dseg" 112) plen=$(u64 "$dseg" 120)
+dd if=/dev/zero of="$dseg" bs=1 seek="$poff" count="$plen" conv=notrunc 2>/dev/null
+"$OSQ" -i "$T/dmg" 화웨이 >"$T/out" 2>"$T/err"
+[ $? -eq 3 ] || fail "a query reading a damaged page should exit 3: $(cat "$T/err")"
+contains "$T/err" "the index is damaged at $dseg offset" "damage names the file and offset"
+contains "$T/err" "run osindex check" "damage says what to run"
+[ -s "$T/out" ] && fail "a query reading damaged postings printed results: $(head -c 300 "$T/out")"
+grep -q "rebuild" "$T/err" && fail "rebuild is advised before check has shown what is lost: $(cat "$T/err")"
+printf 'q1\t화웨이\nq2\t오픈스택\n' | "$OSQ" -i "$T/dmg" --batch - >"$T/out" 2>"$T/err"
+[ $? -eq 3 ] || fail "a batch meeting damage should exit 3"
+"$OSINDEX" check -i "$T/dmg" >"$T/out" 2>&1
+[ $? -eq 1 ] || fail "check of the damaged index should exit 1"
+contains "$T/out" "offset $((poff / 4096 * 4096))" "check names the first damaged page (4 KiB pages)"
+contains "$T/out" "rebuild" "check, having shown what is lost, says how to rebuild"
+
 "$OSQ" -i "$INDEX" '"오픈스택 (AND' >"$T/out" 2>"$T/err"
 [ $? -eq 0 ] || fail "malformed syntax should fall back to words, not fail"
 

@@ -32,7 +32,7 @@ int osq__segment_need_slow(const osq__segment *seg, uint64_t first, uint64_t las
     uint64_t a = i << seg->page_shift, b = (i + 1) << seg->page_shift;
     if (a < start) a = start;
     if (b > seg->pages_end) b = seg->pages_end;
-    if (osq__crc32(0, seg->map.p + a, (size_t)(b - a)) != osq__get_u32(seg->page_crc + 4 * i)) {
+    if (osq__crc32_bulk(0, seg->map.p + a, (size_t)(b - a)) != osq__get_u32(seg->page_crc + 4 * i)) {
       osq__fail(OSQ_E_CORRUPT,
                 "the index is damaged at %s offset %llu (checksum mismatch in the %llu bytes from there); "
                 "run osindex check",

@@ -35,6 +35,13 @@
 /* Records a message for osq_last_error() and returns status, so that error
  * paths read `return osq__fail(OSQ_E_CORRUPT, "%s: ...", path);`. */
 int osq__fail(int status, const char *fmt, ...) OSQ__PRINTF(2, 3);
+/* Damage found in file path while reading what (a search that saw a cursor
+ * fail): OSQ_E_CORRUPT, keeping the last error when it is the page checksum
+ * failure that made the cursor fail (it says where: the file's offset),
+ * else "the index is damaged at PATH (what); run osindex check". */
+int osq__damaged(const char *path, const char *what);
+/* Marks the last error as a page checksum failure (segment_read.c). */
+void osq__damage_pending(void);
 void osq__clear_error(void);
 
 /* Makes tk also give OSQ_TOKEN_STEM tokens (the writer's tokenizer). */
@@ -147,6 +154,9 @@ int osq__fsync_dir(const char *dir);
 /* Writes all n bytes (retrying short writes and EINTR); 0 or -1 (errno). */
 int osq__write_all(int fd, const void *data, size_t n);
 uint32_t osq__crc32(uint32_t crc, const void *p, size_t n);
+/* The same CRC, always by libdeflate (for many small pieces in a row: the
+ * page checksums of a segment being written or checked). */
+uint32_t osq__crc32_bulk(uint32_t crc, const void *p, size_t n);
 
 /* A read-only mapping of a whole file. */
 typedef struct osq__map {

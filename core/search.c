@@ -1013,7 +1013,7 @@ static int open_prefix(tcur *tc, const osq__segment *seg, const qterm *qt) {
         pos = p;
       }
       long k = osq__cursor_positions(&c, pos + np, (uint32_t)tf);
-      if (k < 0) { rc = osq__fail(OSQ_E_CORRUPT, "%s: corrupt positions", seg->path); break; }
+      if (k < 0) { rc = osq__damaged(seg->path, "corrupt positions"); break; }
       es[ne].pid = c.pid;
       es[ne].tf = (uint32_t)k;
       es[ne].off = (uint32_t)np;
@@ -1740,13 +1740,13 @@ static int score_window(evalctx *e, const sterm *st, size_t ess, size_t ns, cons
       finish_candidate(e, st, ess, shcum, pid, w->score[off], w->bound[off], norm, tw, theta, hp, si, 0);
       if (e->corrupt) {
         memset(w->bits, 0, sizeof w->bits);
-        return osq__fail(OSQ_E_CORRUPT, "%s: corrupt postings", seg->path);
+        return osq__damaged(seg->path, "corrupt postings");
       }
     }
   }
   for (size_t i = ess; i < ns; i++) {
     tcur *tc = &e->tc[st[i].t];
-    if (tc->pid < end && tcur_seek(tc, end) < 0) return osq__fail(OSQ_E_CORRUPT, "%s: corrupt postings", seg->path);
+    if (tc->pid < end && tcur_seek(tc, end) < 0) return osq__damaged(seg->path, "corrupt postings");
   }
   return OSQ_OK;
 }
@@ -1999,7 +1999,7 @@ static int search_segment(osq_results *r, uint32_t si, heap *hp, int no_prune) {
         for (size_t i = ess; i < ns; i++) {
           tcur *tc = &e.tc[st[i].t];
           if (tc->pid < next && tcur_seek(tc, next) < 0) {
-            rc = osq__fail(OSQ_E_CORRUPT, "%s: corrupt postings", seg->path);
+            rc = osq__damaged(seg->path, "corrupt postings");
             goto done;
           }
         }
@@ -2023,20 +2023,20 @@ static int search_segment(osq_results *r, uint32_t si, heap *hp, int no_prune) {
     }
     finish_candidate(&e, st, ess, theta >= 0 ? shcum : cum, pid, score, bound, norm, tw, theta, hp, si, no_prune);
     if (e.corrupt) {
-      rc = osq__fail(OSQ_E_CORRUPT, "%s: corrupt postings", seg->path);
+      rc = osq__damaged(seg->path, "corrupt postings");
       goto done;
     }
     /* advance the essential cursors past pid */
     for (size_t i = ess; i < ns; i++) {
       tcur *tc = &e.tc[st[i].t];
       if (tc->pid == pid && tcur_seek(tc, pid + 1) < 0) {
-        rc = osq__fail(OSQ_E_CORRUPT, "%s: corrupt postings", seg->path);
+        rc = osq__damaged(seg->path, "corrupt postings");
         goto done;
       }
     }
   }
   /* a cursor that failed may have ended the loop (the leapfrog, a skip) */
-  if (e.corrupt) rc = osq__fail(OSQ_E_CORRUPT, "%s: corrupt postings", seg->path);
+  if (e.corrupt) rc = osq__damaged(seg->path, "corrupt postings");
 done:
   if (e.tc)
     for (size_t t = 0; t < r->nterms; t++) tcur_close(&e.tc[t]);
@@ -2474,7 +2474,7 @@ static int explain_hit(osq_results *r, const hit_ref *h, char **out) {
     n = snprintf(line, sizeof line, "  = %.3f (BM25) + %.3f (adjacency and whole words)", total, bonus);
     osq__buf_put(&b, line, (size_t)n);
     osq__buf_byte(&b, 0);
-    if (e.corrupt) rc = osq__fail(OSQ_E_CORRUPT, "%s: corrupt postings", seg->path);
+    if (e.corrupt) rc = osq__damaged(seg->path, "corrupt postings");
   }
   for (size_t t = 0; t < r->nterms; t++) tcur_close(&e.tc[t]);
   free(e.tc);
@@ -2560,7 +2560,7 @@ OSQ_EXPORT int osq_results_doc_passages(osq_results *r, size_t i, uint64_t *n) {
   for (uint32_t pid = di->first_passage; !rc && pid - di->first_passage < di->npassages && pid < seg->npassages; pid++) {
     if (osq__segment_deleted(seg, pid)) continue;
     int ok = passage_ok(&e, pid);
-    if (e.corrupt) rc = osq__fail(OSQ_E_CORRUPT, "%s: corrupt postings", seg->path);
+    if (e.corrupt) rc = osq__damaged(seg->path, "corrupt postings");
     else count += (uint64_t)ok;
   }
   r->pass = pass;

@@ -12,9 +12,10 @@
 #define OSQ__SEG_MAGIC "OSQSEG\x01\x00"
 #define OSQ__SEG_FOOTER_MAGIC "OSQSEGND"
 #define OSQ__SEG_HEADER_BYTES 64
-#define OSQ__SEG_NSECTIONS 9
+#define OSQ__SEG_NSECTIONS 10
 #define OSQ__SEG_SECTION_BYTES 24
 #define OSQ__SEG_FOOTER_BYTES 16
+#define OSQ__SEGF_TITLES 1u      /* header flag: some passage is a title (format 6) */
 #define OSQ__DICT_BLOCK 32       /* terms per front-coded dictionary block */
 #define OSQ__SKIP_BYTES 24       /* bytes per skip entry */
 /* The BM25 parameters the block bounds in skip entries are computed for. */
@@ -29,6 +30,14 @@
  * OSQ__STORE_ACCEL. */
 #define OSQ__STORE_BLOCK 16384
 #define OSQ__MAX_TERM 255
+/* Pages of the per-page checksums (format 6; segment_write.c): 2^12 =
+ * 4 KiB.  A query verifies each page it reads the first time it reads it
+ * (per open index), so a smaller page costs less on first use and more in
+ * the table (4 bytes a page: 0.1 % of the file at 4 KiB).  Measured in
+ * bench/README.md. */
+#ifndef OSQ__PAGE_SHIFT
+#define OSQ__PAGE_SHIFT 12
+#endif
 
 enum {
   OSQ__SEC_DICT_INDEX = 0,
@@ -39,7 +48,8 @@ enum {
   OSQ__SEC_DOCS = 5,
   OSQ__SEC_STORE = 6,
   OSQ__SEC_NORMS = 7,
-  OSQ__SEC_TITLES = 8
+  OSQ__SEC_TITLES = 8,
+  OSQ__SEC_PAGES = 9
 };
 
 /* Positions left empty between a passage's text and each piece of its
@@ -135,6 +145,15 @@ typedef struct osq__segment {
   uint32_t store_blocks;
   uint32_t norm_len[256];
   int has_titles; /* any title passage (bounds must allow the boost) */
+  /* Per-page checksums (format 6): the page CRCs (PAGES section), the
+   * bytes they cover ([end of the section table, pages_end)), and a bit a
+   * page set once the page has been verified.  Set with relaxed atomics:
+   * threads searching at once may verify a page twice, never use it
+   * unverified (the file is immutable, so there is nothing else to order). */
+  uint32_t page_shift, npages;
+  uint64_t pages_end;
+  const uint8_t *page_crc;
+  uint64_t *verified; /* bit i (word i / 64): page i verified */
   /* Passage bitmap of deleted passages (manifest.c), or NULL: set and owned
    * by whoever opened the segment (osq_index_open), never by segment_read. */
   const uint8_t *deleted;
@@ -156,8 +175,35 @@ typedef struct osq__term_info {
 
 int osq__segment_open(const char *path, osq__segment *seg);
 void osq__segment_close(osq__segment *seg);
-/* Verifies the CRC of every section and of the whole file. */
+/* Verifies the CRC of every section, of every page and of the whole file
+ * (then marks every page verified). */
 int osq__segment_verify(const osq__segment *seg);
+
+/* Verifies, the first time, each page holding bytes [p, p + n) of the
+ * mapped file (p inside a section): OSQ_OK, or OSQ_E_CORRUPT naming the
+ * file and the page's offset ("the index is damaged at FILE offset N; run
+ * osindex check").  Every byte a reader trusts passes through this first:
+ * a query never answers from bytes no checksum has vouched for. */
+int osq__segment_need_slow(const osq__segment *seg, uint64_t first, uint64_t last);
+/* Are pages [first, last] all verified already?  (A word of 64 pages a
+ * load: a range of a few hundred pages is a few loads.) */
+static inline int osq__segment_pages_verified(const osq__segment *seg, uint64_t first, uint64_t last) {
+  for (uint64_t w = first >> 6; w <= last >> 6; w++) {
+    uint64_t lo = w == first >> 6 ? first & 63 : 0, hi = w == last >> 6 ? last & 63 : 63;
+    uint64_t mask = (hi == 63 ? ~0ull : (1ull << (hi + 1)) - 1) & ~((1ull << lo) - 1);
+    if ((__atomic_load_n(&seg->verified[w], __ATOMIC_RELAXED) & mask) != mask) return 0;
+  }
+  return 1;
+}
+static inline int osq__segment_need(const osq__segment *seg, const void *p, size_t n) {
+  if (n == 0) return OSQ_OK;
+  uint64_t a = (uint64_t)((const uint8_t *)p - seg->map.p);
+  uint64_t first = a >> seg->page_shift, last = (a + n - 1) >> seg->page_shift;
+  if (first == last && (__atomic_load_n(&seg->verified[first >> 6], __ATOMIC_RELAXED) >> (first & 63) & 1))
+    return OSQ_OK;
+  if (first != last && osq__segment_pages_verified(seg, first, last)) return OSQ_OK;
+  return osq__segment_need_slow(seg, first, last);
+}
 /* Looks up term.  Returns OSQ_OK, OSQ_E_NOTFOUND or OSQ_E_CORRUPT. */
 int osq__segment_lookup(const osq__segment *seg, const uint8_t *term,
                         size_t len, osq__term_info *ti);

@@ -19,7 +19,30 @@ static int corrupt_at(const char *path, const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
-  return osq__fail(OSQ_E_CORRUPT, "%s: corrupt segment: %s", path, msg);
+  return osq__fail(OSQ_E_CORRUPT, "the index is damaged at %s (corrupt segment: %s); run osindex check", path, msg);
+}
+
+int osq__segment_need_slow(const osq__segment *seg, uint64_t first, uint64_t last) {
+  uint64_t start = OSQ__SEG_HEADER_BYTES + OSQ__SEG_NSECTIONS * OSQ__SEG_SECTION_BYTES;
+  for (uint64_t i = first; i <= last; i++) {
+    if (i >= seg->npages) /* callers ask for bytes of sections 0..8 only */
+      return osq__fail(OSQ_E_CORRUPT, "the index is damaged at %s: a read past its checksummed pages; run osindex check",
+                       seg->path);
+    if (__atomic_load_n(&seg->verified[i >> 6], __ATOMIC_RELAXED) >> (i & 63) & 1) continue;
+    uint64_t a = i << seg->page_shift, b = (i + 1) << seg->page_shift;
+    if (a < start) a = start;
+    if (b > seg->pages_end) b = seg->pages_end;
+    if (osq__crc32_bulk(0, seg->map.p + a, (size_t)(b - a)) != osq__get_u32(seg->page_crc + 4 * i)) {
+      osq__fail(OSQ_E_CORRUPT,
+                "the index is damaged at %s offset %llu (checksum mismatch in the %llu bytes from there); "
+                "run osindex check",
+                seg->path, (unsigned long long)a, (unsigned long long)(b - a));
+      osq__damage_pending(); /* the search's "corrupt postings" keeps this message */
+      return OSQ_E_CORRUPT;
+    }
+    __atomic_fetch_or(&seg->verified[i >> 6], 1ull << (i & 63), __ATOMIC_RELAXED);
+  }
+  return OSQ_OK;
 }
 
 int osq__segment_open(const char *path, osq__segment *seg) {
@@ -61,8 +84,39 @@ int osq__segment_open(const char *path, osq__segment *seg) {
     seg->sec[s].n = len;
     seg->sec[s].crc = osq__get_u32(e + 16);
   }
+  /* The page checksums cover everything before PAGES (segment_write.c). */
+  {
+    const uint8_t *pg = seg->sec[OSQ__SEC_PAGES].p;
+    uint64_t pgn = seg->sec[OSQ__SEC_PAGES].n;
+    seg->pages_end = (uint64_t)(pg - p);
+    for (int s = 0; s < OSQ__SEC_PAGES; s++)
+      if ((uint64_t)(seg->sec[s].p - p) + seg->sec[s].n > seg->pages_end) {
+        rc = CORRUPT(seg, "section %d lies after the page checksums", s);
+        goto fail;
+      }
+    uint32_t size = pgn >= 8 ? osq__get_u32(pg) : 0;
+    if (size < 512 || size > (1u << 20) || (size & (size - 1))) {
+      rc = CORRUPT(seg, "page checksums: page size %u", size);
+      goto fail;
+    }
+    seg->page_shift = (uint32_t)__builtin_ctz(size);
+    uint64_t npages = (seg->pages_end + size - 1) >> seg->page_shift;
+    if (pgn != 8 + 4 * npages || npages > UINT32_MAX) {
+      rc = CORRUPT(seg, "page checksum table size");
+      goto fail;
+    }
+    seg->npages = (uint32_t)npages;
+    seg->page_crc = pg + 8;
+    seg->verified = calloc((size_t)(npages + 64) / 64, sizeof *seg->verified);
+    if (!seg->verified) {
+      rc = osq__fail(OSQ_E_NOMEM, "%s: out of memory for %llu page flags", path, (unsigned long long)npages);
+      goto fail;
+    }
+  }
   /* Fixed-size tables must match the counts. */
   if (seg->sec[OSQ__SEC_DICT_INDEX].n < 4) { rc = CORRUPT(seg, "dictionary index too short"); goto fail; }
+  /* the dictionary's block count, which every lookup uses */
+  if ((rc = osq__segment_need(seg, seg->sec[OSQ__SEC_DICT_INDEX].p, 4))) goto fail;
   seg->dict_blocks = osq__get_u32(seg->sec[OSQ__SEC_DICT_INDEX].p);
   if ((uint64_t)seg->dict_blocks * 4 + 4 != seg->sec[OSQ__SEC_DICT_INDEX].n ||
       seg->dict_blocks != (seg->nterms + OSQ__DICT_BLOCK - 1) / OSQ__DICT_BLOCK) {
@@ -89,21 +143,40 @@ int osq__segment_open(const char *path, osq__segment *seg) {
     rc = CORRUPT(seg, "title bitmap size");
     goto fail;
   }
-  for (uint64_t i = 0; i < seg->sec[OSQ__SEC_TITLES].n && !seg->has_titles; i++)
-    seg->has_titles = seg->sec[OSQ__SEC_TITLES].p[i] != 0;
+  /* from the header (under its CRC), so that opening reads no page of
+   * the sections: damage there fails the queries that read it, not all */
+  seg->has_titles = (osq__get_u32(p + 12) & OSQ__SEGF_TITLES) != 0;
   return OSQ_OK;
 fail:
+  free(seg->verified);
+  seg->verified = NULL;
   osq__unmap(&seg->map);
   return rc;
 }
 
 void osq__segment_close(osq__segment *seg) {
-  if (seg) osq__unmap(&seg->map);
+  if (!seg) return;
+  osq__unmap(&seg->map);
+  free(seg->verified);
+  seg->verified = NULL;
 }
 
 int osq__segment_verify(const osq__segment *seg) {
   const uint8_t *p = seg->map.p;
   size_t n = seg->map.n;
+  /* every page first, so that damage before PAGES gets an offset (and a
+   * merge reading the whole segment next checks no page twice) */
+  uint64_t start = OSQ__SEG_HEADER_BYTES + OSQ__SEG_NSECTIONS * OSQ__SEG_SECTION_BYTES;
+  for (uint64_t i = 0; i < seg->npages; i++) {
+    uint64_t a = i << seg->page_shift, b = (i + 1) << seg->page_shift;
+    if (a < start) a = start;
+    if (b > seg->pages_end) b = seg->pages_end;
+    if (osq__crc32_bulk(0, p + a, (size_t)(b - a)) != osq__get_u32(seg->page_crc + 4 * i))
+      return osq__fail(OSQ_E_CORRUPT,
+                       "the index is damaged at %s offset %llu (checksum mismatch in the %llu bytes from there); "
+                       "run osindex check",
+                       seg->path, (unsigned long long)a, (unsigned long long)(b - a));
+  }
   for (int s = 0; s < OSQ__SEG_NSECTIONS; s++)
     if (osq__crc32(0, seg->sec[s].p, seg->sec[s].n) != seg->sec[s].crc)
       return CORRUPT(seg, "checksum mismatch in section %d", s);
@@ -111,6 +184,7 @@ int osq__segment_verify(const osq__segment *seg) {
     return CORRUPT(seg, "file checksum mismatch");
   /* the one word no checksum covers */
   if (osq__get_u32(p + n - OSQ__SEG_FOOTER_BYTES + 4) != 0) return CORRUPT(seg, "reserved footer word is not zero");
+  for (uint64_t i = 0; i < seg->npages; i++) __atomic_fetch_or(&seg->verified[i >> 6], 1ull << (i & 63), __ATOMIC_RELAXED);
   return OSQ_OK;
 }
 
@@ -124,10 +198,13 @@ typedef struct {
 
 static int dict_block_start(const osq__segment *seg, uint32_t b, dict_iter *it) {
   const uint8_t *idx = seg->sec[OSQ__SEC_DICT_INDEX].p + 4;
+  int rc = osq__segment_need(seg, idx + (size_t)b * 4, b + 1 < seg->dict_blocks ? 8 : 4);
+  if (rc) return rc;
   uint32_t off = osq__get_u32(idx + (size_t)b * 4);
   uint64_t dn = seg->sec[OSQ__SEC_DICT].n;
   uint64_t next = b + 1 < seg->dict_blocks ? osq__get_u32(idx + (size_t)(b + 1) * 4) : dn;
   if (off > next || next > dn) return CORRUPT(seg, "dictionary block %u out of bounds", b);
+  if ((rc = osq__segment_need(seg, seg->sec[OSQ__SEC_DICT].p + off, next - off))) return rc;
   it->p = seg->sec[OSQ__SEC_DICT].p + off;
   it->end = seg->sec[OSQ__SEC_DICT].p + next;
   it->len = 0;
@@ -254,6 +331,9 @@ static void passage_record(const osq__segment *seg, uint32_t pid, osq__passage_i
 
 int osq__segment_passage(const osq__segment *seg, uint32_t pid, osq__passage_info *pi) {
   if (pid >= seg->npassages) return CORRUPT(seg, "passage %u out of range", pid);
+  int rc = osq__segment_need(seg, seg->sec[OSQ__SEC_PASSAGES].p + (size_t)pid * OSQ__PASSAGE_BYTES,
+                             OSQ__PASSAGE_BYTES);
+  if (rc) return rc;
   passage_record(seg, pid, pi);
   if (pi->doc >= seg->ndocs || pi->block >= seg->store_blocks)
     return CORRUPT(seg, "passage %u refers outside the segment", pid);
@@ -269,12 +349,17 @@ static int store_block_of(const osq__segment *seg, uint32_t pid, osq__passage_in
   const uint8_t *st = seg->sec[OSQ__SEC_STORE].p;
   uint64_t stn = seg->sec[OSQ__SEC_STORE].n;
   uint64_t base = 4 + ((uint64_t)seg->store_blocks + 1) * 8;
+  /* the block count, read unverified by osq__segment_open, and the two
+   * offsets */
+  if ((rc = osq__segment_need(seg, st, 4)) || (rc = osq__segment_need(seg, st + 4 + (uint64_t)pi->block * 8, 16)))
+    return rc;
   uint64_t a = osq__get_u64(st + 4 + (uint64_t)pi->block * 8);
   uint64_t b = osq__get_u64(st + 4 + (uint64_t)(pi->block + 1) * 8);
   if (a > b || b > stn - base) return CORRUPT(seg, "store block %u out of bounds", pi->block);
   /* LZ4 expands at most about 255:1: a passage ending further into the
    * block is corrupt (checked before the buffer is allocated) */
   if (!passage_fits(pi, b - a)) return CORRUPT(seg, "passage %u too long", pid);
+  if ((rc = osq__segment_need(seg, st + base + a, b - a))) return rc;
   *src = st + base + a;
   *srcn = b - a;
   return OSQ_OK;
@@ -304,6 +389,8 @@ int osq__segment_passage_text_cached(const osq__segment *seg, osq__store_cache *
     size_t end = want;
     for (uint32_t q = pid + 1; q < seg->npassages; q++) {
       osq__passage_info qi;
+      if (osq__segment_need(seg, seg->sec[OSQ__SEC_PASSAGES].p + (size_t)q * OSQ__PASSAGE_BYTES, OSQ__PASSAGE_BYTES))
+        break;
       passage_record(seg, q, &qi);
       if (qi.block != pi.block || !passage_fits(&qi, srcn)) break;
       if ((size_t)qi.offset + qi.length > end) end = (size_t)qi.offset + qi.length;
@@ -367,6 +454,8 @@ int osq__segment_doc(const osq__segment *seg, uint32_t doc, osq__doc_info *di, c
   if (doc >= seg->ndocs) return CORRUPT(seg, "document %u out of range", doc);
   const uint8_t *base = seg->sec[OSQ__SEC_DOCS].p + (size_t)seg->ndocs * 4;
   const uint8_t *end = seg->sec[OSQ__SEC_DOCS].p + seg->sec[OSQ__SEC_DOCS].n;
+  int rc = osq__segment_need(seg, seg->sec[OSQ__SEC_DOCS].p + (size_t)doc * 4, 4);
+  if (rc) return rc;
   uint32_t off = osq__get_u32(seg->sec[OSQ__SEC_DOCS].p + (size_t)doc * 4);
   if (off > (size_t)(end - base)) return CORRUPT(seg, "document %u record out of bounds", doc);
   const uint8_t *p = base + off;
@@ -399,6 +488,8 @@ int osq__segment_doc(const osq__segment *seg, uint32_t doc, osq__doc_info *di, c
     p += l;
     total += l + 1;
   }
+  /* the record as far as it was read: verified before any of it is used */
+  if ((rc = osq__segment_need(seg, base + off, (size_t)(p - (base + off))))) return rc;
   size_t nptr = 2 * (size_t)nf + nh;
   char *s = malloc(nptr * sizeof(char *) + total);
   if (!s) return OSQ_E_NOMEM;
@@ -442,6 +533,19 @@ int osq__segment_doc(const osq__segment *seg, uint32_t doc, osq__doc_info *di, c
 
 /* ---- posting cursor ------------------------------------------------------- */
 
+/* Verifies the pages of base[pids[i] >> shift] for i in [lo, hi] (pids
+ * ascending). */
+static int need_pids(const osq__segment *seg, const uint8_t *base, uint32_t shift, const uint32_t *pids, uint32_t lo,
+                     uint32_t hi) {
+  const uint8_t *a = base + (pids[lo] >> shift), *b = base + (pids[hi] >> shift);
+  uint64_t pa = (uint64_t)(a - seg->map.p) >> seg->page_shift, pb = (uint64_t)(b - seg->map.p) >> seg->page_shift;
+  if (pa == pb) return osq__segment_need(seg, a, 1);
+  if (osq__segment_pages_verified(seg, pa, pb)) return OSQ_OK; /* all of them, as mostly */
+  uint32_t mid = lo + (hi - lo) / 2;
+  int rc = need_pids(seg, base, shift, pids, lo, mid);
+  return rc ? rc : need_pids(seg, base, shift, pids, mid + 1, hi);
+}
+
 static int load_block(osq__cursor *c, uint32_t blk) {
   const osq__segment *seg = c->seg;
   uint32_t n = blk + 1 < c->nblocks ? OSQ__BLOCK : c->ti.df - blk * OSQ__BLOCK;
@@ -450,6 +554,7 @@ static int load_block(osq__cursor *c, uint32_t blk) {
   int64_t prev;
   if (c->nblocks > 1) {
     const uint8_t *s = c->post + (size_t)blk * OSQ__SKIP_BYTES;
+    /* the skip table was verified whole by osq__cursor_open */
     uint32_t boff = osq__get_u32(s + 4);
     pos_rel = osq__get_u32(s + 8);
     if (boff > (size_t)(c->post_end - c->blocks)) return CORRUPT(seg, "skip entry out of bounds");
@@ -463,9 +568,13 @@ static int load_block(osq__cursor *c, uint32_t blk) {
   size_t avail = (size_t)(c->post_end - bp);
   /* Every tf - 1 fits the width of the term's max tf - 1, so no tf is more
    * than twice the dictionary's bound. */
-  long nd = osq__pfor_unpack(bp, avail, n, 32, c->pids);
-  if (nd < 0 || osq__pfor_unpack(bp + nd, avail - (size_t)nd, n, osq__bits(c->ti.max_tf - 1), c->tfs) < 0)
-    return CORRUPT(seg, "posting block %u truncated or of impossible bit widths", blk);
+  long nd = osq__pfor_unpack(bp, avail, n, 32, c->pids), nt = -1;
+  if (nd >= 0) nt = osq__pfor_unpack(bp + nd, avail - (size_t)nd, n, osq__bits(c->ti.max_tf - 1), c->tfs);
+  /* the bytes just decoded (or as far as they were read) are verified
+   * before any of it is used */
+  int rc = osq__segment_need(seg, bp, nt >= 0 ? (size_t)(nd + nt) : avail < 64 ? avail : 64);
+  if (rc) return rc;
+  if (nt < 0) return CORRUPT(seg, "posting block %u truncated or of impossible bit widths", blk);
   /* Gaps are non-negative, so checking the last pid checks them all; the
    * last is computed in 64 bits so no gap can wrap it. */
   uint64_t acc = osq__gaps_to_pids(c->pids, n, prev) + 1;
@@ -480,6 +589,14 @@ static int load_block(osq__cursor *c, uint32_t blk) {
   if (c->nblocks > 1 && acc - 1 != osq__get_u32(c->post + (size_t)blk * OSQ__SKIP_BYTES))
     return CORRUPT(seg, "posting block %u does not end at its skip entry's passage", blk);
   if (pos_rel > (uint64_t)(c->pos_end - c->pos_base)) return CORRUPT(seg, "positions out of bounds");
+  /* The passages' norms and title bits, which the search reads directly
+   * (segment.h), for the pids of this block.  A dense list's block lies in
+   * one page of each (one check); a sparse one's pids are split until each
+   * run lies in one page, so that no page between them is verified for
+   * nothing. */
+  if ((rc = need_pids(seg, seg->sec[OSQ__SEC_NORMS].p, 0, c->pids, 0, n - 1)) ||
+      (rc = need_pids(seg, seg->sec[OSQ__SEC_TITLES].p, 3, c->pids, 0, n - 1)))
+    return rc;
   c->block = blk;
   c->n = n;
   c->i = 0;
@@ -505,8 +622,15 @@ int osq__cursor_open(osq__cursor *c, const osq__segment *seg, const osq__term_in
   c->nblocks = (ti->df + OSQ__BLOCK - 1) / OSQ__BLOCK;
   size_t skip = c->nblocks > 1 ? (size_t)c->nblocks * OSQ__SKIP_BYTES : 0;
   if (skip > ti->post_len) return CORRUPT(seg, "skip table out of bounds");
+  /* Seeks and the block-max bounds read the skip table anywhere: all of
+   * it is verified now (24 bytes per 128 postings). */
+  int rc = osq__segment_need(seg, c->post, skip);
+  if (rc) {
+    c->pid = UINT32_MAX;
+    return rc;
+  }
   c->blocks = c->post + skip;
-  int rc = load_block(c, 0);
+  rc = load_block(c, 0);
   if (rc) c->pid = UINT32_MAX;
   return rc;
 }
@@ -598,12 +722,14 @@ long osq__cursor_positions(osq__cursor *c, uint32_t *out, uint32_t cap) {
         uint32_t fn = c->pos_nvals - c->pos_fk * OSQ__BLOCK;
         if (fn > OSQ__BLOCK) fn = OSQ__BLOCK;
         size_t avail = (size_t)(c->pos_end - c->pos_fp);
+        long sz = osq__pfor_size(c->pos_fp, avail, fn);
+        /* the frame's bytes (or its header) verified before use */
+        if (osq__segment_need(c->seg, c->pos_fp, sz >= 0 ? (size_t)sz : avail < 64 ? avail : 64)) return -1;
+        if (sz < 0) return -1;
         if (c->pos_fk == fk) {
           if (osq__pfor_unpack(c->pos_fp, avail, fn, 32, c->pos_buf) < 0) return -1;
           break;
         }
-        long sz = osq__pfor_size(c->pos_fp, avail, fn);
-        if (sz < 0) return -1;
         c->pos_fp += sz;
         c->pos_fk++;
       }

@@ -1,7 +1,7 @@
 /*
  * segment_write.c -- writes one immutable segment file.
  *
- * THE SEGMENT FILE FORMAT (version 5)
+ * THE SEGMENT FILE FORMAT (version 6, OSQ_FORMAT_VERSION)
  *
  * An index directory holds segment files named seg-NNNNNNNN.osq and a
  * MANIFEST that names the live ones (manifest.c).  A segment is written once,
@@ -13,11 +13,13 @@
  * Header, 64 bytes:
  *     0  8 bytes  magic "OSQSEG\x01\x00"
  *     8  u32      format version (OSQ_FORMAT_VERSION)
- *    12  u32      flags, 0
+ *    12  u32      flags: bit 0 (version 6) set when some passage is a title
+ *                 (TITLES has a bit set), so that opening reads no section
+ *                 page; other bits 0
  *    16  u32      passages P
  *    20  u32      documents D
  *    24  u32      terms T
- *    28  u32      number of sections (9)
+ *    28  u32      number of sections (10; 9 before version 6)
  *    32  u64      total tokens of all passages (average passage length)
  *    40  u32      CRC32 of the section table (read and checked on open)
  *    44  u32      CRC32 of header bytes 0..39
@@ -26,7 +28,7 @@
  *                 stems queries with another lexicon than the index did
  *                 (outside the header CRC, inside the whole file's)
  *    56  8 bytes  zero
- * Section table, 9 entries of 24 bytes: u64 offset from file start, u64
+ * Section table, 10 entries of 24 bytes: u64 offset from file start, u64
  * length, u32 CRC32 of the section's bytes, u32 zero.  Sections, in order:
  *
  *   0 DICT_INDEX  u32 B, then B u32 offsets into DICT, one per block.
@@ -111,6 +113,14 @@
  *   7 NORMS       P bytes: each passage's length in tokens, quantized
  *                 (exact below 64, then steps of 4%; see segment.h).  The
  *                 block bounds use the quantized length too.
+ *   9 PAGES       (version 6) page checksums: u32 page size S (a power of
+ *                 two, 2^OSQ__PAGE_SHIFT = 4 KiB; readers take 512 B to
+ *                 1 MiB), u32 zero, then one u32 CRC32 per page of the
+ *                 file up to this section's offset E: page i covers file
+ *                 bytes [i*S, (i+1)*S) cut to [end of the section table,
+ *                 E), so there are ceil(E / S) of them (page 0 starts after
+ *                 the section table, which has its own CRC).  Every other
+ *                 section lies before E: PAGES comes last.
  *
  * Footer, 16 bytes: u32 CRC32 of every byte before the footer, u32 zero,
  * 8 bytes magic "OSQSEGND".
@@ -120,6 +130,29 @@
  * OSQ_E_CORRUPT naming the file.  Opening checks the header, the section table
  * and the footer magic, not the whole-file CRC, so that a query does not read
  * a whole index; `osindex check` verifies every CRC.
+ *
+ * VERIFIED ON FIRST USE (version 6).  Before version 6 a query read
+ * sections whose CRCs it never verified: of 2,200 damaged files, 32 gave
+ * wrong hits or garbled passages without an error.  Now every byte a reader
+ * uses -- a dictionary block and its index entries, a skip table, a posting
+ * block and its position frames, a passage record, a document record, a
+ * store block and its offsets, the norms and title bits of the passages a
+ * posting block names -- is first passed to osq__segment_need, which
+ * verifies the CRC of each page holding it the first time that page is
+ * used by the open index and remembers it (one bit a page), so that a
+ * damaged page is reported as "the index is damaged at FILE offset N; run
+ * osindex check" and never read as data.  A page's CRC comes from PAGES,
+ * which is itself unverified: a damaged entry can only make a good page
+ * fail, which is damage all the same.  The cost on query latency is in
+ * bench/README.md.
+ *
+ * OLDER VERSIONS are not read, as for every version before: the manifest
+ * (manifest.c) and a segment's header name the version, and a reader that
+ * finds another one says so (OSQ_E_VERSION: "rebuild the index with
+ * osindex --replace" for an older one, "upgrade osq" for a newer one), after
+ * the checksums that cover the version field, so that damage is never
+ * reported as a version.  A version-5 index has no page checksums to
+ * verify; reading it unverified would bring back the silent wrong answers.
  *
  * Room to grow: deletions, merges and new segments are described by the
  * manifest, not by segments, so they need no change here.
@@ -325,6 +358,32 @@ static int dict_entry(osq__buf *dict, const osq__wterm *t, const osq__wterm *pre
   return OSQ_OK;
 }
 
+/* Page checksums of a stream of pieces starting at file offset pos: one
+ * u32 CRC32 a page into *out, the first page's CRC from pos (the end of
+ * the section table) to the page's end. */
+typedef struct page_sum {
+  uint32_t shift;
+  uint64_t pos;
+  uint32_t crc;
+  osq__buf *out;
+} page_sum;
+
+static int page_sum_feed(page_sum *ps, const uint8_t *p, size_t n) {
+  while (n) {
+    uint64_t page_end = ((ps->pos >> ps->shift) + 1) << ps->shift;
+    size_t take = n < page_end - ps->pos ? n : (size_t)(page_end - ps->pos);
+    ps->crc = osq__crc32_bulk(ps->crc, p, take);
+    ps->pos += take;
+    p += take;
+    n -= take;
+    if (ps->pos == page_end) {
+      if (osq__buf_u32(ps->out, ps->crc)) return OSQ_E_NOMEM;
+      ps->crc = 0;
+    }
+  }
+  return OSQ_OK;
+}
+
 static int write_all(int fd, const void *data, size_t n, uint32_t *crc) {
   if (crc) *crc = osq__crc32(*crc, data, n);
   return osq__write_all(fd, data, n);
@@ -466,11 +525,33 @@ int osq__segment_write(const char *dir, const char *name,
       sec[OSQ__SEC_NORMS].p[sec[OSQ__SEC_NORMS].n++] = osq__norm_encode(table, seg->passages[i].ntokens);
   }
 
+  /* PAGES: the checksum of every page of what precedes it (after the
+   * header and the section table, which have their own), computed from the
+   * sections in memory, in file order. */
+  {
+    page_sum ps = {OSQ__PAGE_SHIFT, OSQ__SEG_HEADER_BYTES + OSQ__SEG_NSECTIONS * OSQ__SEG_SECTION_BYTES, 0,
+                   &sec[OSQ__SEC_PAGES]};
+    rc = osq__buf_u32(ps.out, 1u << OSQ__PAGE_SHIFT);
+    if (!rc) rc = osq__buf_u32(ps.out, 0);
+    for (int s = 0; s < OSQ__SEC_PAGES && !rc; s++) {
+      rc = page_sum_feed(&ps, sec[s].p, sec[s].n);
+      if (!rc) rc = page_sum_feed(&ps, tail_p[s], tail_n[s]);
+    }
+    if (!rc && (ps.pos & ((1u << OSQ__PAGE_SHIFT) - 1))) rc = osq__buf_u32(ps.out, ps.crc);
+    if (rc) goto done;
+  }
+
   /* Header and section table. */
   uint8_t hdr[OSQ__SEG_HEADER_BYTES + OSQ__SEG_NSECTIONS * OSQ__SEG_SECTION_BYTES];
   memset(hdr, 0, sizeof hdr);
   memcpy(hdr, OSQ__SEG_MAGIC, 8);
   osq__put_u32(hdr + 8, OSQ_FORMAT_VERSION);
+  {
+    uint32_t flags = 0;
+    for (uint32_t i = 0; i < seg->npassages && !flags; i++)
+      if (seg->passages[i].title) flags |= OSQ__SEGF_TITLES;
+    osq__put_u32(hdr + 12, flags);
+  }
   osq__put_u32(hdr + 16, seg->npassages);
   osq__put_u32(hdr + 20, seg->ndocs);
   osq__put_u32(hdr + 24, (uint32_t)seg->nterms);

@@ -81,6 +81,11 @@ uint32_t osq__crc32(uint32_t crc, const void *p, size_t n) {
   return (uint32_t)libdeflate_crc32(crc, p, n);
 }
 
+uint32_t osq__crc32_bulk(uint32_t crc, const void *p, size_t n) {
+  if (n == 0) return crc;
+  return (uint32_t)libdeflate_crc32(crc, p, n);
+}
+
 int osq__fsync_dir(const char *dir) {
   int fd = open(dir, O_RDONLY | O_DIRECTORY);
   if (fd < 0) return osq__fail(OSQ_E_IO, "%s: %s", dir, strerror(errno));

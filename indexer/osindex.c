@@ -387,8 +387,8 @@ static int cmd_check(const options *o) {
     else printf("%s: %s\n", o->index, msg);
     /* Rebuilding is the advice only now that the check has said what is
      * lost (the summary above); queries on the intact part go on. */
-    printf("%s: the index is damaged (above: what is lost); queries that read the damaged files may fail or "
-           "show damaged text; to get the documents back, rebuild the index from its sources "
+    printf("%s: the index is damaged (above: what is lost); queries that read a damaged part fail "
+           "with an error (they never show damaged text); to get the documents back, rebuild the index from its sources "
            "(osindex --replace -i %s PATH...)\n",
            o->index, o->index);
     return 1;

@@ -425,7 +425,7 @@ static int run_batch(osq_index *ix, opts *o, const char *file) {
   size_t cap = 0;
   ssize_t n;
   unsigned long lineno = 0;
-  int failed = 0;
+  int failed = 0, damaged = 0;
   while ((n = getline(&line, &cap, f)) != -1) {
     lineno++;
     while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r')) line[--n] = 0;
@@ -440,7 +440,9 @@ static int run_batch(osq_index *ix, opts *o, const char *file) {
     } else {
       snprintf(qidbuf, sizeof qidbuf, "%lu", lineno);
     }
-    if (run_query(ix, o, q, strlen(q), qid)) failed++;
+    int rc = run_query(ix, o, q, strlen(q), qid);
+    failed += rc != 0;
+    damaged += rc == OSQ_E_CORRUPT;
     if (ferror(stdout)) break; /* main reports it */
   }
   int read_error = ferror(f) ? errno : 0;
@@ -451,7 +453,7 @@ static int run_batch(osq_index *ix, opts *o, const char *file) {
     return 2;
   }
   if (failed) fprintf(stderr, "osq: %d queries of %s failed\n", failed, file);
-  return failed ? 1 : 0;
+  return damaged ? 3 : failed ? 1 : 0;
 }
 
 /* Runs name, the program built beside this one, with argv (argv[0]
@@ -723,7 +725,7 @@ static int run(int argc, char **argv, char **gargv, char **words) {
   }
   if (rc) {
     fprintf(stderr, "osq: cannot open index %s: %s\n", o.index, *osq_last_error() ? osq_last_error() : osq_strerror(rc));
-    return 2;
+    return rc == OSQ_E_CORRUPT ? 3 : 2; /* damage has a status of its own */
   }
   {
     /* a query stems as the index did, or says it does not */
@@ -759,7 +761,7 @@ run:;
     q[at] = 0;
     rc = run_query(ix, &o, q, at, NULL);
     free(q);
-    status = rc ? 2 : 0;
+    status = rc == OSQ_E_CORRUPT ? 3 : rc ? 2 : 0;
   }
   osq_index_close(ix);
 #ifdef OSQ_XAPIAN_DL

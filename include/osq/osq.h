@@ -104,7 +104,7 @@ OSQ_EXPORT const char *osq_err_name(int status);
 OSQ_EXPORT const char *osq_last_error(void);
 
 /* The index format version this library reads and writes. */
-#define OSQ_FORMAT_VERSION 5
+#define OSQ_FORMAT_VERSION 6
 
 /* ------------------------------------------------------------------------
  * Tokenizer

@@ -102,7 +102,7 @@ contains "$T/err" "not valid UTF-8" "invalid UTF-8 message"
 cp -r "$INDEX" "$T/old"
 printf '\143' | dd of="$T/old/MANIFEST" bs=1 seek=8 conv=notrunc 2>/dev/null
 "$OSQ" -i "$T/old" 화웨이 >"$T/out" 2>"$T/err"
-[ $? -eq 2 ] || fail "index with a damaged version field should exit 2"
+[ $? -eq 3 ] || fail "index with a damaged version field should exit 3 (damage)"
 contains "$T/err" "damaged" "a damaged version field is damage"
 grep -q "version" "$T/err" && fail "a damaged version field is not a version mismatch: $(cat "$T/err")"
 # the same version with its checksum (gzip's trailer is the CRC-32 of its
@@ -114,6 +114,28 @@ head -c $((n - 4)) "$T/old/MANIFEST" | gzip -c | tail -c 8 | head -c 4 |
 [ $? -eq 2 ] || fail "index of another version should exit 2"
 contains "$T/err" "format version 99" "version message"
 contains "$T/err" "upgrade osq" "a newer version says to upgrade osq"
+
+# --- damage a query reads is an error naming the file and offset, never an answer ---
+# (format 6: every page is verified on first use, segment_write.c).  The
+# whole POSTINGS section (section 2: its offset and length are the u64s at
+# 64 + 2 * 24 and 72 + 2 * 24) zeroed: the index opens, the query fails.
+cp -r "$INDEX" "$T/dmg"
+dseg=$(ls "$T"/dmg/seg-*.osq | head -1)
+u64() { od -An -tu8 -j "$2" -N 8 "$1" | tr -d ' '; }
+poff=$(u64 "$dseg" 112) plen=$(u64 "$dseg" 120)
+dd if=/dev/zero of="$dseg" bs=1 seek="$poff" count="$plen" conv=notrunc 2>/dev/null
+"$OSQ" -i "$T/dmg" 화웨이 >"$T/out" 2>"$T/err"
+[ $? -eq 3 ] || fail "a query reading a damaged page should exit 3: $(cat "$T/err")"
+contains "$T/err" "the index is damaged at $dseg offset" "damage names the file and offset"
+contains "$T/err" "run osindex check" "damage says what to run"
+[ -s "$T/out" ] && fail "a query reading damaged postings printed results: $(head -c 300 "$T/out")"
+grep -q "rebuild" "$T/err" && fail "rebuild is advised before check has shown what is lost: $(cat "$T/err")"
+printf 'q1\t화웨이\nq2\t오픈스택\n' | "$OSQ" -i "$T/dmg" --batch - >"$T/out" 2>"$T/err"
+[ $? -eq 3 ] || fail "a batch meeting damage should exit 3"
+"$OSINDEX" check -i "$T/dmg" >"$T/out" 2>&1
+[ $? -eq 1 ] || fail "check of the damaged index should exit 1"
+contains "$T/out" "offset $((poff / 4096 * 4096))" "check names the first damaged page (4 KiB pages)"
+contains "$T/out" "rebuild" "check, having shown what is lost, says how to rebuild"
 
 "$OSQ" -i "$INDEX" '"오픈스택 (AND' >"$T/out" 2>"$T/err"
 [ $? -eq 0 ] || fail "malformed syntax should fall back to words, not fail"
@@ -172,12 +194,17 @@ contains "$T/err" "not merged" "merge says why it refused"
 contains "$T/out" "checksum mismatch" "the damage is still reported"
 # an automatic merge that meets a damaged segment is skipped, and said so
 mkdir -p "$T/many"
-for k in 1 2 3 4 5 6 7 8 9 10 11; do printf 'doc %s\n화웨이 문서 %s\n' $k $k >"$T/many/d$k.txt"; done
+# documents long enough that the end of a segment's stored text lies in
+# another 4 KiB page than its document records: the ids an add reads stay
+# verifiable (page checksums, segment_write.c)
+for k in 1 2 3 4 5 6 7 8 9 10 11; do
+  { printf 'doc %s\n' $k; seq 1 3000 | tr '\n' ' '; printf '\n화웨이 문서 %s\n' $k; } >"$T/many/d$k.txt"
+done
 "$OSINDEX" -q -i "$T/mm" --no-merge "$T/many/d1.txt" >"$T/out" 2>&1 || fail "building mm: $(cat "$T/out")"
 for k in 2 3 4 5 6 7 8 9 10; do "$OSINDEX" add -q --no-merge -i "$T/mm" "$T/many/d$k.txt" >"$T/out" 2>&1 || fail "add $k: $(cat "$T/out")"; done
 mseg=$(ls "$T"/mm/seg-*.osq | head -1)
 # damage the stored text (short texts are LZ4 literals), not the header
-at=$(grep -abo "화웨이 문서" "$mseg" | head -1 | cut -d: -f1)
+at=$(grep -abo "화웨이 문서" "$mseg" | tail -1 | cut -d: -f1)
 [ -n "$at" ] || fail "no stored text found in $mseg"
 printf XXXX | dd of="$mseg" bs=1 seek="${at:-0}" conv=notrunc 2>/dev/null
 "$OSINDEX" add -q -i "$T/mm" "$T/many/d11.txt" >"$T/out" 2>"$T/err"

@@ -200,11 +200,15 @@ static const query QUERIES[] = {
 typedef struct outcome {
   int detected;     /* some call failed naming the file, or the check reported it */
   int bad;          /* a failure that breaks the rules */
+  int wrong;        /* a query answered, without an error, other than the undamaged index */
+  int queries_noticed; /* open or some query reported the damage */
   char why[600];
   const char *stage; /* where the damage was first noticed */
 } outcome;
 
-static int acceptable(int rc) { return rc == OSQ_E_CORRUPT || rc == OSQ_E_VERSION; }
+/* Damage is damage: OSQ_E_CORRUPT, never a version (the checksums that
+ * cover every version field are verified before it is read). */
+static int acceptable(int rc) { return rc == OSQ_E_CORRUPT; }
 
 static void note_error(outcome *o, const char *stage, int rc, const char *file) {
   const char *msg = osq_last_error();
@@ -216,11 +220,24 @@ static void note_error(outcome *o, const char *stage, int rc, const char *file) 
     }
     return;
   }
+  o->queries_noticed = 1;
   if (!o->detected) {
     o->detected = 1;
     o->stage = stage;
   }
 }
+
+static uint64_t mix(uint64_t h, const void *p, size_t n) {
+  const uint8_t *b = p;
+  for (size_t i = 0; i < n; i++) h = (h ^ b[i]) * 1099511628211ull;
+  return (h ^ n) * 1099511628211ull;
+}
+static uint64_t mixs(uint64_t h, const char *s) { return mix(h, s ? s : "", s ? strlen(s) : 0); }
+
+/* The undamaged index's answer to each query: a digest of everything osq
+ * shows of every hit (ids, titles, fields, passage text, score, spans). */
+static uint64_t pristine[64];
+static int have_pristine;
 
 typedef struct check_ctx {
   const char *file;
@@ -234,10 +251,11 @@ static void on_problem(void *ctx, const char *file, const char *problem) {
 }
 
 /* Opens, queries and checks the index in dir; file is the damaged file's
- * name.  Fills *sig with a digest of the answers (for the pristine run). */
-static void run_case(const char *dir, const char *file, outcome *o, uint64_t *sig) {
+ * name.  A query that answers without an error must answer as the
+ * undamaged index did (pristine[]), else the case is a silent wrong
+ * result.  With record set, fills pristine[] instead. */
+static void run_case(const char *dir, const char *file, outcome *o, int record) {
   memset(o, 0, sizeof *o);
-  uint64_t h = 1469598103934665603ull;
   osq_index *ix = NULL;
   int rc = osq_index_open(dir, &ix);
   if (rc) {
@@ -256,25 +274,42 @@ static void run_case(const char *dir, const char *file, outcome *o, uint64_t *si
         continue;
       }
       size_t n = osq_results_count(r);
-      h = (h ^ n) * 1099511628211ull;
+      uint64_t h = mix(1469598103934665603ull, &n, sizeof n);
+      uint64_t matched = osq_results_matched(r);
+      h = mix(h, &matched, sizeof matched);
+      int failed = 0;
       for (size_t i = 0; i < n; i++) {
         osq_hit hit;
         rc = osq_results_get_doc(r, i, &hit);
         if (rc) {
           note_error(o, "osq_results_get_doc", rc, file);
+          failed = 1;
           continue;
         }
+        h = mixs(mixs(mixs(mixs(mixs(h, hit.doc_id), hit.title), hit.source), hit.url), hit.date);
         rc = osq_results_get(r, i, &hit);
         if (rc) {
           note_error(o, "osq_results_get", rc, file);
+          failed = 1;
           continue;
         }
-        for (const char *p = hit.doc_id; *p; p++) h = (h ^ (uint8_t)*p) * 1099511628211ull;
-        h = (h ^ hit.passage_no) * 1099511628211ull;
-        h = (h ^ hit.passage_len) * 1099511628211ull;
-        h = (h ^ hit.nspans) * 1099511628211ull;
+        h = mixs(mixs(mixs(mixs(mixs(h, hit.doc_id), hit.title), hit.source), hit.url), hit.date);
+        h = mix(h, hit.passage, hit.passage_len);
+        h = mix(h, &hit.score, sizeof hit.score);
+        h = mix(h, &hit.passage_no, sizeof hit.passage_no);
+        h = mix(h, hit.spans, hit.nspans * sizeof *hit.spans);
+        h = mixs(mixs(h, hit.explain), hit.section);
+        for (size_t k = 0; k < hit.nfields; k++) h = mixs(mixs(h, hit.field_keys[k]), hit.field_values[k]);
       }
       osq_results_free(r);
+      if (record) {
+        pristine[q] = h;
+      } else if (!failed && have_pristine && h != pristine[q] && !o->wrong) {
+        o->wrong = 1;
+        o->bad = 1;
+        snprintf(o->why, sizeof o->why, "SILENT WRONG RESULT: query %s answered without an error, not as the undamaged index",
+                 QUERIES[q].q);
+      }
     }
     osq_index_close(ix);
   }
@@ -299,7 +334,6 @@ static void run_case(const char *dir, const char *file, outcome *o, uint64_t *si
     o->bad = 1;
     snprintf(o->why, sizeof o->why, "open, every query and the deep check succeeded: the damage went unnoticed");
   }
-  if (sig) *sig = h;
 }
 
 /* ---- the cases ------------------------------------------------------------------- */
@@ -312,10 +346,17 @@ typedef struct ifile {
   int segment;
 } ifile;
 
+/* Kinds of damage. */
+enum { K_BYTE, K_TRUNC, K_BIT, K_ZERO, K_APPEND, K_KINDS };
+static const char *const KIND_NAME[K_KINDS] = {"byte changed", "truncated", "bit flipped", "bytes zeroed",
+                                               "bytes appended"};
+
 typedef struct tcase {
   uint32_t file;
-  uint8_t trunc; /* 1: truncate to off bytes; 0: XOR byte off with x */
+  uint8_t kind; /* K_BYTE: XOR byte off with x; K_BIT: the same, x one bit; K_TRUNC: cut to
+                   off bytes; K_ZERO: zero [off, off + len); K_APPEND: len bytes appended */
   uint8_t x;
+  uint32_t len;
   uint64_t off;
 } tcase;
 
@@ -324,7 +365,7 @@ typedef struct caselist {
   size_t n, cap;
 } caselist;
 
-static void add_case(caselist *l, uint32_t file, int trunc, uint64_t off) {
+static void add_kind(caselist *l, uint32_t file, int kind, uint64_t off, uint32_t len) {
   if (l->n == l->cap) {
     l->cap = l->cap ? l->cap * 2 : 1024;
     l->c = realloc(l->c, l->cap * sizeof *l->c);
@@ -332,9 +373,32 @@ static void add_case(caselist *l, uint32_t file, int trunc, uint64_t off) {
   }
   tcase *c = &l->c[l->n++];
   c->file = file;
-  c->trunc = (uint8_t)trunc;
+  c->kind = (uint8_t)kind;
   c->off = off;
-  c->x = (uint8_t)(1 + rnd() % 255);
+  c->len = len;
+  c->x = kind == K_BIT ? (uint8_t)(1u << (rnd() % 8)) : (uint8_t)(1 + rnd() % 255);
+}
+
+static void add_case(caselist *l, uint32_t file, int trunc, uint64_t off) {
+  add_kind(l, file, trunc ? K_TRUNC : K_BYTE, off, 0);
+}
+
+/* Bit flips, zeroed runs and pages, appended bytes (what a disk, a bad
+ * copy or a crashed tool do), n of each kind for a file of size fn. */
+static void add_other_kinds(caselist *l, uint32_t f, size_t fn, unsigned n) {
+  for (unsigned k = 0; k < n; k++) add_kind(l, f, K_BIT, rnd() % fn, 0);
+  for (unsigned k = 0; k < n; k++) {
+    uint64_t off = rnd() % fn;
+    if (k % 2 == 0) { /* a zeroed 4 KiB page, as a lost block reads */
+      off &= ~(uint64_t)4095;
+      add_kind(l, f, K_ZERO, off, (uint32_t)(fn - off < 4096 ? fn - off : 4096));
+    } else { /* a zeroed run of 1 to 512 bytes */
+      uint32_t len = (uint32_t)(1 + rnd() % 512);
+      add_kind(l, f, K_ZERO, off, (uint32_t)(fn - off < len ? fn - off : len));
+    }
+  }
+  static const uint32_t app[] = {1, 8, 16, 100, 4096};
+  for (unsigned k = 0; k < n / 4 + 1; k++) add_kind(l, f, K_APPEND, fn, app[k % 5]);
 }
 
 /* Cases aimed at the posting lists the queries read: every byte of the skip
@@ -373,6 +437,8 @@ static void make_cases(caselist *l, const ifile *files, uint32_t nfiles, unsigne
       /* MANIFEST and deletion files are small: every byte, every length */
       for (size_t i = 0; i < n; i++) add_case(l, f, 0, i);
       for (size_t i = 0; i < n; i++) add_case(l, f, 1, i);
+      for (size_t i = 0; i < n; i++) add_kind(l, f, K_BIT, i, 0);
+      add_other_kinds(l, f, n, 8);
       continue;
     }
     for (size_t i = 0; i < SEG_TABLE && i < n; i++) add_case(l, f, 0, i);
@@ -394,13 +460,19 @@ static void make_cases(caselist *l, const ifile *files, uint32_t nfiles, unsigne
     const uint64_t fixed[] = {0, 1, 8, SEG_HEADER, SEG_TABLE, n / 2, n - SEG_FOOTER, n - 8, n - 1};
     for (size_t k = 0; k < sizeof fixed / sizeof *fixed; k++) add_case(l, f, 1, fixed[k]);
     for (unsigned k = 0; k < per_section; k++) add_case(l, f, 1, rnd() % n);
+    add_other_kinds(l, f, n, 4 * per_section);
   }
 }
 
 static void describe(const tcase *c, const ifile *files, char *out, size_t cap) {
-  if (c->trunc)
+  if (c->kind == K_TRUNC)
     snprintf(out, cap, "%s truncated to %llu of %zu bytes", files[c->file].name, (unsigned long long)c->off,
              files[c->file].n);
+  else if (c->kind == K_ZERO)
+    snprintf(out, cap, "%s bytes %llu..%llu zeroed", files[c->file].name, (unsigned long long)c->off,
+             (unsigned long long)(c->off + c->len - 1));
+  else if (c->kind == K_APPEND)
+    snprintf(out, cap, "%s: %u bytes appended", files[c->file].name, c->len);
   else
     snprintf(out, cap, "%s byte %llu ^= 0x%02x (0x%02x -> 0x%02x)", files[c->file].name,
              (unsigned long long)c->off, c->x, files[c->file].data[c->off],
@@ -409,8 +481,20 @@ static void describe(const tcase *c, const ifile *files, char *out, size_t cap) 
 
 static void apply(const tcase *c, const ifile *files) {
   const ifile *fi = &files[c->file];
-  if (c->trunc) {
+  if (c->kind == K_TRUNC) {
     write_file(fi->path, fi->data, (size_t)c->off);
+  } else if (c->kind == K_ZERO || c->kind == K_APPEND) {
+    uint8_t *d = malloc(fi->n + c->len);
+    if (!d) die("out of memory");
+    memcpy(d, fi->data, fi->n);
+    if (c->kind == K_ZERO) {
+      memset(d + c->off, 0, c->len);
+      write_file(fi->path, d, fi->n);
+    } else {
+      for (uint32_t i = 0; i < c->len; i++) d[fi->n + i] = (uint8_t)(c->x * (i + 1) + (i >> 3));
+      write_file(fi->path, d, fi->n + c->len);
+    }
+    free(d);
   } else {
     fi->data[c->off] ^= c->x;
     write_file(fi->path, fi->data, fi->n);
@@ -433,7 +517,7 @@ int main(int argc, char **argv) {
   }
   const char *env;
   uint64_t seed = (env = getenv("OSQ_CORRUPT_SEED")) ? strtoull(env, NULL, 10) : 20240601;
-  unsigned per_section = (env = getenv("OSQ_CORRUPT_RANDOM")) ? (unsigned)atoi(env) : 40;
+  unsigned per_section = (env = getenv("OSQ_CORRUPT_RANDOM")) ? (unsigned)atoi(env) : 10;
   unsigned timeout = (env = getenv("OSQ_CORRUPT_TIMEOUT")) ? (unsigned)atoi(env) : 60;
   long only = (env = getenv("OSQ_CORRUPT_CASE")) ? atol(env) : -1;
   rng_state = seed * 2654435761u + 1;
@@ -449,8 +533,8 @@ int main(int argc, char **argv) {
 
   /* The undamaged index must answer and pass the check. */
   outcome o;
-  uint64_t sig;
-  run_case(dir, "MANIFEST", &o, &sig);
+  run_case(dir, "MANIFEST", &o, 1);
+  have_pristine = 1;
   if (o.detected || strcmp(o.why, "open, every query and the deep check succeeded: the damage went unnoticed"))
     die("the undamaged index fails: %s %s", o.stage ? o.stage : "", o.why);
   {
@@ -499,7 +583,7 @@ int main(int argc, char **argv) {
     describe(&cl.c[only], files, desc, sizeof desc);
     printf("case %ld: %s\n", only, desc);
     apply(&cl.c[only], files);
-    run_case(dir, files[cl.c[only].file].name, &o, NULL);
+    run_case(dir, files[cl.c[only].file].name, &o, 0);
     restore(&cl.c[only], files);
     printf("%s: %s\n", o.bad ? "FAIL" : "ok", o.bad ? o.why : o.stage);
     return o.bad ? 1 : 0;
@@ -508,7 +592,9 @@ int main(int argc, char **argv) {
   /* Children run the cases in batches (a fork per case is slow under the
    * sanitizers); each reports every case it finishes, so when one dies the
    * case it was running is the next one, and a new child goes on after it. */
-  size_t failed = 0, by_open = 0, by_query = 0, by_check = 0;
+  size_t failed = 0, wrong = 0, by_open = 0, by_query = 0, by_check = 0;
+  size_t kind_cases[K_KINDS] = {0}, kind_wrong[K_KINDS] = {0}, kind_failed[K_KINDS] = {0};
+  for (size_t i = 0; i < cl.n; i++) kind_cases[cl.c[i].kind]++;
   double t1 = now_s();
   size_t next = 0;
   while (next < cl.n) {
@@ -526,12 +612,12 @@ int main(int argc, char **argv) {
         const tcase *c = &cl.c[i];
         apply(c, files);
         alarm(timeout);
-        run_case(dir, files[c->file].name, &o, NULL);
+        run_case(dir, files[c->file].name, &o, 0);
         alarm(0);
         restore(c, files);
         for (char *q = o.why; *q; q++)
           if (*q == '\n') *q = ' ';
-        fprintf(out, "%zu %c %s\n", i, o.bad ? 'F' : 'P', o.bad ? o.why : o.stage);
+        fprintf(out, "%zu %c %s\n", i, o.wrong ? 'W' : o.bad ? 'F' : 'P', o.bad ? o.why : o.stage);
         fflush(out);
       }
       fclose(out);
@@ -548,8 +634,13 @@ int main(int argc, char **argv) {
       line[strcspn(line, "\n")] = 0;
       const char *text = end + 3;
       done = i + 1;
-      if (end[1] == 'F') {
+      if (end[1] == 'F' || end[1] == 'W') {
         failed++;
+        kind_failed[cl.c[i].kind]++;
+        if (end[1] == 'W') {
+          wrong++;
+          kind_wrong[cl.c[i].kind]++;
+        }
         describe(&cl.c[i], files, desc, sizeof desc);
         printf("FAIL case %zu: %s: %s\n", i, desc, text);
       } else if (!strcmp(text, "osq_index_open")) {
@@ -569,6 +660,7 @@ int main(int argc, char **argv) {
       /* the child died in case done: the file may still be damaged */
       restore(&cl.c[done], files);
       failed++;
+      kind_failed[cl.c[done].kind]++;
       describe(&cl.c[done], files, desc, sizeof desc);
       if (WIFSIGNALED(st))
         printf("FAIL case %zu: %s: %s (signal %d)\n", done, desc,
@@ -592,7 +684,14 @@ int main(int argc, char **argv) {
     if (files[f].segment) seg_bytes += files[f].n;
   printf("%zu cases over %u files (%d segments, %zu bytes; %u other files), seed %llu: %zu failed\n", cl.n, nfiles,
          nseg, seg_bytes, nfiles - (unsigned)nseg, (unsigned long long)seed, failed);
-  printf("noticed by osq_index_open %zu, by a query %zu, only by the deep check %zu\n", by_open, by_query, by_check);
+  printf("noticed by osq_index_open %zu, by a query %zu, only by the deep check %zu (the queries read no damaged "
+         "byte: their answers were the undamaged index's)\n",
+         by_open, by_query, by_check);
+  for (int k = 0; k < K_KINDS; k++)
+    printf("  %-15s %5zu cases, %zu failed, %zu silent wrong results\n", KIND_NAME[k], kind_cases[k], kind_failed[k],
+           kind_wrong[k]);
+  printf("silent wrong results (a query answered without an error, not as the undamaged index): %zu of %zu cases\n",
+         wrong, cl.n);
   printf("index built in %.1f s, cases run in %.1f s (%.1f ms each)\n", t1 - t0, t2 - t1,
          1000 * (t2 - t1) / (double)(cl.n ? cl.n : 1));
   if (failed) printf("repeat one: OSQ_CORRUPT_CASE=N %s %s\n", argv[0], argv[1]);

@@ -73,6 +73,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   size_t table = OSQ__SEG_HEADER_BYTES + OSQ__SEG_NSECTIONS * OSQ__SEG_SECTION_BYTES;
   uint32_t ndocs = 0, npassages = 0;
   if (size >= table) {
+    /* the page checksums (format 6) too, where the PAGES entry of the
+     * section table makes sense: the fuzzer gets past them to the
+     * structure they protect */
+    const uint8_t *e = seg + OSQ__SEG_HEADER_BYTES + OSQ__SEC_PAGES * OSQ__SEG_SECTION_BYTES;
+    uint64_t off = osq__get_u64(e), len = osq__get_u64(e + 8);
+    if (off >= table && off <= size && len >= 8 && len <= size - off) {
+      uint32_t ps = osq__get_u32(seg + off);
+      if (ps >= 512 && ps <= (1u << 20) && !(ps & (ps - 1)) && len == 8 + 4 * ((off + ps - 1) / ps))
+        for (uint64_t i = 0; i < (off + ps - 1) / ps; i++) {
+          uint64_t a = i * ps < table ? table : i * ps, b = (i + 1) * ps < off ? (i + 1) * ps : off;
+          osq__put_u32(seg + off + 8 + 4 * i, osq__crc32(0, seg + a, (size_t)(b - a)));
+        }
+    }
     osq__put_u32(seg + 40, osq__crc32(0, seg + OSQ__SEG_HEADER_BYTES, table - OSQ__SEG_HEADER_BYTES));
     osq__put_u32(seg + 44, osq__crc32(0, seg, 40));
     npassages = osq__get_u32(seg + 16);

@@ -161,8 +161,11 @@ fi
 # the LOCK's holder is named even in the moment before it wrote its pid
 if command -v flock >/dev/null 2>&1; then
   : >"$T/ix/LOCK"
-  flock "$T/ix/LOCK" sh -c "sleep 0.03; echo 'pid 4242 (tester)' >'$T/ix/LOCK'; sleep 1" &
-  sleep 0.01
+  # the holder says when it has the lock (a fixed sleep here lost the race
+  # on a loaded machine: osindex took the lock first and succeeded)
+  flock "$T/ix/LOCK" sh -c ": >'$T/held'; sleep 0.03; echo 'pid 4242 (tester)' >'$T/ix/LOCK'; sleep 1" &
+  i=0
+  while [ ! -e "$T/held" ] && [ $i -lt 1000 ]; do sleep 0.01; i=$((i + 1)); done
   "$OSINDEX" add -q -i "$T/ix" "$T/2.jsonl" >"$T/out" 2>"$T/err"
   expect "add while another holds the LOCK exits" $? 2
   contains "$T/err" "pid 4242 (tester)" "the lock holder's pid is named"

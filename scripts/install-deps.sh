@@ -5,7 +5,7 @@
 # liblucene8-java and python3 also regenerate the stemmer's lexicon
 # (tools/lexicon/make-lexicon.sh; the build uses the committed one).
 set -eu
-PKGS="build-essential cmake pkg-config zlib1g-dev libutf8proc-dev libjansson-dev libdeflate-dev liblz4-dev libyaml-dev \
+PKGS="build-essential cmake pkg-config zlib1g-dev libutf8proc-dev libjansson-dev libdeflate-dev liblz4-dev libyaml-dev libhangul-dev libexpat1-dev \
 libsimdjson-dev libcmocka-dev libxapian-dev xapian-tools libgroonga-dev clang libclang-rt-14-dev strace \
 openjdk-17-jdk-headless liblucene8-java python3"
 missing=""

@@ -279,6 +279,7 @@ typedef struct rw {
   int why;
   int choseong_only; /* every rewrite was a 초성 pattern */
   int rc;
+  uint64_t matched; /* correct_word: passages the query matched */
 } rw;
 
 static void put(rw *r, const char *s, size_t n) {
@@ -409,11 +410,11 @@ static void rewrite_word(const osq_box *b, rw *r, const char *w, size_t n, int s
       r->why |= WHY_LAYOUT;
       r->choseong_only = 0;
     }
-  } else if (has_cjamo(word, n) || all_syllables(word, n)) { /* letters typed in Korean mode? */
+  } else if (has_cjamo(word, n)) { /* letters typed in Korean mode? (syllables alone: correct_word) */
     long kn = osq__hangul_keys(word, n, conv, sizeof conv);
     if (kn >= 3) {
       lower_ascii(conv);
-      if ((has_cjamo(word, n) || osq__word_df(b->ix, word, n) == 0) && osq__word_df(b->ix, conv, (size_t)kn) > 0) {
+      if (osq__word_df(b->ix, conv, (size_t)kn) > 0) {
         use = conv;
         un = (size_t)kn;
         r->why |= WHY_LAYOUT;
@@ -517,8 +518,31 @@ static void correct_word(const osq_box *b, rw *r, const char *w, size_t n, int s
   memcpy(low, w, n);
   low[n] = 0;
   lower_ascii(low);
+  uint64_t df = osq__word_df(b->ix, low, n);
+  if (df == 0 && all_syllables(low, n)) {
+    /* letters typed in Korean mode, in whole syllables (노ㅜㅁ is caught
+     * before the search; 뭉뎃 only here, as no Korean word of the index) */
+    char conv[4 * WORD_MAX];
+    long kn = osq__hangul_keys(low, n, conv, sizeof conv);
+    if (kn >= 3) {
+      lower_ascii(conv);
+      if (osq__word_df(b->ix, conv, (size_t)kn) > 0) {
+        put(r, conv, (size_t)kn);
+        r->why |= WHY_LAYOUT;
+        return;
+      }
+    }
+  }
+  /* Only a word the index lacks, or a rare one when the query matched
+   * nothing, is looked for among near words: the scan takes 10-20 ms on
+   * the precedents corpus, and the words of real queries (the precedents
+   * log's spans of rulings) are in the index even when the query matches
+   * one passage. */
+  if (df > 0 && (df >= FEW || r->matched > 0)) {
+    put(r, w, n);
+    return;
+  }
   if ((r->rc = osq__near_words(b->ix, low, n, 1, &ws)) == OSQ_OK && ws.n) {
-    uint64_t df = osq__word_df(b->ix, low, n);
     if (clearly_more(ws.w[0].df, df)) {
       puts_(r, ws.w[0].text);
       r->why |= WHY_TYPO;
@@ -590,9 +614,10 @@ static int box_search(osq_box *b, rw *r, const char *q, size_t len, const osq_se
   osq_results_get_summary(*out, &sum);
   if (b->opts.no_correct || sum.passages >= FEW) return OSQ_OK;
   /* Typos: a failed correction leaves the results as they are. */
-  rw c = {{0}, {0}, 0, 0, OSQ_OK};
+  rw c = {{0}, {0}, 0, 0, OSQ_OK, sum.passages};
   walk(b, &c, sq, sl, correct_word);
   char *cq = !c.rc && c.why ? dupz(&c.out) : NULL;
+  int cwhy = c.why;
   osq__buf_free(&c.out);
   osq__buf_free(&c.also);
   osq_results *cr;
@@ -609,7 +634,7 @@ static int box_search(osq_box *b, rw *r, const char *q, size_t len, const osq_se
     free(rep->searched);
     free(rep->note);
     rep->searched = cq;
-    rep->note = note_of(cq, q, len, r->why | WHY_TYPO, &r->also);
+    rep->note = note_of(cq, q, len, r->why | cwhy, &r->also);
   } else {
     osq_results_free(cr);
     if (csum.passages > sum.passages) rep->did_you_mean = cq; /* offered only when it finds more */
@@ -628,7 +653,7 @@ OSQ_EXPORT int osq_box_search(osq_box *b, const char *q, size_t len, const osq_s
     if (!l) return osq_search(b->ix, q, len, opts, out);
     i += l;
   }
-  rw r = {{0}, {0}, 0, 1, OSQ_OK};
+  rw r = {{0}, {0}, 0, 1, OSQ_OK, 0};
   if (!b->opts.no_rewrite) walk(b, &r, q, len, rewrite_word);
   int rc = r.rc ? r.rc : box_search(b, &r, q, len, opts, out, rep);
   osq__buf_free(&r.out);

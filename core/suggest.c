@@ -216,11 +216,14 @@ uint64_t osq__word_df(const osq_index *ix, const char *w, size_t n) {
 typedef struct keyprefix {
   char keys[KEYS_MAX];
   size_t n;
+  const char *typed; /* the prefix as typed: a word starting with it matches */
+  size_t typed_n;
 } keyprefix;
 
 /* Keeps a word whose keys start with the typed keys. */
 static int keep_keyprefix(void *ctx, const uint8_t *t, size_t n) {
   const keyprefix *kp = ctx;
+  if (n >= kp->typed_n && !memcmp(t, kp->typed, kp->typed_n)) return 0;
   char keys[KEYS_MAX];
   long kn = osq__hangul_keys((const char *)t, n, keys, sizeof keys);
   return kn >= (long)kp->n && !memcmp(keys, kp->keys, kp->n) ? 0 : -1;
@@ -265,6 +268,8 @@ int osq__complete(const osq_index *ix, const char *p, size_t n, size_t k, int ha
   long kn = osq__hangul_keys(p, n, kp.keys, sizeof kp.keys);
   if (kn < 0) return OSQ_OK;
   kp.n = (size_t)kn;
+  kp.typed = p;
+  kp.typed_n = n;
   char lk[16];
   long lkn = osq__hangul_keys(p + last, n - last, lk, sizeof lk);
   if (lkn < 0) return OSQ_OK;
@@ -288,31 +293,51 @@ int osq__complete(const osq_index *ix, const char *p, size_t n, size_t k, int ha
     memcpy(prefix + 1, p, last);
     for (size_t i = 0; i < ncand && !rc; i++) {
       size_t l = osq__utf8_put((char *)prefix + 1 + last, cand[i]);
-      rc = scan_prefix(ix, prefix, 1 + last + l, 1, keep_keyprefix, &kp, out);
+      char sk[16];
+      long skn = osq__hangul_keys((char *)prefix + 1 + last, l, sk, sizeof sk);
+      int next = -1; /* a final that moves on: the next syllable's initial */
+      for (int c2 = 0; skn >= 0 && skn < lkn && c2 < 19 && next < 0; c2++) {
+        char ck[16], u[4];
+        long ckn = osq__hangul_keys(u, osq__utf8_put(u, OSQ__SYL_FIRST + (uint32_t)c2 * OSQ__SYL_PER_CHO), ck, sizeof ck);
+        if (ckn > 0 && ck[0] == lk[skn]) next = c2;
+      }
+      if (next >= 0) { /* 황 -> 화 + a syllable starting with ㅇ: that range only */
+        uint32_t nlo = OSQ__SYL_FIRST + (uint32_t)next * OSQ__SYL_PER_CHO;
+        rc = scan_syllables(ix, (char *)prefix + 1, last + l, nlo, nlo + OSQ__SYL_PER_CHO - 1, keep_keyprefix, &kp, out);
+      } else {
+        rc = scan_prefix(ix, prefix, 1 + last + l, 1, keep_keyprefix, &kp, out);
+      }
     }
   }
   if (rc) return rc;
-  /* Two readings of a half-typed syllable, shown side by side, each most
-   * frequent first: the syllable as typed (황: 황제, 황우석) and the one it
-   * becomes as typing goes on (화 + ㅇ...: 화요일, 화웨이), since the box
-   * cannot tell whether the last consonant ends this syllable or starts
-   * the next. */
+  /* Two readings of a half-typed syllable: the syllable as typed (황:
+   * 황제, 황우석) and the one it becomes as typing goes on (화 + ㅇ...:
+   * 화요일, 화웨이), since the box cannot tell whether the last consonant
+   * ends this syllable or starts the next.  The second reading keeps a
+   * third of the list (its most frequent words), so that it is seen even
+   * when the first has many more occurrences; the list is then ordered by
+   * occurrences. */
   words_finish(out, SIZE_MAX);
   qsort(out->w, out->n, sizeof *out->w, cmp_occurrences);
-  size_t total = out->n, na = 0, nb = 0, o = 0;
-  osq__word *w = malloc((total ? total : 1) * sizeof *w);
-  if (!w) return OSQ_E_NOMEM;
-  for (size_t i = 0; i < total; i++) na += !strncmp(out->w[i].text, p, n);
-  osq__word *as = w, *bs = w + na; /* the two readings, order kept */
+  size_t total = out->n, keep_b = k / 3, o = 0, nb = 0;
+  for (size_t i = 0; i < total; i++) out->w[i].dist = strncmp(out->w[i].text, p, n) != 0; /* 1: grown */
+  for (size_t i = 0; i < total && nb < keep_b; i++) /* mark the grown reading's best */
+    if (out->w[i].dist == 1) {
+      out->w[i].dist = 2;
+      nb++;
+    }
+  size_t others = k > nb ? k - nb : 0;
   for (size_t i = 0; i < total; i++) {
-    if (!strncmp(out->w[i].text, p, n)) *as++ = out->w[i];
-    else bs[nb++] = out->w[i];
+    if (out->w[i].dist == 2 || others > 0) {
+      if (out->w[i].dist != 2) others--;
+      osq__word t = out->w[o];
+      out->w[o++] = out->w[i];
+      out->w[i] = t;
+    }
   }
-  for (size_t a = 0, b = 0; a < na || b < nb;) { /* interleaved */
-    if (a < na) out->w[o++] = w[a++];
-    if (b < nb) out->w[o++] = bs[b++];
-  }
-  free(w);
+  for (size_t i = 0; i < o; i++) out->w[i].dist = 0;
+  qsort(out->w, o, sizeof *out->w, cmp_occurrences);
+  while (out->n > o) free(out->w[--out->n].text);
   while (out->n > k) free(out->w[--out->n].text);
   return OSQ_OK;
 }
@@ -406,6 +431,7 @@ typedef struct nearby {
   size_t n;
   int max;
   int korean;
+  size_t syllables; /* of a Korean word */
 } nearby;
 
 static int keep_near(void *ctx, const uint8_t *t, size_t n) {
@@ -414,6 +440,10 @@ static int keep_near(void *ctx, const uint8_t *t, size_t n) {
   const char *k = (const char *)t;
   size_t kn = n;
   if (nb->korean) {
+    /* stems are syllables of 3 bytes: one syllable more or less at most,
+     * checked before the keys are made (most of the range fails here) */
+    size_t syl = n / 3;
+    if (syl + 1 < nb->syllables || syl > nb->syllables + 1) return -1;
     long l = osq__hangul_keys((const char *)t, n, keys, sizeof keys);
     if (l < 0) return -1;
     k = keys;
@@ -437,6 +467,7 @@ int osq__near_words(const osq_index *ix, const char *w, size_t n, size_t k, osq_
     nb.n = n;
     nb.max = n <= 5 ? 1 : 2;
     nb.korean = 0;
+    nb.syllables = 0;
     rc = scan_prefix(ix, (const uint8_t *)w, 1, 0, keep_near, &nb, out);
   } else {
     uint16_t syl[OSQ__STEM_MAX_SYL];
@@ -449,6 +480,7 @@ int osq__near_words(const osq_index *ix, const char *w, size_t n, size_t k, osq_
     nb.n = (size_t)kn;
     nb.max = kn <= 6 ? 1 : 2;
     nb.korean = 1;
+    nb.syllables = m;
     uint32_t lo = OSQ__SYL_FIRST + (uint32_t)(syl[0] / OSQ__SYL_PER_CHO) * OSQ__SYL_PER_CHO;
     rc = scan_syllables(ix, "", 0, lo, lo + OSQ__SYL_PER_CHO - 1, keep_near, &nb, out);
   }

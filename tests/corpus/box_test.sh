@@ -63,7 +63,7 @@ grep '"doc_id"' "$T/out" | grep -q '오픈스택' || fail "OpenStack finds no pa
 # --- completion ---
 "$OSQ" -i "$INDEX" --suggest 오픈스 >"$T/out" 2>"$T/err"
 [ "$(head -n 1 "$T/out" | cut -f1)" = 오픈스택 ] || fail "--suggest 오픈스: $(head -n 3 "$T/out")"
-"$OSQ" -i "$INDEX" -n 20 --suggest 황 >"$T/out"
+"$OSQ" -i "$INDEX" --suggest 황 >"$T/out"
 cut -f1 "$T/out" | grep -qx 화웨이 || fail "--suggest 황 (half-typed 화웨이) lacks 화웨이: $(tr '\n' ' ' <"$T/out")"
 cut -f1 "$T/out" | grep -qx 황제 || fail "--suggest 황 lacks 황제 (the syllable itself)"
 "$OSQ" -i "$INDEX" --suggest 화웨 | cut -f1 | grep -qx 화웨이 || fail "--suggest 화웨"

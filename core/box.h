@@ -31,6 +31,11 @@ void osq__words_free(osq__words *ws);
  * word: summed over segments; 0 for anything else. */
 uint64_t osq__word_df(const osq_index *ix, const char *w, size_t n);
 
+/* The bytes of the stem (stem.c) of the Korean word w[0..n) of syllables
+ * (화웨이가 -> 9: 화웨이); n for a word the stemmer leaves whole, 0 for
+ * anything but syllables. */
+size_t osq__stem_bytes(const char *w, size_t n);
+
 /* The index words that complete prefix p[0..n) (Korean, with the last
  * syllable possibly half-typed or a lone consonant when half_typed; or
  * letters and digits), most frequent first, at most k. */

@@ -505,29 +505,64 @@ static int clearly_more(uint64_t a, uint64_t b) { return b ? a >= CORRECT_RATIO 
 
 /* Replaces a bare word by its nearest index word when that is clearly
  * more common (typo correction). */
+/* The nearest index word to w[0..n) that is clearly more common than its
+ * df (typo correction), written to r; 0 when there is none. */
+static int put_near(const osq_box *b, rw *r, const char *w, size_t n, uint64_t df) {
+  osq__words ws = {0};
+  int done = 0;
+  if ((r->rc = osq__near_words(b->ix, w, n, 1, &ws)) == OSQ_OK && ws.n && clearly_more(ws.w[0].df, df)) {
+    puts_(r, ws.w[0].text);
+    r->why |= WHY_TYPO;
+    done = 1;
+  }
+  osq__words_free(&ws);
+  return done;
+}
+
+/* The bytes of w[0..n) that make one word for correction: a run of Hangul
+ * syllables or of ASCII letters (화훼이? -> 화훼이, openstak의 -> openstak);
+ * what follows is kept as typed. */
+static size_t word_core(const char *w, size_t n) {
+  size_t i = 0;
+  if (n && ((w[0] >= 'a' && w[0] <= 'z') || (w[0] >= 'A' && w[0] <= 'Z'))) {
+    while (i < n && ((w[i] >= 'a' && w[i] <= 'z') || (w[i] >= 'A' && w[i] <= 'Z'))) i++;
+    return i;
+  }
+  while (i < n) {
+    uint32_t c;
+    size_t l = osq__utf8_next(w + i, n - i, &c);
+    if (!osq__is_syllable(c)) break;
+    i += l;
+  }
+  return i;
+}
+
+/* Replaces a bare word by its nearest index word when that is clearly
+ * more common (typo correction). */
 static void correct_word(const osq_box *b, rw *r, const char *w, size_t n, int single) {
   (void)single;
   char low[WORD_MAX];
-  osq__words ws = {0};
   /* a word with digits is a code, a version or an id (echo1, v2): one
    * digit off is another thing, not a typo */
-  if (n >= WORD_MAX || has_digit(w, n)) {
+  size_t core = word_core(w, n);
+  if (n >= WORD_MAX || has_digit(w, n) || core == 0) {
     put(r, w, n);
     return;
   }
-  memcpy(low, w, n);
-  low[n] = 0;
+  memcpy(low, w, core);
+  low[core] = 0;
   lower_ascii(low);
-  uint64_t df = osq__word_df(b->ix, low, n);
-  if (df == 0 && all_syllables(low, n)) {
+  uint64_t df = osq__word_df(b->ix, low, core);
+  if (df == 0 && all_syllables(low, core)) {
     /* letters typed in Korean mode, in whole syllables (노ㅜㅁ is caught
      * before the search; 뭉뎃 only here, as no Korean word of the index) */
     char conv[4 * WORD_MAX];
-    long kn = osq__hangul_keys(low, n, conv, sizeof conv);
+    long kn = osq__hangul_keys(low, core, conv, sizeof conv);
     if (kn >= 3) {
       lower_ascii(conv);
       if (osq__word_df(b->ix, conv, (size_t)kn) > 0) {
         put(r, conv, (size_t)kn);
+        put(r, w + core, n - core);
         r->why |= WHY_LAYOUT;
         return;
       }
@@ -542,16 +577,17 @@ static void correct_word(const osq_box *b, rw *r, const char *w, size_t n, int s
     put(r, w, n);
     return;
   }
-  if ((r->rc = osq__near_words(b->ix, low, n, 1, &ws)) == OSQ_OK && ws.n) {
-    if (clearly_more(ws.w[0].df, df)) {
-      puts_(r, ws.w[0].text);
-      r->why |= WHY_TYPO;
-      osq__words_free(&ws);
+  if (!put_near(b, r, low, core, df)) {
+    /* 화훼이가: the word without its particle or ending (its stem), which
+     * is what the index's words are */
+    size_t stem = osq__stem_bytes(low, core);
+    if (r->rc || stem == 0 || stem >= core || !put_near(b, r, low, stem, df)) {
+      put(r, w, n);
       return;
     }
+    put(r, w + stem, core - stem);
   }
-  osq__words_free(&ws);
-  put(r, w, n);
+  put(r, w + core, n - core);
 }
 
 static char *dupz(const osq__buf *o) {

@@ -211,6 +211,14 @@ uint64_t osq__word_df(const osq_index *ix, const char *w, size_t n) {
   return term_df(ix, term, tn);
 }
 
+size_t osq__stem_bytes(const char *w, size_t n) {
+  uint16_t syl[OSQ__STEM_MAX_SYL];
+  size_t m;
+  if (!all_syllables(w, n, syl, OSQ__STEM_MAX_SYL, &m)) return 0;
+  int flags;
+  return 3 * osq__stem(syl, m, &flags);
+}
+
 /* ---- completion ---------------------------------------------------------- */
 
 typedef struct keyprefix {

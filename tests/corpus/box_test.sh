@@ -33,6 +33,10 @@ contains "$T/err" "openstack" "Hangul typed in Korean mode meaning openstack"
 "$OSQ" -i "$INDEX" -n 3 openstak >"$T/out" 2>"$T/err"
 contains "$T/err" "searched openstack for openstak (spelling)" "Latin typo"
 contains "$T/out" "**openstack**" "the corrected word is highlighted"
+"$OSQ" -i "$INDEX" -n 3 openstak의 >"$T/out" 2>"$T/err"
+contains "$T/err" "searched openstack의 for openstak의 (spelling)" "a typo before a particle"
+"$OSQ" -i "$INDEX" -n 3 "화훼이?" >"$T/out" 2>"$T/err"
+contains "$T/err" "searched 화웨이? for 화훼이? (spelling)" "a typo before punctuation"
 
 # --- --no-correct and --exact ---
 "$OSQ" -i "$INDEX" -n 3 --no-correct 화훼이 >"$T/out" 2>"$T/err"

@@ -23,6 +23,7 @@ typedef struct osq__word {
 typedef struct osq__words {
   osq__word *w;
   size_t n, cap;
+  int merge; /* read from several segments: a word may be there twice */
 } osq__words;
 void osq__words_free(osq__words *ws);
 

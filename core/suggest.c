@@ -91,10 +91,11 @@ static int cmp_salience(const void *a, const void *b) {
 
 /* Sums the dfs of a word found in several segments, then keeps the best k
  * (nearest, most frequent). */
-static void words_finish(osq__words *ws, size_t k) {
-  if (ws->n > 1) {
+static void words_finish(osq__words *ws, size_t k, int (*order)(const void *, const void *)) {
+  if (ws->n > 1 && ws->merge) {
     qsort(ws->w, ws->n, sizeof *ws->w, cmp_text);
     size_t o = 0;
+    ws->merge = 0;
     for (size_t i = 0; i < ws->n; i++) {
       if (o && !strcmp(ws->w[o - 1].text, ws->w[i].text)) {
         ws->w[o - 1].df += ws->w[i].df;
@@ -106,8 +107,8 @@ static void words_finish(osq__words *ws, size_t k) {
       }
     }
     ws->n = o;
-    qsort(ws->w, ws->n, sizeof *ws->w, cmp_rank);
   }
+  if (ws->n > 1) qsort(ws->w, ws->n, sizeof *ws->w, order);
   while (ws->n > k) free(ws->w[--ws->n].text);
 }
 
@@ -139,6 +140,7 @@ static int scan_prefix(const osq_index *ix, const uint8_t *prefix, size_t plen, 
   const osq__segment *segs;
   uint32_t nsegs;
   osq__index_segments(ix, &segs, &nsegs);
+  if (nsegs > 1) out->merge = 1;
   scan s = {out, keep, ctx, skip, OSQ_OK};
   for (uint32_t i = 0; i < nsegs; i++) {
     int rc = osq__segment_prefix(&segs[i], prefix, plen, scan_one, &s);
@@ -255,9 +257,7 @@ int osq__complete(const osq_index *ix, const char *p, size_t n, size_t k, int ha
     prefix[0] = OSQ_STEM_MARK;
     memcpy(prefix + skip, p, n);
     rc = scan_prefix(ix, prefix, n + skip, skip, keep_any, NULL, out);
-    words_finish(out, SIZE_MAX);
-    qsort(out->w, out->n, sizeof *out->w, cmp_occurrences);
-    while (out->n > k) free(out->w[--out->n].text);
+    words_finish(out, k, cmp_occurrences);
     return rc;
   }
   /* Korean: the syllables before the last are typed; the last character
@@ -325,8 +325,7 @@ int osq__complete(const osq_index *ix, const char *p, size_t n, size_t k, int ha
    * third of the list (its most frequent words), so that it is seen even
    * when the first has many more occurrences; the list is then ordered by
    * occurrences. */
-  words_finish(out, SIZE_MAX);
-  qsort(out->w, out->n, sizeof *out->w, cmp_occurrences);
+  words_finish(out, SIZE_MAX, cmp_occurrences);
   size_t total = out->n, keep_b = k / 3, o = 0, nb = 0;
   for (size_t i = 0; i < total; i++) out->w[i].dist = strncmp(out->w[i].text, p, n) != 0; /* 1: grown */
   for (size_t i = 0; i < total && nb < keep_b; i++) /* mark the grown reading's best */
@@ -401,9 +400,7 @@ int osq__choseong(const osq_index *ix, const char *p, size_t n, size_t k, osq__w
     rc = scan_syllables(ix, "", 0, lo, lo + OSQ__SYL_PER_CHO - 1, keep_pattern, &pt, out);
   }
   /* The most salient first (cmp_salience). */
-  words_finish(out, SIZE_MAX);
-  qsort(out->w, out->n, sizeof *out->w, cmp_salience);
-  while (out->n > k) free(out->w[--out->n].text);
+  words_finish(out, k, cmp_salience);
   return rc;
 }
 
@@ -492,6 +489,6 @@ int osq__near_words(const osq_index *ix, const char *w, size_t n, size_t k, osq_
     uint32_t lo = OSQ__SYL_FIRST + (uint32_t)(syl[0] / OSQ__SYL_PER_CHO) * OSQ__SYL_PER_CHO;
     rc = scan_syllables(ix, "", 0, lo, lo + OSQ__SYL_PER_CHO - 1, keep_near, &nb, out);
   }
-  words_finish(out, k);
+  words_finish(out, k, cmp_rank);
   return rc;
 }

@@ -218,7 +218,7 @@ OSQ_EXPORT int osq_box_open(osq_index *ix, const osq_box_options *opts, osq_box 
     osq_box_close(b);
     return rc;
   }
-  qsort(b->al, b->nal, sizeof *b->al, cmp_alias);
+  if (b->nal > 1) qsort(b->al, b->nal, sizeof *b->al, cmp_alias);
   *out = b;
   return OSQ_OK;
 }
@@ -238,7 +238,7 @@ OSQ_EXPORT int osq_suggest(osq_index *ix, const char *prefix, size_t len, size_t
   *n = 0;
   char p[WORD_MAX];
   if (len >= sizeof p) return OSQ_OK;
-  memcpy(p, prefix, len);
+  if (len) memcpy(p, prefix, len);
   p[len] = 0;
   lower_ascii(p);
   osq__words ws;
@@ -593,7 +593,7 @@ static void correct_word(const osq_box *b, rw *r, const char *w, size_t n, int s
 static char *dupz(const osq__buf *o) {
   char *s = malloc(o->n + 1);
   if (s) {
-    memcpy(s, o->p, o->n);
+    if (o->n) memcpy(s, o->p, o->n);
     s[o->n] = 0;
   }
   return s;

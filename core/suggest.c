@@ -343,7 +343,7 @@ int osq__complete(const osq_index *ix, const char *p, size_t n, size_t k, int ha
     }
   }
   for (size_t i = 0; i < o; i++) out->w[i].dist = 0;
-  qsort(out->w, o, sizeof *out->w, cmp_occurrences);
+  if (o > 1) qsort(out->w, o, sizeof *out->w, cmp_occurrences); /* (qsort of NULL: UBSan) */
   while (out->n > o) free(out->w[--out->n].text);
   while (out->n > k) free(out->w[--out->n].text);
   return OSQ_OK;

@@ -160,6 +160,7 @@ typedef struct bench_engine {
 } bench_engine;
 
 extern const bench_engine bench_engine_osq;
+extern const bench_engine bench_engine_osq_box;
 #ifdef OSBENCH_HAVE_XAPIAN
 extern const bench_engine bench_engine_xapian;
 extern const bench_engine bench_engine_xapian_osqtok;

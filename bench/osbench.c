@@ -30,6 +30,7 @@ enum { EXIT_RUN = 1, EXIT_USAGE = 2 };
 
 static const bench_engine *const all_engines[] = {
     &bench_engine_osq,
+    &bench_engine_osq_box,
 #ifdef OSBENCH_HAVE_XAPIAN
     &bench_engine_xapian,
     &bench_engine_xapian_osqtok,
@@ -45,7 +46,7 @@ static const bench_engine *const all_engines[] = {
 #define N_ALL_ENGINES (sizeof all_engines / sizeof all_engines[0])
 
 /* Engines osbench knows of, built in or not, for a helpful note. */
-static const char *const known_engines[] = {"osq",     "lucene-nori", "lucene-cjk",
+static const char *const known_engines[] = {"osq",     "osq-box", "lucene-nori", "lucene-cjk",
                                             "xapian",  "xapian-osqtok", "groonga"};
 /* --engines when not given: osq and every peer but xapian-osqtok. */
 static const char default_engines[] = "osq,lucene-nori,lucene-cjk,xapian,groonga";
@@ -79,8 +80,8 @@ static void usage(FILE *f) {
           "\n"
           "  --corpus PATH        .txt, .jsonl, .jsonl.gz file or a directory of them\n"
           "  --queries FILE       query log: kind<TAB>bucket<TAB>query, or one query a line\n"
-          "  --engines LIST       comma-separated, from osq,lucene-nori,lucene-cjk,xapian,\n"
-          "                       xapian-osqtok,groonga (default: all but xapian-osqtok)\n"
+          "  --engines LIST       comma-separated, from osq,osq-box,lucene-nori,lucene-cjk,xapian,\n"
+          "                       xapian-osqtok,groonga (default: all but xapian-osqtok, osq-box)\n"
           "  --unit doc|passage   what the peers index as documents: the corpus's documents\n"
           "                       (default), or osq's passages of them (title passage\n"
           "                       included, each keeping its document's id); osq indexes\n"

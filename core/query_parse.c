@@ -10,6 +10,10 @@
  *   a OR b         either
  *   NOT a          must not occur
  *   ( ... )        grouping
+ *   word*          the index words starting with word (오픈* -> 오픈스택, ...):
+ *                  expanded into an OR group by the search box before
+ *                  parsing (rewrite.c, osq_box_search); osq_search alone
+ *                  reads the * as a separator and searches the word
  * Operators are recognised in capitals only, so "and" and "or" stay words.
  * No input is an error: what does not parse is searched as plain words.
  *

@@ -34,6 +34,7 @@
 #include "query.h"
 #include "segment.h"
 #include "stem.h"
+#include "box.h"
 
 static double BM25_K1 = OSQ__BM25_K1, BM25_B = OSQ__BM25_B, PAIR_W = 0.1, TAIL_W = 0.15;
 static int PAIR_MODE = 2;
@@ -228,6 +229,12 @@ OSQ_EXPORT void osq_index_get_stats(const osq_index *ix, osq_index_stats *st) {
   st->query_lexicon = osq__lexicon_id();
   for (uint32_t i = 0; i < ix->nsegs; i++)
     if (ix->segs[i].lexicon_id != st->query_lexicon && !st->stem_mismatch++) st->index_lexicon = ix->segs[i].lexicon_id;
+}
+
+/* The segments of ix, for the search box's dictionary scans (suggest.c). */
+void osq__index_segments(const osq_index *ix, const osq__segment **segs, uint32_t *n) {
+  *segs = ix->segs;
+  *n = ix->nsegs;
 }
 
 /* ---- the compiled query -------------------------------------------------- */

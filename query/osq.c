@@ -41,6 +41,7 @@ typedef struct opts {
   uint32_t offset;
   const char *source, *date_from, *date_to;
   int sort;
+  osq_box *box; /* the search box (core/rewrite.c): NULL with --exact */
 #ifdef OSQ_XAPIAN_DL
   /* --engine xapian: a database built by osindex --engine xapian */
   osq_xapian_api xapi;
@@ -317,8 +318,14 @@ static int run_query(osq_index *ix, opts *o, const char *q, size_t len, const ch
   so.no_prune = o->count;
   if (strspn(q, " \t\r\n\f\v") == len) return empty_query(o, qid);
   osq_results *r;
-  int rc = osq_search(ix, q, len, &so, &r);
+  osq_box_report rep = {NULL, NULL, NULL};
+  int rc = o->box ? osq_box_search(o->box, q, len, &so, &r, &rep) : osq_search(ix, q, len, &so, &r);
+  /* what the search box did, on stderr like every message (--json: in the
+   * summary line too) */
+  if (rep.note) fprintf(stderr, "osq: %s%s%s\n", qid ? qid : "", qid ? ": " : "", rep.note);
+  if (rep.did_you_mean) fprintf(stderr, "osq: %s%sdid you mean: %s\n", qid ? qid : "", qid ? ": " : "", rep.did_you_mean);
   if (rc) {
+    osq_box_report_free(&rep);
     fprintf(stderr, "osq: %s%s%s\n", qid ? qid : "", qid ? ": " : "", *osq_last_error() ? osq_last_error() : osq_strerror(rc));
     if (qid && o->json) {
       json_t *e = json_pack("{s:o,s:s}", "qid", json_textz(qid), "error", *osq_last_error() ? osq_last_error() : osq_strerror(rc));
@@ -334,6 +341,7 @@ static int run_query(osq_index *ix, opts *o, const char *q, size_t len, const ch
   if (sum.terms == 0) {
     /* nothing to search for: "", "  ", "?!" */
     osq_results_free(r);
+    osq_box_report_free(&rep);
     return empty_query(o, qid);
   }
   if (sum.dropped_words)
@@ -404,14 +412,44 @@ static int run_query(osq_index *ix, opts *o, const char *q, size_t len, const ch
     if (qid) json_object_set_new(m, "qid", json_textz(qid));
     json_t *su = json_summary(&sum, rank);
     json_object_set_new(m, "summary", su);
+    if (rep.searched) json_object_set_new(m, "rewritten", jstrz(rep.searched));
+    if (rep.note) json_object_set_new(m, "rewrite_note", jstrz(rep.note));
+    if (rep.did_you_mean) json_object_set_new(m, "did_you_mean", jstrz(rep.did_you_mean));
     char *js = json_dumps(m, JSON_COMPACT);
     if (js) puts(js);
     free(js);
     json_decref(m);
   }
   osq_results_free(r);
+  osq_box_report_free(&rep);
   fflush(stdout);
   return rc;
+}
+
+/* osq --suggest PREFIX: the index words that complete it (osq_suggest). */
+static int run_suggest(osq_index *ix, const opts *o, const char *prefix) {
+  osq_suggestion *s;
+  size_t n;
+  int rc = osq_suggest(ix, prefix, strlen(prefix), o->k, &s, &n);
+  if (rc) {
+    fprintf(stderr, "osq: %s\n", *osq_last_error() ? osq_last_error() : osq_strerror(rc));
+    return 2;
+  }
+  if (o->json) {
+    json_t *a = json_array();
+    for (size_t i = 0; i < n; i++)
+      json_array_append_new(a, json_pack("{s:o,s:I}", "word", jstrz(s[i].word), "passages", (json_int_t)s[i].passages));
+    json_t *m = json_pack("{s:o,s:o}", "prefix", jstrz(prefix), "suggestions", a);
+    char *js = m ? json_dumps(m, JSON_COMPACT) : NULL;
+    if (js) puts(js);
+    free(js);
+    json_decref(m);
+  } else {
+    if (n == 0) fprintf(stderr, "osq: no word of the index starts with %s\n", prefix);
+    for (size_t i = 0; i < n; i++) printf("%s\t%llu\n", s[i].word, (unsigned long long)s[i].passages);
+  }
+  osq_suggestions_free(s, n);
+  return 0;
 }
 
 static int run_batch(osq_index *ix, opts *o, const char *file) {
@@ -493,6 +531,10 @@ static void usage(FILE *f) {
         "       --date-from D, --date-to D: only documents dated D or later / D or earlier (YYYY-MM-DD, YYYY-MM,\n"
         "         YYYY; the date is the \"date\" field, else front matter date, 선고일자, 공포일자 or 시행일자)\n"
         "       --sort relevance|date: by score (the default) or newest first (undated documents last)\n"
+        "       osq [-i INDEX] [-n K] [--json] --suggest PREFIX   words of the index that complete PREFIX\n"
+        "       --no-correct: never replace a word that matches nothing by a near one (typos)\n"
+        "       --exact: search the query as typed (no 초성, keyboard layout, word*, aliases or corrections)\n"
+        "       --synonyms FILE: groups of aliases, one a line, comma-separated, besides the built-in ones\n"
         "Query syntax: words (ranked), \"a phrase\", +must -mustnot, a AND b, a OR b, NOT a, (...).\n"
         "A -word that reads as options (-index) goes after --: osq -- 클라우드 -index\n"
         "       osq serve [-i INDEX] [--listen HOST:PORT] [--threads N]: an HTTP server and search page\n"
@@ -514,6 +556,10 @@ static const struct option longopts[] = {{"index", required_argument, NULL, 'i'}
                                          {"date-from", required_argument, NULL, 'F'},
                                          {"date-to", required_argument, NULL, 'T'},
                                          {"sort", required_argument, NULL, 's'},
+                                         {"suggest", required_argument, NULL, 'G'},
+                                         {"no-correct", no_argument, NULL, 'N'},
+                                         {"exact", no_argument, NULL, 'E'},
+                                         {"synonyms", required_argument, NULL, 'Y'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
 
@@ -616,7 +662,9 @@ static int run(int argc, char **argv, char **gargv, char **words) {
   o.k = 10;
   o.color = -1;
   if (!o.index || !*o.index) o.index = "osq-index";
-  const char *batch = NULL, *engine = "osq";
+  const char *batch = NULL, *engine = "osq", *suggest = NULL;
+  osq_box_options bo;
+  memset(&bo, 0, sizeof bo);
   int gn, wn;
   split_args(argc, argv, gargv, &gn, words, &wn);
   int c;
@@ -678,6 +726,10 @@ static int run(int argc, char **argv, char **gargv, char **words) {
           return 2;
         }
         break;
+      case 'G': suggest = optarg; break;
+      case 'N': bo.no_correct = 1; break;
+      case 'E': bo.no_correct = bo.no_rewrite = 1; break;
+      case 'Y': bo.synonyms = optarg; break;
       case 'h': usage(stdout); return 0;
       default: usage(stderr); return 2;
     }
@@ -689,7 +741,7 @@ static int run(int argc, char **argv, char **gargv, char **words) {
   if (o.color < 0) o.color = isatty(1) && !getenv("NO_COLOR");
   /* getopt only saw options: anything it left is a value without its option */
   for (int i = optind; i < gn; i++) words[wn++] = gargv[i];
-  if (!batch && wn == 0) {
+  if (!batch && !suggest && wn == 0) {
     usage(stderr);
     return 2;
   }
@@ -738,6 +790,19 @@ static int run(int argc, char **argv, char **gargv, char **words) {
               (unsigned long long)st.stem_mismatch, o.index, (unsigned long long)st.index_lexicon,
               (unsigned long long)st.query_lexicon, o.index);
   }
+  if (suggest) {
+    int st = run_suggest(ix, &o, suggest);
+    osq_index_close(ix);
+    return st;
+  }
+  if (!bo.no_rewrite || !bo.no_correct) {
+    rc = osq_box_open(ix, &bo, &o.box);
+    if (rc) {
+      fprintf(stderr, "osq: %s\n", *osq_last_error() ? osq_last_error() : osq_strerror(rc));
+      osq_index_close(ix);
+      return 2;
+    }
+  }
 #ifdef OSQ_XAPIAN_DL
 run:;
 #endif
@@ -763,6 +828,7 @@ run:;
     free(q);
     status = rc == OSQ_E_CORRUPT ? 3 : rc ? 2 : 0;
   }
+  osq_box_close(o.box);
   osq_index_close(ix);
 #ifdef OSQ_XAPIAN_DL
   if (o.xdb) o.xapi.close(o.xdb);

@@ -85,6 +85,7 @@ extern const char osq_serve_page_end[];
 
 typedef struct index_slot {
   osq_index *ix;
+  osq_box *box; /* the search box over ix (core/rewrite.c), as osq uses it */
   struct stat key; /* the MANIFEST ix was opened from (st_ino, st_size, st_mtim) */
   int busy;
 } index_slot;
@@ -109,10 +110,17 @@ static int slot_open(index_pool *p, index_slot *s) {
   struct stat st;
   if (stat(p->manifest, &st)) memset(&st, 0, sizeof st);
   osq_index *ix;
+  osq_box *box;
   int rc = osq_index_open(p->dir, &ix);
   if (rc) return rc;
+  if ((rc = osq_box_open(ix, NULL, &box))) {
+    osq_index_close(ix);
+    return rc;
+  }
+  osq_box_close(s->box);
   osq_index_close(s->ix);
   s->ix = ix;
+  s->box = box;
   s->key = st;
   return OSQ_OK;
 }
@@ -133,7 +141,10 @@ static int pool_open(index_pool *p, const char *dir, size_t n) {
 }
 
 static void pool_close(index_pool *p) {
-  for (size_t i = 0; i < p->n; i++) osq_index_close(p->slot[i].ix);
+  for (size_t i = 0; i < p->n; i++) {
+    osq_box_close(p->slot[i].box);
+    osq_index_close(p->slot[i].ix);
+  }
   free(p->slot);
   pthread_mutex_destroy(&p->lock);
   pthread_cond_destroy(&p->freed);
@@ -318,7 +329,10 @@ static enum MHD_Result do_search(server *sv, struct MHD_Connection *c) {
 
   index_slot *s = pool_take(&sv->pool);
   osq_results *r = NULL;
-  int rc = osq_search(s->ix, a.q, a.qlen, &so, &r);
+  /* as osq searches: 초성, keyboard layout, word*, aliases, corrections,
+   * each reported in the answer */
+  osq_box_report rep = {NULL, NULL, NULL};
+  int rc = osq_box_search(s->box, a.q, a.qlen, &so, &r, &rep);
   json_t *out = NULL;
   if (rc == OSQ_OK) {
     osq_results_summary sum;
@@ -335,18 +349,59 @@ static enum MHD_Result do_search(server *sv, struct MHD_Connection *c) {
     if (rc == OSQ_OK)
       out = json_pack("{s:o,s:o,s:I,s:I,s:I}", "results", list, "summary", json_summary(&sum, count), "total",
                       (json_int_t)sum.passages, "offset", (json_int_t)so.offset, "n", (json_int_t)so.k);
-    else
+    if (out && rep.searched) json_object_set_new(out, "rewritten", json_textz(rep.searched));
+    if (out && rep.note) json_object_set_new(out, "rewrite_note", json_textz(rep.note));
+    if (out && rep.did_you_mean) json_object_set_new(out, "did_you_mean", json_textz(rep.did_you_mean));
+    if (rc != OSQ_OK)
       json_decref(list);
   }
   char msg[600];
   snprintf(msg, sizeof msg, "%s", *osq_last_error() ? osq_last_error() : osq_strerror(rc));
   osq_results_free(r);
+  osq_box_report_free(&rep);
   pool_give(&sv->pool, s);
   if (rc == OSQ_E_UTF8) return send_error(sv, c, MHD_HTTP_BAD_REQUEST, "%s", msg);
   if (rc == OSQ_E_INVAL) return send_error(sv, c, MHD_HTTP_BAD_REQUEST, "empty query: q holds nothing to search for");
   if (rc || !out) {
     fprintf(stderr, "osq serve: search failed: %s\n", msg);
     return send_error(sv, c, MHD_HTTP_INTERNAL_SERVER_ERROR, "search failed: %s", msg);
+  }
+  return send_json(c, MHD_HTTP_OK, out);
+}
+
+/* GET /suggest?q=PREFIX[&n=K]: the index's words that complete PREFIX, most
+ * frequent first, a half-typed last syllable included (osq_suggest; osq
+ * --suggest): {"prefix": ..., "suggestions": [{"word": ..., "passages": N}]}. */
+static enum MHD_Result do_suggest(server *sv, struct MHD_Connection *c) {
+  search_args a;
+  memset(&a, 0, sizeof a);
+  MHD_get_connection_values_n(c, MHD_GET_ARGUMENT_KIND, take_arg, &a);
+  if (*a.bad) return send_error(sv, c, MHD_HTTP_BAD_REQUEST, "%s", a.bad);
+  if (a.offset || a.source || a.date_from || a.date_to || a.sort)
+    return send_error(sv, c, MHD_HTTP_BAD_REQUEST, "/suggest takes q and n only");
+  if (!a.q || !a.qlen) return send_error(sv, c, MHD_HTTP_BAD_REQUEST, "empty prefix: give the start of a word in q");
+  long n = a.n ? number_in(a.n, 1, 100) : 10;
+  if (n < 0) return send_error(sv, c, MHD_HTTP_BAD_REQUEST, "n wants a number from 1 to 100");
+  index_slot *s = pool_take(&sv->pool);
+  osq_suggestion *sg = NULL;
+  size_t ns = 0;
+  int rc = osq_suggest(s->ix, a.q, a.qlen, (size_t)n, &sg, &ns);
+  json_t *out = NULL;
+  if (rc == OSQ_OK) {
+    json_t *list = json_array();
+    for (size_t i = 0; i < ns && list; i++)
+      if (json_array_append_new(list, json_pack("{s:o,s:I}", "word", json_textz(sg[i].word), "passages",
+                                                (json_int_t)sg[i].passages)))
+        rc = OSQ_E_NOMEM;
+    out = list ? json_pack("{s:o,s:o}", "prefix", json_stringn(a.q, a.qlen), "suggestions", list) : NULL;
+  }
+  char msg[600];
+  snprintf(msg, sizeof msg, "%s", *osq_last_error() ? osq_last_error() : osq_strerror(rc));
+  osq_suggestions_free(sg, ns);
+  pool_give(&sv->pool, s);
+  if (rc || !out) {
+    json_decref(out);
+    return send_error(sv, c, MHD_HTTP_INTERNAL_SERVER_ERROR, "suggest failed: %s", msg);
   }
   return send_json(c, MHD_HTTP_OK, out);
 }
@@ -438,6 +493,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
   }
   if (*upload_data_size) return send_error(sv, c, MHD_HTTP_BAD_REQUEST, "a GET request has no body");
   if (!strcmp(url, "/search")) return do_search(sv, c);
+  if (!strcmp(url, "/suggest")) return do_suggest(sv, c);
   if (!strcmp(url, "/health")) return do_stats(sv, c, 1);
   if (!strcmp(url, "/stats")) return do_stats(sv, c, 0);
   if (!strncmp(url, "/doc/", 5)) return do_doc(sv, c, url + 5);

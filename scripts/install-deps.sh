@@ -8,7 +8,7 @@
 # chromium and playwright-core (npm, into tests/serve/node_modules, pinned by
 # its package-lock.json) drive its search page in tests/serve/page_test.mjs.
 set -eu
-PKGS="build-essential cmake pkg-config zlib1g-dev libutf8proc-dev libjansson-dev libdeflate-dev liblz4-dev libyaml-dev \
+PKGS="build-essential cmake pkg-config zlib1g-dev libutf8proc-dev libjansson-dev libdeflate-dev liblz4-dev libyaml-dev libhangul-dev libexpat1-dev \
 libsimdjson-dev libcmocka-dev libxapian-dev xapian-tools libgroonga-dev clang libclang-rt-14-dev strace \
 openjdk-17-jdk-headless liblucene8-java python3 libmicrohttpd-dev wrk chromium"
 missing=""

@@ -583,6 +583,56 @@ typedef struct osq_index_info {
 OSQ_EXPORT int osq_index_info_get(const char *dir, osq_index_info **out);
 OSQ_EXPORT void osq_index_info_free(osq_index_info *info);
 
+/* ------------------------------------------------------------------------
+ * The search box (core/rewrite.c, core/suggest.c, core/hangul.c): what a
+ * Korean user types that the query language alone does not find.
+ * ---------------------------------------------------------------------- */
+
+/* Completion: the index's words that start with prefix, most frequent first
+ * (at most k).  A Korean prefix's last syllable may be half-typed (황 offers
+ * 화웨이: ㅎㅘㅇ is typed before the ㅔ) or a lone consonant (오픈ㅅ); a prefix
+ * of letters and digits completes to words of letters and digits.  *out is
+ * malloc'd (free with osq_suggestions_free); *n may be 0.  Returns OSQ_OK,
+ * OSQ_E_CORRUPT or OSQ_E_NOMEM. */
+typedef struct osq_suggestion {
+  char *word;
+  uint64_t passages; /* passages that hold the word */
+} osq_suggestion;
+OSQ_EXPORT int osq_suggest(osq_index *ix, const char *prefix, size_t len, size_t k, osq_suggestion **out,
+                           size_t *n);
+OSQ_EXPORT void osq_suggestions_free(osq_suggestion *s, size_t n);
+
+typedef struct osq_box_options {
+  int no_correct;       /* do not replace a word that matches (almost) nothing by a near one */
+  int no_rewrite;       /* search the query exactly as typed: no 초성, layout, prefix or aliases */
+  const char *synonyms; /* a synonyms file (format in rewrite.c) read besides the defaults, or NULL */
+  int no_default_synonyms; /* leave out the built-in list */
+} osq_box_options;
+typedef struct osq_box osq_box;
+/* A search box on ix (which must outlive it): holds the synonyms.  opts may
+ * be NULL.  Returns OSQ_OK, OSQ_E_IO (the synonyms file cannot be read),
+ * OSQ_E_INVAL (a line of it is malformed: osq_last_error() names the file
+ * and line) or OSQ_E_NOMEM.  Thread-safe once open (read only). */
+OSQ_EXPORT int osq_box_open(osq_index *ix, const osq_box_options *opts, osq_box **out);
+OSQ_EXPORT void osq_box_close(osq_box *b);
+
+/* What the box did to a query, for the user to see; strings are NULL when
+ * there is nothing to say, and freed by osq_box_report_free. */
+typedef struct osq_box_report {
+  char *searched;     /* the query searched, when it is not the one typed */
+  char *note;         /* says why, e.g. "searched 화웨이 for ghkdnpdl" */
+  char *did_you_mean; /* a query that might be meant, not searched */
+} osq_box_report;
+OSQ_EXPORT void osq_box_report_free(osq_box_report *rep);
+/* Searches q as a search box does: a word of initial consonants (ㅎㅇㅇ)
+ * becomes the index's words that they start, a word typed in the other
+ * keyboard layout (ghkdnpdl) the word meant, word* its completions, a word
+ * with aliases its aliases too; then, if the query matches (almost)
+ * nothing, words near its words that match several times more replace them.
+ * Otherwise as osq_search, whose statuses it returns. */
+OSQ_EXPORT int osq_box_search(osq_box *b, const char *q, size_t len, const osq_search_options *opts,
+                              osq_results **out, osq_box_report *rep);
+
 #ifdef __cplusplus
 }
 #endif

@@ -5,6 +5,8 @@
  * syntax: only OSQ_E_NOMEM is an error) and dumped, then searched with
  * osq_search in a small index built once at startup in a temporary
  * directory; every hit is materialized (passage, highlights, explanation).
+ * The same input goes through the search box (osq_box_search: 초성, keyboard
+ * layout, word*, aliases, corrections) and completion (osq_suggest).
  * A status other than OSQ_OK, OSQ_E_UTF8 (for input that is not UTF-8) or
  * OSQ_E_NOMEM, or a highlight outside its passage, aborts.
  */
@@ -30,8 +32,10 @@ static const char *const DOCS[][3] = {
 
 static char dir[4096];
 static osq_index *ix;
+static osq_box *box;
 
 static void cleanup(void) {
+  osq_box_close(box);
   osq_index_close(ix);
   if (dir[0]) osqt_rm_tree(dir);
 }
@@ -56,6 +60,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
   if (osq_writer_commit(w)) abort();
   osq_writer_close(w);
   if (osq_index_open(dir, &ix)) abort();
+  if (osq_box_open(ix, NULL, &box)) abort();
   return 0;
 }
 
@@ -71,14 +76,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   osq__buf_free(&b);
   osq__query_free(root);
 
-  for (int mode = 0; mode < 2; mode++) {
+  osq_suggestion *sg;
+  size_t nsg;
+  rc = osq_suggest(ix, q, size, 10, &sg, &nsg);
+  if (rc != OSQ_OK && rc != OSQ_E_NOMEM) abort();
+  if (rc == OSQ_OK) osq_suggestions_free(sg, nsg);
+
+  for (int mode = 0; mode < 3; mode++) {
     osq_search_options so;
     memset(&so, 0, sizeof so);
-    so.k = mode ? 3 : 10;
-    so.explain = mode;
-    so.no_prune = mode;
+    so.k = mode == 1 ? 3 : 10;
+    so.explain = mode == 1;
+    so.no_prune = mode == 1;
     osq_results *r = NULL;
-    rc = osq_search(ix, q, size, &so, &r);
+    osq_box_report rep;
+    if (mode == 2) {
+      rc = osq_box_search(box, q, size, &so, &r, &rep);
+      if (rc == OSQ_OK) osq_box_report_free(&rep);
+    } else {
+      rc = osq_search(ix, q, size, &so, &r);
+    }
     if (rc == OSQ_E_UTF8 || rc == OSQ_E_NOMEM) return 0;
     if (rc != OSQ_OK) {
       fprintf(stderr, "osq_search: %s (%s)\n", osq_err_name(rc), osq_last_error());

@@ -127,6 +127,20 @@ try:
     if d.get("doc_id") != top["doc_id"] or d["passages"][top["passage_no"]]["passage"] != top["passage"]:
         fail(f"/doc/{top['doc_id']} should hold passage {top['passage_no']} as the result shows it")
 
+    # --- the search box as osq has it: a rewrite is said; completion ---
+    g = get(base, search_url("ghkdnpdl"))
+    if g.get("rewritten") != "화웨이" or not g["results"] or "화웨이" not in g["results"][0]["passage"]:
+        fail(f"/search ghkdnpdl should search 화웨이 and say so: {str(g)[:300]}")
+    sg = get(base, "/suggest?" + urllib.parse.urlencode({"q": "오픈스"}))
+    words = [w["word"] for w in sg.get("suggestions", [])]
+    if sg.get("prefix") != "오픈스" or "오픈스택" not in words[:3]:
+        fail(f"/suggest 오픈스 should offer 오픈스택 first or nearly: {sg}")
+    sg = get(base, "/suggest?" + urllib.parse.urlencode({"q": "황"}))
+    if "화웨이" not in [w["word"] for w in sg.get("suggestions", [])]:
+        fail(f"/suggest 황 (화웨이 half-typed) should offer 화웨이: {sg}")
+    get(base, "/suggest?q=%ED%99%A9&n=0", status=400)
+    get(base, "/suggest?q=%ED%99%A9&sort=date", status=400)
+
     # --- many requests at once, on several threads: every answer right ---
     paths = list(expected) * 6
     answers = [None] * len(paths)

@@ -671,6 +671,17 @@ static int box_search(osq_box *b, rw *r, const char *q, size_t len, const osq_se
     free(rep->note);
     rep->searched = cq;
     rep->note = note_of(cq, q, len, r->why | cwhy, &r->also);
+    if (rep->note && sum.passages == 0) {
+      /* say first that what was typed is in no passage (issue 14's
+       * "no passage contains"), then what was searched instead */
+      char *n2 = NULL;
+      size_t skip = strlen("searched ") + strlen(cq) + strlen(" for ") + len; /* note_of's form */
+      const char *why = strlen(rep->note) > skip ? rep->note + skip : "";
+      if (asprintf(&n2, "no passage matches %.*s; searched %s instead%s", (int)sl, sq, cq, why) >= 0) {
+        free(rep->note);
+        rep->note = n2;
+      }
+    }
   } else {
     osq_results_free(cr);
     if (csum.passages > sum.passages) rep->did_you_mean = cq; /* offered only when it finds more */

@@ -412,9 +412,9 @@ static int run_query(osq_index *ix, opts *o, const char *q, size_t len, const ch
     if (qid) json_object_set_new(m, "qid", json_textz(qid));
     json_t *su = json_summary(&sum, rank);
     json_object_set_new(m, "summary", su);
-    if (rep.searched) json_object_set_new(m, "rewritten", jstrz(rep.searched));
-    if (rep.note) json_object_set_new(m, "rewrite_note", jstrz(rep.note));
-    if (rep.did_you_mean) json_object_set_new(m, "did_you_mean", jstrz(rep.did_you_mean));
+    if (rep.searched) json_object_set_new(m, "rewritten", json_textz(rep.searched));
+    if (rep.note) json_object_set_new(m, "rewrite_note", json_textz(rep.note));
+    if (rep.did_you_mean) json_object_set_new(m, "did_you_mean", json_textz(rep.did_you_mean));
     char *js = json_dumps(m, JSON_COMPACT);
     if (js) puts(js);
     free(js);
@@ -438,8 +438,8 @@ static int run_suggest(osq_index *ix, const opts *o, const char *prefix) {
   if (o->json) {
     json_t *a = json_array();
     for (size_t i = 0; i < n; i++)
-      json_array_append_new(a, json_pack("{s:o,s:I}", "word", jstrz(s[i].word), "passages", (json_int_t)s[i].passages));
-    json_t *m = json_pack("{s:o,s:o}", "prefix", jstrz(prefix), "suggestions", a);
+      json_array_append_new(a, json_pack("{s:o,s:I}", "word", json_textz(s[i].word), "passages", (json_int_t)s[i].passages));
+    json_t *m = json_pack("{s:o,s:o}", "prefix", json_textz(prefix), "suggestions", a);
     char *js = m ? json_dumps(m, JSON_COMPACT) : NULL;
     if (js) puts(js);
     free(js);

@@ -16,14 +16,15 @@ for q in ㅎㅇㅇ ghkdnpdl 화훼이 huawei; do
   "$OSQ" -i "$INDEX" -n 3 --passages --color=never "$q" >"$T/out" 2>"$T/err"
   [ $? -eq 0 ] || fail "$q: exit status"
   grep "^ *[123]\. " "$T/out" | grep -qF "$SEED" || fail "$q: the 화웨이 passage is not in the top 3: $(head -c 400 "$T/out")"
-  contains "$T/err" "for $q (" "$q: the rewrite is said on stderr"
+  grep -qF "for $q (" "$T/err" || grep -qF "no passage matches $q; searched " "$T/err" ||
+    fail "$q: the rewrite is said on stderr: $(cat "$T/err")"
 done
 "$OSQ" -i "$INDEX" -n 3 ㅎㅇㅇ 2>"$T/err" >/dev/null
 contains "$T/err" "searched 화웨이 for ㅎㅇㅇ (initial consonants; or: " "초성 names the other words"
 "$OSQ" -i "$INDEX" -n 3 ghkdnpdl 2>"$T/err" >/dev/null
 contains "$T/err" "searched 화웨이 for ghkdnpdl (keyboard layout)" "layout note"
 "$OSQ" -i "$INDEX" -n 3 화훼이 2>"$T/err" >/dev/null
-contains "$T/err" "searched 화웨이 for 화훼이 (spelling)" "typo note"
+contains "$T/err" "no passage matches 화훼이; searched 화웨이 instead (spelling)" "typo note: what was typed matches nothing, what was searched"
 
 # --- mixed 초성, the reverse layout, Latin typos ---
 "$OSQ" -i "$INDEX" -n 3 오ㅍㅅㅌ >"$T/out" 2>"$T/err"
@@ -31,12 +32,12 @@ contains "$T/err" "searched 오픈스택 for 오ㅍㅅㅌ" "mixed syllables and 
 "$OSQ" -i "$INDEX" -n 3 ㅐㅔ둔ㅅㅁ차 >"$T/out" 2>"$T/err"
 contains "$T/err" "openstack" "Hangul typed in Korean mode meaning openstack"
 "$OSQ" -i "$INDEX" -n 3 openstak >"$T/out" 2>"$T/err"
-contains "$T/err" "searched openstack for openstak (spelling)" "Latin typo"
+contains "$T/err" "no passage matches openstak; searched openstack instead (spelling)" "Latin typo"
 contains "$T/out" "**openstack**" "the corrected word is highlighted"
 "$OSQ" -i "$INDEX" -n 3 openstak의 >"$T/out" 2>"$T/err"
-contains "$T/err" "searched openstack의 for openstak의 (spelling)" "a typo before a particle"
+contains "$T/err" "searched openstack의 instead (spelling)" "a typo before a particle"
 "$OSQ" -i "$INDEX" -n 3 "화훼이?" >"$T/out" 2>"$T/err"
-contains "$T/err" "searched 화웨이? for 화훼이? (spelling)" "a typo before punctuation"
+contains "$T/err" "searched 화웨이? instead (spelling)" "a typo before punctuation"
 
 # --- --no-correct and --exact ---
 "$OSQ" -i "$INDEX" -n 3 --no-correct 화훼이 >"$T/out" 2>"$T/err"

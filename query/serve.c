@@ -23,13 +23,14 @@
  * dependencies (p11-kit, libunistring) Debian ships no static archives of.
  *
  * THREADS.  libmicrohttpd runs a pool of --threads threads (default: the
- * processors, at least 2), each answering its connections.  Until libosq's
- * index handle may be searched from two threads at once (issue #17, part 1:
- * today every search shares the handle's tokenizer and ranking statics set
- * from getenv), each request takes an index handle of its own from a pool
- * of as many handles as threads (index_pool below), under a mutex, and
- * gives it back when done.  That stays correct once the library is
- * thread-safe, and it also gives each handle's refresh a single owner.
+ * processors, at least 2), each answering its connections.  Each request
+ * takes an index handle of its own from a pool of as many handles as
+ * threads (index_pool below), under a mutex, and gives it back when done.
+ * libosq's handles may be searched from any number of threads (osq.h,
+ * THREADS); the pool is for the refresh below: a handle is reopened after
+ * a commit only by the one request holding it, never under another's
+ * search.  The mappings of one index file are shared by the handles' pages,
+ * so n handles do not cost n times the index in memory.
  *
  * COMMITS.  An osq_index is a snapshot of one MANIFEST.  A writer publishes
  * a commit by renaming a new MANIFEST into place, so before each request

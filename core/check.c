@@ -520,10 +520,7 @@ OSQ_EXPORT int osq_index_check(const char *dir, int deep, osq_check_fn report, v
     rc = check_once(&c, &gen, stray);
     if (rc == OSQ_E_NOINDEX || rc == OSQ_E_NOMEM || c.nomem || c.n == 0) break;
     /* Problems: made by a writer that published a new manifest meanwhile? */
-    osq__manifest now;
-    int moved = osq__manifest_read(dir, &now) == OSQ_OK && now.generation != gen;
-    osq__manifest_free(&now);
-    if (!moved) break;
+    if (!osq__manifest_moved(dir, gen)) break;
   }
   if (c.nomem || rc == OSQ_E_NOMEM) {
     rc = osq__fail(OSQ_E_NOMEM, "%s: out of memory while checking (%zu problem%s found before that): the check did "
@@ -647,9 +644,6 @@ OSQ_EXPORT int osq_index_info_get(const char *dir, osq_index_info **out) {
     }
     osq_index_info_free(info);
     if (rc == OSQ_E_NOMEM || attempt >= 100) return rc;
-    osq__manifest now;
-    int moved = osq__manifest_read(dir, &now) == OSQ_OK && now.generation != gen;
-    osq__manifest_free(&now);
-    if (!moved) return rc;
+    if (!osq__manifest_moved(dir, gen)) return rc;
   }
 }

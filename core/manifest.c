@@ -271,6 +271,13 @@ int osq__manifest_write(const char *dir, const osq__manifest *m) {
   return rc;
 }
 
+int osq__manifest_moved(const char *dir, uint64_t gen) {
+  osq__manifest now;
+  int moved = osq__manifest_read(dir, &now) == OSQ_OK && now.generation != gen;
+  osq__manifest_free(&now);
+  return moved;
+}
+
 void osq__manifest_free(osq__manifest *m) {
   free(m->segs);
   m->segs = NULL;

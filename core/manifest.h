@@ -34,6 +34,11 @@ int osq__manifest_read(const char *dir, osq__manifest *m);
  * one: the caller must keep every file either manifest names. */
 int osq__manifest_write(const char *dir, const osq__manifest *m);
 void osq__manifest_free(osq__manifest *m);
+/* Whether dir's MANIFEST is now another generation than gen: a reader whose
+ * snapshot of generation gen failed (a file gone or damaged) retries when a
+ * writer has published since (SNAPSHOTS), and reports the failure when not.
+ * An unreadable MANIFEST counts as not moved. */
+int osq__manifest_moved(const char *dir, uint64_t gen);
 void osq__segment_name(uint32_t number, char *out, size_t n);
 
 /* ---- deletion files ------------------------------------------------------ */

@@ -182,10 +182,7 @@ OSQ_EXPORT int osq_index_open(const char *dir, osq_index **out) {
     if (rc == OSQ_E_NOMEM || attempt >= 100) return rc;
     char msg[1024];
     snprintf(msg, sizeof msg, "%s", osq_last_error());
-    osq__manifest now;
-    int moved = osq__manifest_read(dir, &now) == OSQ_OK && now.generation != gen;
-    osq__manifest_free(&now);
-    if (!moved) return osq__fail(rc, "%s", msg);
+    if (!osq__manifest_moved(dir, gen)) return osq__fail(rc, "%s", msg);
   }
 }
 

@@ -6,7 +6,7 @@
  * turns the filter into one bitmap per segment, a bit per passage, from a
  * table of every live document's source, date and passage range; the
  * search then skips a candidate whose bit is clear exactly where it skips a
- * deleted one (search.c, finish_candidate), so pruning, the top k and the
+ * deleted one (search_maxscore.c, finish_candidate), so pruning, the top k and the
  * counts all see the filtered index.
  *
  * The table costs one read of every document record (about 15 ms for the

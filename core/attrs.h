@@ -17,7 +17,7 @@ typedef struct osq__attrs osq__attrs;
 int osq__attrs_build(const osq__segment *segs, const osq__deletions *dels, uint32_t nsegs, osq__attrs **out);
 void osq__attrs_free(osq__attrs *a);
 
-/* The document table of ix, read on first use (search.c), and its segments. */
+/* The document table of ix, read on first use (search_index.c), and its segments. */
 int osq__index_attrs(osq_index *ix, const osq__attrs **a, const osq__segment **segs);
 
 /* The live document with this id: *si, *doc.  OSQ_OK or OSQ_E_NOTFOUND. */

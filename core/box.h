@@ -9,7 +9,7 @@
 #include "internal.h"
 #include "segment.h"
 
-/* The segments of ix (search.c): valid while ix is open. */
+/* The segments of ix (search_index.c): valid while ix is open. */
 void osq__index_segments(const osq_index *ix, const osq__segment **segs, uint32_t *n);
 
 /* A word of the index with the passages holding it (summed over segments). */

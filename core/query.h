@@ -1,4 +1,4 @@
-/* query.h -- the parsed query (query_parse.c), evaluated by search.c. */
+/* query.h -- the parsed query (query_parse.c), evaluated by the search_*.c files. */
 #ifndef OSQ_QUERY_H
 #define OSQ_QUERY_H
 
@@ -15,7 +15,7 @@ typedef struct osq__qnode {
   struct osq__qnode **kids; /* bool: clauses */
   size_t nkids;
   int any;        /* bool: an explicit OR group (one SHOULD must match) */
-  size_t leaf;    /* leaf: 1 + its index in the evaluator's clauses (search.c), 0 before */
+  size_t leaf;    /* leaf: 1 + its index in the evaluator's clauses (search_compile.c), 0 before */
 } osq__qnode;
 
 /* Parses q.  Never fails on syntax: malformed input (unbalanced quotes or

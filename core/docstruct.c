@@ -17,7 +17,7 @@
  * each top-level key with its value as text (a list or a nested mapping
  * becomes its scalars joined by ", ", newlines inside a value become
  * spaces).  The block is then no part of the text: the fields are stored
- * in the document's record and indexed apart (writer.c).  Front matter that
+ * in the document's record and indexed apart (writer_add.c).  Front matter that
  * does not parse, or is not a mapping, is kept as text and the problem,
  * with its line in the document, is reported (osindex warns).  A "---" line
  * with no closing line is a horizontal rule, not front matter.

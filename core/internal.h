@@ -15,7 +15,7 @@
 #define OSQ__HIDDEN __attribute__((visibility("hidden")))
 
 /* The most characters a passage is cut to, whatever the options say: with
- * at most 9 codepoints of 4 bytes a character (writer.c, JOIN_MAX), far
+ * at most 9 codepoints of 4 bytes a character (writer_cut.c, JOIN_MAX), far
  * below the 64 MB a reader accepts (segment_read.c, passage_fits). */
 #define OSQ__PASSAGE_MAX_CHARS 1000000u
 /* The most bytes of a title made its own passage (cut.c); titles of 4 KiB or
@@ -201,7 +201,7 @@ static inline uint64_t osq__hash(const void *data, size_t n) {
   return h;
 }
 
-/* ---- passage cutting (writer.c), exported for tests ------------------- */
+/* ---- passage cutting (writer_cut.c), exported for tests ------------------- */
 typedef struct osq__cut {
   uint32_t start, end; /* byte range of the passage in the document text */
 } osq__cut;

@@ -26,7 +26,7 @@ uint32_t osq__merge_pick(const osq__manifest *m, uint64_t budget, uint32_t *pick
 /* Adds the live documents of segment e to w through osq__writer_add_stored. */
 int osq__merge_copy(osq_writer *w, const char *dir, const osq__manifest_seg *e);
 
-/* writer.c: adds one document with its passages exactly as given. */
+/* writer_add.c: adds one document with its passages exactly as given. */
 int osq__writer_add_stored(osq_writer *w, const osq__doc_info *di, char *const *texts, const size_t *lens,
                            const uint32_t *headings);
 

@@ -236,7 +236,7 @@ gen_batch fresh 200 4
 "$OSINDEX" -q -i "$IX" "$T/fresh.jsonl" || { echo "FAIL: first build"; exit 1; }
 apply_batch "$T/fresh.tsv"
 
-# Once at each step of a commit and of a merge (writer.c, crash_point):
+# Once at each step of a commit and of a merge (writer_files.c, osq__writer_crash_point):
 # segments written; deletion files written; manifest published; during the
 # removal of old files; a merge's segments written; a merge published.
 for point in flushed deletions-written published cleanup; do

@@ -42,6 +42,16 @@ def start(index):
     return p, f"http://127.0.0.1:{m.group(1)}"
 
 
+def terminate(server):
+    """SIGTERM, then the exit status ("hung" when none came in 60 s)."""
+    server.send_signal(signal.SIGTERM)
+    try:
+        return server.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        return "hung"
+
+
 def get(base, path, status=200):
     try:
         with urllib.request.urlopen(base + path, timeout=60) as r:
@@ -164,12 +174,7 @@ try:
     if st["server"]["requests"] < len(paths) or st["index"]["documents"] != h["documents"]:
         fail(f"/stats: {st}")
 finally:
-    server.send_signal(signal.SIGTERM)
-    try:
-        rc = server.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        server.kill()
-        rc = "hung"
+    rc = terminate(server)
     if rc != 0:
         fail(f"SIGTERM: exit status {rc}, wanted 0")
 
@@ -234,12 +239,7 @@ try:
         t.start()
     while seen["ok"] < 20 and all(t.is_alive() for t in ts):
         threading.Event().wait(0.01)
-    server.send_signal(signal.SIGTERM)
-    try:
-        rc = server.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        server.kill()
-        rc = "hung"
+    rc = terminate(server)
     stop.set()
     for t in ts:
         t.join()

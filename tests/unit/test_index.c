@@ -815,6 +815,21 @@ static size_t hits_for(osq_index *ix, const char *q) {
   return n;
 }
 
+/* Indexes doc alone in dir, searches q, and expects exactly one hit, which
+ * *h receives; the caller frees *r and closes *ix. */
+static void index_one_find_one(const char *dir, const osq_doc *doc, const char *q, osq_index **ix,
+                               osq_results **r, osq_hit *h) {
+  osq_writer *w = NULL;
+  assert_int_equal(osq_writer_open(dir, NULL, &w), OSQ_OK);
+  assert_int_equal(osq_writer_add(w, doc), OSQ_OK);
+  assert_int_equal(osq_writer_commit(w), OSQ_OK);
+  osq_writer_close(w);
+  assert_int_equal(osq_index_open(dir, ix), OSQ_OK);
+  assert_int_equal(osq_search(*ix, q, strlen(q), NULL, r), OSQ_OK);
+  assert_int_equal(osq_results_count(*r), 1);
+  assert_int_equal(osq_results_get(*r, 0, h), OSQ_OK);
+}
+
 /* A stored field longer than 65,535 bytes is kept to that many bytes at
  * most, cut between characters, never inside one. */
 static void test_long_stored_field_cut_between_characters(void **state) {
@@ -828,18 +843,10 @@ static void test_long_stored_field_cut_between_characters(void **state) {
   url[n] = 0;
   const char *text = "긴 주소를 가진 문서입니다.";
   osq_doc d = {.id = "long-url", .url = url, .text = text, .text_len = strlen(text)};
-  osq_writer *w = NULL;
-  assert_int_equal(osq_writer_open(dir, NULL, &w), OSQ_OK);
-  assert_int_equal(osq_writer_add(w, &d), OSQ_OK);
-  assert_int_equal(osq_writer_commit(w), OSQ_OK);
-  osq_writer_close(w);
-  osq_index *ix = NULL;
-  assert_int_equal(osq_index_open(dir, &ix), OSQ_OK);
-  osq_results *r = NULL;
-  assert_int_equal(osq_search(ix, "주소", strlen("주소"), NULL, &r), OSQ_OK);
-  assert_int_equal(osq_results_count(r), 1);
+  osq_index *ix;
+  osq_results *r;
   osq_hit h;
-  assert_int_equal(osq_results_get(r, 0, &h), OSQ_OK);
+  index_one_find_one(dir, &d, "주소", &ix, &r, &h);
   assert_int_equal(strlen(h.url), 1 + 3 * 21844); /* the last whole 가 before 65,535 */
   assert_memory_equal(h.url, url, strlen(h.url));
   osq_results_free(r);
@@ -863,18 +870,10 @@ static void test_long_title_is_a_passage(void **state) {
   title[n] = 0;
   const char *text = "본문에는 다른 말만 있습니다.";
   osq_doc d = {.id = "long-title", .title = title, .text = text, .text_len = strlen(text)};
-  osq_writer *w = NULL;
-  assert_int_equal(osq_writer_open(dir, NULL, &w), OSQ_OK);
-  assert_int_equal(osq_writer_add(w, &d), OSQ_OK);
-  assert_int_equal(osq_writer_commit(w), OSQ_OK);
-  osq_writer_close(w);
-  osq_index *ix = NULL;
-  assert_int_equal(osq_index_open(dir, &ix), OSQ_OK);
-  osq_results *r = NULL;
-  assert_int_equal(osq_search(ix, "표제어휘", strlen("표제어휘"), NULL, &r), OSQ_OK);
-  assert_int_equal(osq_results_count(r), 1);
+  osq_index *ix;
+  osq_results *r;
   osq_hit h;
-  assert_int_equal(osq_results_get(r, 0, &h), OSQ_OK);
+  index_one_find_one(dir, &d, "표제어휘", &ix, &r, &h);
   assert_true(h.passage_len <= 4095 && h.passage_len > 4000);
   assert_memory_equal(h.passage, title, h.passage_len);
   assert_int_equal((h.passage_len - strlen("표제어휘 ")) % 3, 0); /* whole characters */

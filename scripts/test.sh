@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 jobs=$(nproc)
 
-cmake -S . -B build-test -DCMAKE_BUILD_TYPE=RelWithDebInfo -DOSQ_WERROR=ON >/dev/null
+cmake -S . -B build-test -DCMAKE_BUILD_TYPE=RelWithDebInfo -DOSQ_WERROR=ON -DOSQ_TESTING=ON >/dev/null
 cmake --build build-test -j"$jobs"
 ctest --test-dir build-test --output-on-failure -j"$jobs"
 
@@ -16,7 +16,7 @@ echo "== examples/ built against the installed library (pkg-config)" >&2
 sh examples/test.sh build-test
 
 echo "== the suite under AddressSanitizer and UndefinedBehaviorSanitizer" >&2
-cmake -S . -B build-sanitize -DCMAKE_BUILD_TYPE=RelWithDebInfo -DOSQ_WERROR=ON -DOSQ_SANITIZE=ON >/dev/null
+cmake -S . -B build-sanitize -DCMAKE_BUILD_TYPE=RelWithDebInfo -DOSQ_WERROR=ON -DOSQ_TESTING=ON -DOSQ_SANITIZE=ON >/dev/null
 cmake --build build-sanitize -j"$jobs"
 UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1} ctest --test-dir build-sanitize --output-on-failure -j"$jobs"
 
@@ -25,7 +25,7 @@ echo "== one index searched from 4 threads, under ThreadSanitizer" >&2
 # TSan runtime, libclang-rt-14-dev); the test fails on any race report.
 queries=../shared/queries/openstack-ko.txt
 [ -f "$queries" ] || queries=bench/smoke-queries.tsv
-CC=clang CXX=clang++ cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DOSQ_WERROR=ON -DOSQ_TSAN=ON >/dev/null
+CC=clang CXX=clang++ cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DOSQ_WERROR=ON -DOSQ_TESTING=ON -DOSQ_TSAN=ON >/dev/null
 cmake --build build-tsan -j"$jobs" --target test_threads osindex
 build-tsan/indexer/osindex -q --replace -i build-tsan/corpus-index corpus
 TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" build-tsan/tests/corpus/test_threads build-tsan/corpus-index "$queries" 4 3
